@@ -1,0 +1,68 @@
+# AutoIndex: `make run` serves the product on its embedded default; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+PORT ?= 3000
+export TEST_DATABASE_URL ?= postgresql+pg8000://postgres@127.0.0.1:5432/postgres
+export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test install services lint typecheck pytest bench template-check clean
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/.installed
+
+## run: create .venv, install, migrate the embedded database, serve every function on http://127.0.0.1:$(PORT)
+run: install
+	$(BIN)/autoindex migrate
+	PORT=$(PORT) $(BIN)/autoindex serve
+
+## test: create .venv, install, make sure PostgreSQL and Redis run, then lint, type-check and the whole suite
+test: install services lint typecheck pytest
+
+services:
+	@bash infra/ensure-services.sh
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy shared/autoindex tests bench
+	@# Each function folder is its own code root in Lambda (`from routes import router`), so check each alone.
+	@for fn in functions/*/; do MYPYPATH=shared:$$fn $(BIN)/mypy --config-file pyproject.toml $$fn*.py || exit 1; done
+
+pytest:
+	$(BIN)/pytest
+
+## bench: the benchmarks, printed as ratios against a baseline measured in the same run
+bench: install services
+	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/ratelimit_latency.py
+
+## template-check: cfn-lint, sam validate (plain and --lint) and sam build, with SAM CLI in its own venv
+$(SAM_VENV)/.installed: infra/sam-requirements.txt
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet -r infra/sam-requirements.txt
+	@touch $@
+
+# The Lambda runtime is python3.13: sam build needs that interpreter on PATH (pyenv has it here).
+# (pyenv's shim for python3.13 fails unless 3.13 is selected, so the real interpreter is looked up first.)
+RUNTIME_PY ?= $(shell (pyenv root >/dev/null 2>&1 && ls -d $$(pyenv root)/versions/3.13*/bin/python3.13 2>/dev/null | head -1) || command -v python3.13)
+
+template-check: $(SAM_VENV)/.installed
+	@test -n "$(RUNTIME_PY)" || { echo "python3.13 (the Lambda runtime) is needed for sam build" >&2; exit 1; }
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint
+	$(SAM_VENV)/bin/sam validate --region us-east-1
+	PATH="$(dir $(RUNTIME_PY)):$$PATH" $(SAM_VENV)/bin/sam build --build-dir .aws-sam/build
+	$(RUNTIME_PY) infra/smoke_build.py
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .pytest_cache .ruff_cache var

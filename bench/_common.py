@@ -1,0 +1,35 @@
+"""Shared helpers for the benchmarks: timing fresh processes, and printing ratios against a baseline."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def time_fresh_process(code: str, env: dict[str, str] | None = None) -> float:
+    """Wall seconds for a fresh interpreter to run ``code`` (interpreter start-up included)."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+def report(name: str, measured: list[float], baseline: list[float], goal: float, unit: str = "ms") -> bool:
+    scale = 1000 if unit == "ms" else 1_000_000
+    m, b = statistics.median(measured), statistics.median(baseline)
+    ratio = m / b
+    verdict = "OK" if ratio <= goal else "OVER GOAL"
+    print(
+        f"{name}: median {m * scale:.2f} {unit} vs baseline {b * scale:.2f} {unit}"
+        f" -> {ratio:.2f}x (goal <= {goal}x) {verdict}"
+    )
+    return ratio <= goal

@@ -1,0 +1,3 @@
+"""AutoIndex: the shared Lambda layer package."""
+
+__version__ = "0.1.0"

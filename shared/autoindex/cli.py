@@ -1,0 +1,111 @@
+"""``autoindex``: the management command (serve, invoke, migrate)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from autoindex.settings import ConfigurationError
+
+
+def _find_template(explicit: Path | None) -> Path:
+    if explicit is not None:
+        return explicit
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        if (folder / "template.yaml").is_file():
+            return folder / "template.yaml"
+    raise SystemExit("template.yaml not found here or above; pass --template")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from autoindex.local.runner import LOOPBACK, Runner, serve
+
+    runner = Runner.from_file(_find_template(args.template))
+    port = args.port if args.port is not None else int(os.environ.get("PORT", "3000"))
+    server = serve(runner, port=port)
+    routes = ", ".join(route.route_key for route in runner.template.routes)
+    print(f"AutoIndex local API on http://{LOOPBACK}:{server.server_address[1]} ({routes})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        runner.close()
+    return 0
+
+
+def _sample_event(runner: Any, name: str) -> dict[str, Any]:
+    from autoindex.local.events import http_event, scheduled_event
+
+    fn = runner.template.function(name)
+    for event in fn.events.values():
+        props = event.get("Properties") or {}
+        if event.get("Type") == "HttpApi" and props.get("Path", "$default") != "$default":
+            path = str(props["Path"]).replace("{proxy+}", "").replace("{", "").replace("}", "")
+            method = str(props.get("Method", "GET")).upper()
+            return http_event(method="GET" if method == "ANY" else method, path=path, route_key=f"{method} {path}")
+        if event.get("Type") in ("Schedule", "ScheduleV2"):
+            return scheduled_event(f"{fn.logical_id}-schedule")
+    raise SystemExit(f"{name}: no HTTP or schedule event to build a sample from; pass --event FILE")
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from autoindex.local.runner import Runner
+
+    runner = Runner.from_file(_find_template(args.template))
+    event = json.loads(Path(args.event).read_text()) if args.event else _sample_event(runner, args.function)
+    result = runner.invoke(args.function, event)
+    json.dump(result, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from autoindex.db import migrate
+    from autoindex.db.engine import write_engine
+
+    engine = write_engine()
+    migrate.upgrade(engine, args.revision)
+    print(
+        f"database at revision {migrate.current_revision(engine)} ({engine.url.render_as_string(hide_password=True)})"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autoindex", description="AutoIndex management command")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve every HttpApi route of template.yaml on 127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="port (default: $PORT or 3000)")
+    p.add_argument("--template", type=Path, default=None)
+    p.set_defaults(run=_serve)
+
+    p = sub.add_parser("invoke", help="invoke one function with an event file or a generated sample")
+    p.add_argument("function", help="logical id (HealthFunction) or short name (health)")
+    p.add_argument("--event", type=Path, default=None, help="JSON event file")
+    p.add_argument("--template", type=Path, default=None)
+    p.set_defaults(run=_invoke)
+
+    p = sub.add_parser("migrate", help="apply database migrations (Alembic) to the configured database")
+    p.add_argument("--revision", default="head")
+    p.set_defaults(run=_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ConfigurationError as exc:
+        print(f"autoindex: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""Named policies applied to identities, with each policy's stated behaviour when the store is down."""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+from autoindex.errors import ServiceUnavailable
+from autoindex.observability import add_metric, logger
+from autoindex.ratelimit.store import CounterStore, MemoryCounterStore, RedisCounterStore, StoreUnavailable
+from autoindex.settings import RateLimitPolicy, get_settings
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    policy: str
+    limit: int
+    window_s: int
+    allowed: bool
+    remaining: int
+    reset_s: int  # whole seconds until the window resets (at least 1)
+    window_id: int | None = None  # which clock-aligned window counted this hit
+    degraded: bool = False  # the store was down and the policy failed open
+
+    def headers(self) -> dict[str, str]:
+        """IETF draft-ietf-httpapi-ratelimit-headers: ``RateLimit-Policy`` and ``RateLimit``; ``Retry-After`` on 429."""
+        out = {
+            "RateLimit-Policy": f'"{self.policy}";q={self.limit};w={self.window_s}',
+            "RateLimit": f'"{self.policy}";r={self.remaining};t={self.reset_s}',
+        }
+        if not self.allowed:
+            out["Retry-After"] = str(self.reset_s)
+        return out
+
+
+class Limiter:
+    def __init__(self, store: CounterStore, policies: dict[str, RateLimitPolicy], *, key_prefix: str = "rl") -> None:
+        self._store = store
+        self._policies = policies
+        self._prefix = key_prefix
+
+    def policy(self, name: str) -> RateLimitPolicy:
+        try:
+            return self._policies[name]
+        except KeyError:
+            raise KeyError(f"unknown rate-limit policy {name!r}") from None
+
+    def hit(self, policy_name: str, identity: str) -> Decision:
+        """Count one request of ``identity`` under ``policy_name`` and decide, in one store round trip.
+
+        Raises ServiceUnavailable when the store is down and the policy fails closed.
+        """
+        policy = self.policy(policy_name)
+        key = f"{self._prefix}:{policy_name}:{identity}"
+        try:
+            window = self._store.hit(key, policy.window_s * 1000)
+        except StoreUnavailable as exc:
+            return self._degraded(policy_name, policy, exc)
+        return Decision(
+            policy=policy_name,
+            limit=policy.limit,
+            window_s=policy.window_s,
+            allowed=window.count <= policy.limit,
+            remaining=max(policy.limit - window.count, 0),
+            reset_s=max(math.ceil(window.reset_ms / 1000), 1),
+            window_id=window.window_id,
+        )
+
+    def _degraded(self, name: str, policy: RateLimitPolicy, exc: StoreUnavailable) -> Decision:
+        add_metric("RateLimitStoreUnavailable")
+        if policy.fail_mode == "closed":
+            logger.error("rate-limit store unavailable; failing closed", extra={"policy": name, "error": str(exc)})
+            raise ServiceUnavailable(
+                "Rate limiting is temporarily unavailable; try again shortly.", headers={"Retry-After": "5"}
+            )
+        logger.warning("rate-limit store unavailable; failing open", extra={"policy": name, "error": str(exc)})
+        return Decision(
+            policy=name,
+            limit=policy.limit,
+            window_s=policy.window_s,
+            allowed=True,
+            remaining=policy.limit,
+            reset_s=policy.window_s,
+            degraded=True,
+        )
+
+
+@functools.cache
+def get_limiter() -> Limiter:
+    """The container's limiter: Redis when REDIS_URL is set, else in-process memory (embedded mode)."""
+    from autoindex.clients import get_redis
+
+    settings = get_settings()
+    client = get_redis()
+    store: CounterStore = RedisCounterStore(client) if client is not None else MemoryCounterStore()
+    return Limiter(store, settings.rate_limit_policies, key_prefix=settings.rate_limit_key_prefix)

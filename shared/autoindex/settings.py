@@ -1,0 +1,142 @@
+"""All configuration, in one validated object.
+
+Nothing else in the package reads ``os.environ``. Every field is read from the
+environment variable of the same name in upper case (``DB_POOL_SIZE`` for
+``db_pool_size``); the README's configuration table lists them all.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+FailMode = Literal["open", "closed"]
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start-up when a setting is missing or invalid; names the variable, never echoes a secret."""
+
+
+class RateLimitPolicy(BaseModel):
+    """A named rate-limit policy: at most ``limit`` decisions per ``window_s`` seconds per key."""
+
+    limit: Annotated[int, Field(ge=1, le=1_000_000)]
+    window_s: Annotated[int, Field(ge=1, le=86_400)]
+    fail_mode: FailMode = "open"
+
+
+DEFAULT_RATE_LIMIT_POLICIES: dict[str, RateLimitPolicy] = {
+    # Anonymous and authenticated reads: generous, and reads may go on when Redis is down.
+    "default": RateLimitPolicy(limit=120, window_s=60, fail_mode="open"),
+    # Credential endpoints: strict, and closed when Redis is down (no brute force through an outage).
+    "auth": RateLimitPolicy(limit=10, window_s=60, fail_mode="closed"),
+    "login": RateLimitPolicy(limit=5, window_s=300, fail_mode="closed"),
+    "register": RateLimitPolicy(limit=5, window_s=3_600, fail_mode="closed"),
+    "admin": RateLimitPolicy(limit=60, window_s=60, fail_mode="closed"),
+}
+
+
+class Settings(BaseSettings):
+    """The product's settings, with the documented defaults of the embedded local mode."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    # --- identity of this deployment
+    stage: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,15}$")] = "local"
+    service_name: str = "autoindex"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    tracing_enabled: bool = False
+    metrics_namespace: Annotated[str, Field(min_length=1, max_length=255)] = "AutoIndex"
+
+    # --- database: PostgreSQL (pg8000) in production and tests; a SQLite file when DATABASE_URL is unset
+    database_url: SecretStr | None = None
+    database_read_url: SecretStr | None = None
+    database_secret_arn: str | None = None
+    embedded_database_path: Path = Path("var/autoindex.sqlite3")
+    db_pool_size: Annotated[int, Field(ge=1, le=50)] = 1
+    db_max_overflow: Annotated[int, Field(ge=0, le=50)] = 0
+    db_pool_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    db_pool_recycle_s: Annotated[int, Field(ge=30, le=86_400)] = 300
+    db_connect_timeout_s: Annotated[float, Field(gt=0, le=60)] = 3.0
+    db_statement_timeout_ms: Annotated[int, Field(ge=100, le=900_000)] = 15_000
+    db_null_pool: bool = False  # behind RDS Proxy the proxy pools; the Lambda should not
+    db_ssl: bool = False
+    db_ssl_ca_file: Path | None = None
+
+    # --- Redis (ElastiCache); in-process storage when REDIS_URL is unset
+    redis_url: SecretStr | None = None
+    redis_socket_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.25
+    redis_connect_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.25
+
+    # --- rate limiting
+    rate_limit_enabled: bool = True
+    rate_limit_policies: dict[str, RateLimitPolicy] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMIT_POLICIES))
+    rate_limit_key_prefix: str = "rl"
+    trust_forwarded_for: bool = False
+    trusted_proxy_count: Annotated[int, Field(ge=1, le=10)] = 1
+
+    # --- HTTP
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_max_age_s: Annotated[int, Field(ge=0, le=86_400)] = 600
+    hsts_max_age_s: Annotated[int, Field(ge=0, le=63_072_000)] = 31_536_000
+    gzip_minimum_size: Annotated[int, Field(ge=0)] = 1_024
+    max_page_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+
+    # --- caching
+    cache_ttl_s: Annotated[int, Field(ge=1, le=604_800)] = 3_600
+
+    # --- market-data provider plan (Twelve Data Basic: 8 credits a minute, 800 a day)
+    provider_credits_per_minute: Annotated[int, Field(ge=1)] = 8
+    provider_credits_per_day: Annotated[int, Field(ge=1)] = 800
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _no_wildcard_origin(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin == "*" or not origin.startswith(("https://", "http://")):
+                raise ValueError(f"each origin must be an explicit http(s) origin, got {origin!r}")
+        return value
+
+    @field_validator("rate_limit_policies", mode="after")
+    @classmethod
+    def _merge_policy_defaults(cls, value: dict[str, RateLimitPolicy]) -> dict[str, RateLimitPolicy]:
+        # An override names only the policies it changes; the others keep their defaults.
+        return {**DEFAULT_RATE_LIMIT_POLICIES, **value}
+
+    @model_validator(mode="after")
+    def _embedded_only_locally(self) -> Settings:
+        if self.stage != "local" and self.database_url is None and self.database_secret_arn is None:
+            raise ValueError("DATABASE_URL or DATABASE_SECRET_ARN is required outside the local stage")
+        return self
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None and self.database_secret_arn is None
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        location = "_".join(str(part) for part in item["loc"]).upper() or "SETTINGS"
+        parts.append(f"{location}: {item['msg']}")
+    return "; ".join(parts)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Read and validate the settings once per process; raise ConfigurationError naming the bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid configuration: {_describe(exc)}") from None

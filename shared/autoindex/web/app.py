@@ -1,0 +1,77 @@
+"""The FastAPI factory every API function uses, and the Lambda handler built from it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from autoindex import __version__
+from autoindex.observability import Handler, lambda_entry
+from autoindex.settings import get_settings
+from autoindex.web.middleware import RequestContextMiddleware
+from autoindex.web.problems import PROBLEM_JSON, install_error_handlers
+from autoindex.web.ratelimit import rate_limit
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# Mangum base64-encodes any body whose type is not listed; JSON problems are text.
+TEXT_MIME_TYPES = ["text/", "application/json", PROBLEM_JSON, "application/vnd.oai.openapi", "application/javascript"]
+
+
+def create_app(
+    routers: Sequence[APIRouter],
+    *,
+    title: str,
+    rate_limit_policy: str | None = "default",
+    openapi_url: str | None = None,
+) -> FastAPI:
+    """Build one route area's app: problem+json errors, request ids, security headers, CORS, gzip, rate limit.
+
+    ``rate_limit_policy=None`` exempts the whole app (health checks); routes may add stricter
+    policies of their own on top of the app-wide one.
+    """
+    settings = get_settings()
+    dependencies = [Depends(rate_limit(rate_limit_policy))] if rate_limit_policy else []
+    app = FastAPI(
+        title=f"AutoIndex {title}",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=openapi_url,
+        dependencies=dependencies,
+    )
+    for router in routers:
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size)
+    if settings.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID", "If-None-Match"],
+            expose_headers=["X-Request-ID", "ETag", "RateLimit", "RateLimit-Policy", "Retry-After"],
+            allow_credentials=False,  # the API authenticates by headers only, never cookies
+            max_age=settings.cors_max_age_s,
+        )
+    # Added last, so it runs first: every response, preflights and 500s included, gets its headers.
+    app.add_middleware(RequestContextMiddleware, hsts_max_age_s=settings.hsts_max_age_s)
+    return app
+
+
+def http_handler(app: FastAPI) -> Handler:
+    """The Lambda entry for an API Gateway HTTP API (payload v2.0) in front of ``app``."""
+    from mangum import Mangum
+
+    adapter = Mangum(app, lifespan="off", text_mime_types=TEXT_MIME_TYPES)
+
+    @lambda_entry(kind="http")
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return adapter(event, context)  # type: ignore[arg-type]
+
+    return handler

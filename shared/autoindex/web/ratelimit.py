@@ -1,0 +1,59 @@
+"""The FastAPI side of rate limiting: who the caller is, and the dependency each route group uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request, Response
+
+from autoindex.errors import RateLimited
+from autoindex.observability import add_metric
+from autoindex.ratelimit import Decision, get_limiter
+from autoindex.settings import get_settings
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address: API Gateway's source IP, or X-Forwarded-For only when configured as trusted."""
+    settings = get_settings()
+    if settings.trust_forwarded_for:
+        forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+        if len(forwarded) >= settings.trusted_proxy_count:
+            return forwarded[-settings.trusted_proxy_count]
+    event = request.scope.get("aws.event") or {}
+    source_ip = ((event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
+    if source_ip:
+        return str(source_ip)
+    return request.client.host if request.client else "unknown"
+
+
+def enforce_rate_limit(request: Request, response: Response, *, policy: str, identity: str) -> Decision | None:
+    """Apply one policy to one identity (``ip:…``, ``user:…``, ``key:…``); raise RateLimited when over.
+
+    This is the hook the identity layer calls with per-user and per-API-key identities once it
+    knows who the caller is; the route-group dependency below calls it with the client IP.
+    """
+    if not get_settings().rate_limit_enabled:
+        return None
+    decision = get_limiter().hit(policy, identity)
+    if not decision.allowed:
+        add_metric("RateLimitRejected")
+        raise RateLimited(
+            f"Too many requests for policy '{policy}'; retry after {decision.reset_s} s.",
+            headers=decision.headers(),
+            extensions={"policy": policy, "retry_after": decision.reset_s},
+        )
+    if not decision.degraded:
+        response.headers.update(decision.headers())
+    return decision
+
+
+def rate_limit(policy: str) -> Callable[[Request, Response], Decision | None]:
+    """A dependency that limits callers by IP under the named policy."""
+    if policy not in get_settings().rate_limit_policies:
+        raise KeyError(f"unknown rate-limit policy {policy!r}")  # fail at cold start, not on a request
+
+    def dependency(request: Request, response: Response) -> Decision | None:
+        return enforce_rate_limit(request, response, policy=policy, identity=f"ip:{client_ip(request)}")
+
+    dependency.__name__ = f"rate_limit_{policy}"
+    return dependency

@@ -1,0 +1,103 @@
+"""Test-wide fixtures: a fresh PostgreSQL database per session, a Redis database per session, clean caches.
+
+The suite talks to the real servers named by TEST_DATABASE_URL (a maintenance database on the
+server to use) and TEST_REDIS_URL; `make test` defaults them to the local ones.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def clear_process_caches() -> None:
+    """Forget everything built from settings, so the next call sees the current environment."""
+    from autoindex.clients import get_redis
+    from autoindex.db.engine import dispose_engines
+    from autoindex.observability import get_tracer
+    from autoindex.ratelimit.limiter import get_limiter
+    from autoindex.settings import get_settings
+
+    dispose_engines()
+    for cached in (get_settings, get_limiter, get_redis, get_tracer):
+        cached.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A database of its own for this test session, created empty and dropped at the end."""
+    name = f"autoindex_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_environment(database_url: str) -> Iterator[None]:
+    """Point the product at the test PostgreSQL and Redis for the whole session."""
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            "STAGE": "test",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "METRICS_NAMESPACE": "AutoIndexTest",
+        }
+    )
+    for key in ("DATABASE_READ_URL", "DATABASE_SECRET_ARN", "CORS_ALLOW_ORIGINS", "RATE_LIMIT_POLICIES"):
+        os.environ.pop(key, None)
+    clear_process_caches()
+    yield
+    clear_process_caches()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def migrated(test_environment: None) -> Engine:
+    """The session database at the head revision, migrated by the same code as `autoindex migrate`."""
+    from autoindex.db import migrate
+    from autoindex.db.engine import write_engine
+
+    engine = write_engine()
+    migrate.upgrade(engine)
+    return engine
+
+
+@pytest.fixture
+def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Change environment variables in a test; caches are rebuilt before and after."""
+    clear_process_caches()
+    yield monkeypatch
+    monkeypatch.undo()
+    clear_process_caches()
+
+
+@pytest.fixture
+def redis_client() -> Iterator[object]:
+    from redis import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()

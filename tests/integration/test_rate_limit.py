@@ -1,0 +1,186 @@
+"""Distributed rate limiting on a real Redis: exact across processes, correct headers, stated outage behaviour."""
+
+from __future__ import annotations
+
+import multiprocessing
+import socket
+import subprocess
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from autoindex.ratelimit.limiter import Limiter
+from autoindex.ratelimit.store import MemoryCounterStore, RedisCounterStore
+from autoindex.settings import RateLimitPolicy
+from autoindex.web.app import create_app, http_handler
+from fastapi import APIRouter
+from redis import Redis
+
+from tests.conftest import REDIS_URL, clear_process_caches
+from tests.lambda_http import call
+
+WORKERS = 4
+LIMIT = 25
+
+
+def _hammer(redis_url: str, prefix: str, start_at: float, stop_at: float, results: Any) -> None:
+    limiter = Limiter(
+        RedisCounterStore(Redis.from_url(redis_url)),
+        {"burst": RateLimitPolicy(limit=LIMIT, window_s=1)},
+        key_prefix=prefix,
+    )
+    allowed: Counter[int] = Counter()
+    decisions = 0
+    while time.time() < start_at:
+        time.sleep(0.001)
+    while time.time() < stop_at:
+        decision = limiter.hit("burst", "ip:203.0.113.9")
+        decisions += 1
+        if decision.allowed:
+            assert decision.window_id is not None
+            allowed[decision.window_id] += 1
+    results.put((dict(allowed), decisions))
+
+
+@pytest.mark.slow
+def test_four_processes_through_one_redis_get_exactly_the_limit_per_window(redis_client: Redis) -> None:
+    # Given four processes hammering one key, from just after a window boundary through 2.5 windows
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    start_at = int(time.time()) + 2.05
+    stop_at = start_at + 2.5
+    prefix = f"rl-test-{uuid.uuid4().hex[:8]}"
+    procs = [ctx.Process(target=_hammer, args=(REDIS_URL, prefix, start_at, stop_at, results)) for _ in range(WORKERS)]
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get(timeout=30) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=10)
+        assert proc.exitcode == 0
+    per_window: Counter[int] = Counter()
+    for allowed, decisions in outcomes:
+        per_window.update(allowed)
+        assert decisions > LIMIT  # every worker really hammered
+    # Then no window ever let one more through, and each full window let exactly the limit through
+    assert max(per_window.values()) == LIMIT
+    first, last = min(per_window), max(per_window)
+    full_windows = [w for w in per_window if first < w < last]
+    assert full_windows, per_window
+    assert all(per_window[w] == LIMIT for w in full_windows)
+    assert per_window[first] == LIMIT  # the run starts 50 ms into its first window and exhausts it
+
+
+def test_memory_store_counts_exactly_and_resets_with_the_window() -> None:
+    limiter = Limiter(MemoryCounterStore(), {"p": RateLimitPolicy(limit=3, window_s=1)})
+    time.sleep(1 - time.time() % 1 + 0.01)  # start at a window boundary
+    decisions = [limiter.hit("p", "ip:a") for _ in range(5)]
+    assert [d.allowed for d in decisions] == [True, True, True, False, False]
+    assert [d.remaining for d in decisions] == [2, 1, 0, 0, 0]
+    assert limiter.hit("p", "ip:b").allowed  # another identity has its own budget
+    time.sleep(1.0)
+    assert limiter.hit("p", "ip:a").allowed
+
+
+def _limited_handler(fresh_settings: pytest.MonkeyPatch, policies: str, **env: str) -> Any:
+    fresh_settings.setenv("RATE_LIMIT_POLICIES", policies)
+    fresh_settings.setenv("RATE_LIMIT_KEY_PREFIX", f"rl-{uuid.uuid4().hex[:8]}")
+    for key, value in env.items():
+        fresh_settings.setenv(key, value)
+    clear_process_caches()
+    router = APIRouter()
+
+    @router.get("/v1/ping")
+    def ping() -> dict[str, bool]:
+        return {"pong": True}
+
+    return http_handler(create_app([router], title="test", rate_limit_policy="default"))
+
+
+def test_headers_count_down_then_429_with_retry_after(fresh_settings: pytest.MonkeyPatch, redis_client: Redis) -> None:
+    handler = _limited_handler(fresh_settings, '{"default": {"limit": 3, "window_s": 60}}')
+    results = [call(handler, "GET", "/v1/ping", source_ip="203.0.113.1") for _ in range(4)]
+    assert [r.status for r in results] == [200, 200, 200, 429]
+    assert results[0].headers["ratelimit-policy"] == '"default";q=3;w=60'
+    remaining = [r.headers["ratelimit"].split(";")[1] for r in results[:3]]
+    assert remaining == ["r=2", "r=1", "r=0"]
+    rejected = results[3]
+    assert rejected.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(rejected.headers["retry-after"]) <= 60
+    assert rejected.json()["policy"] == "default"
+    # Another client address has its own budget.
+    assert call(handler, "GET", "/v1/ping", source_ip="203.0.113.2").status == 200
+
+
+def test_forwarded_for_is_ignored_unless_trusted(fresh_settings: pytest.MonkeyPatch, redis_client: Redis) -> None:
+    handler = _limited_handler(fresh_settings, '{"default": {"limit": 1, "window_s": 60}}')
+    first = call(handler, "GET", "/v1/ping", source_ip="203.0.113.5", headers={"X-Forwarded-For": "10.0.0.1"})
+    spoofed = call(handler, "GET", "/v1/ping", source_ip="203.0.113.5", headers={"X-Forwarded-For": "10.0.0.2"})
+    assert (first.status, spoofed.status) == (200, 429)
+
+    trusting = _limited_handler(fresh_settings, '{"default": {"limit": 1, "window_s": 60}}', TRUST_FORWARDED_FOR="true")
+    proxy = "198.51.100.1"
+    a = call(trusting, "GET", "/v1/ping", source_ip=proxy, headers={"X-Forwarded-For": "1.1.1.1, 203.0.113.8"})
+    b = call(trusting, "GET", "/v1/ping", source_ip=proxy, headers={"X-Forwarded-For": "1.1.1.1, 203.0.113.9"})
+    assert (a.status, b.status) == (200, 200)  # the nearest trusted hop's client, not the proxy, is the key
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis of this test's own on a spare loopback port, which the test may stop."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    client = Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except Exception:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0", proc
+    proc.kill()
+    proc.wait()
+
+
+@pytest.mark.parametrize(("fail_mode", "expected"), [("open", 200), ("closed", 503)])
+def test_redis_outage_follows_the_policy_within_the_timeout(
+    fresh_settings: pytest.MonkeyPatch, own_redis: tuple[str, Any], fail_mode: str, expected: int
+) -> None:
+    url, proc = own_redis
+    handler = _limited_handler(
+        fresh_settings, f'{{"default": {{"limit": 5, "window_s": 60, "fail_mode": "{fail_mode}"}}}}', REDIS_URL=url
+    )
+    assert call(handler, "GET", "/v1/ping").status == 200
+    proc.kill()
+    proc.wait()
+    started = time.monotonic()
+    result = call(handler, "GET", "/v1/ping")
+    elapsed = time.monotonic() - started
+    assert result.status == expected
+    assert elapsed < 1.0
+    if expected == 503:
+        assert result.headers["content-type"] == "application/problem+json"
+        assert "ratelimit" not in result.headers
+    else:
+        assert result.json() == {"pong": True}
+        assert "ratelimit" not in result.headers  # no made-up numbers while degraded
+
+
+def test_decisions_survive_a_script_cache_flush(redis_client: Redis) -> None:
+    # A failover or SCRIPT FLUSH empties the server's script cache; the next decision reloads it.
+    limiter = Limiter(RedisCounterStore(redis_client), {"p": RateLimitPolicy(limit=2, window_s=60)}, key_prefix="f")
+    assert limiter.hit("p", "ip:a").allowed
+    redis_client.script_flush()
+    second, third = limiter.hit("p", "ip:a"), limiter.hit("p", "ip:a")
+    assert (second.allowed, third.allowed) == (True, False)
