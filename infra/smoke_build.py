@@ -1,5 +1,6 @@
 """Smoke-test what `sam build` produced, on the Lambda runtime's Python: import each HTTP function's
-handler from its built folder with only the built layer on the path, and answer one request.
+handler from its built folder with only the built layer on the path, and answer one request
+(health: liveness; every other API function: an unknown path, which must be a problem+json 404).
 
 Run by `make template-check` with the runtime's interpreter (python3.13).
 """
@@ -21,28 +22,51 @@ class Context:
     function_version = "$LATEST"
 
 
-def main() -> int:
-    sys.path[:0] = [str(BUILD / "HealthFunction"), str(BUILD / "SharedLayer" / "python")]
-    import app  # the built function's own module, as Lambda imports it
-
-    event = {
+def _event(path: str) -> dict[str, object]:
+    return {
         "version": "2.0",
-        "routeKey": "GET /health",
-        "rawPath": "/health",
+        "routeKey": "$default",
+        "rawPath": path,
         "rawQueryString": "",
         "headers": {},
         "requestContext": {
-            "http": {"method": "GET", "path": "/health", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
             "requestId": "smoke",
             "stage": "$default",
         },
         "isBase64Encoded": False,
     }
-    result = app.handler(event, Context())
-    body = json.loads(result["body"])
-    assert result["statusCode"] == 200 and body["status"] == "ok", result
-    assert app.__file__.startswith(str(BUILD.resolve())) or app.__file__.startswith(str(BUILD)), app.__file__
-    print(f"built HealthFunction answered on Python {sys.version.split()[0]}: {body}")
+
+
+def _invoke_isolated(function_dir: Path, path: str) -> dict[str, object]:
+    # Each function is a separate Lambda: forget the previous one's modules (they share names like `app`).
+    for name in ("app", "routes", "deps"):
+        sys.modules.pop(name, None)
+    sys.path.insert(0, str(function_dir))
+    try:
+        import app  # the built function's own module, as Lambda imports it
+
+        assert str(function_dir) in str(app.__file__), app.__file__
+        result: dict[str, object] = app.handler(_event(path), Context())
+        return result
+    finally:
+        sys.path.remove(str(function_dir))
+
+
+def main() -> int:
+    sys.path.insert(0, str(BUILD / "SharedLayer" / "python"))
+    checked = []
+    for function_dir in sorted(p for p in BUILD.iterdir() if (p / "app.py").is_file()):
+        is_health = function_dir.name == "HealthFunction"
+        result = _invoke_isolated(function_dir, "/health" if is_health else "/v1/__smoke__/missing")
+        body = json.loads(str(result["body"]))
+        if is_health:
+            assert result["statusCode"] == 200 and body["status"] == "ok", result
+        else:
+            assert result["statusCode"] == 404 and body["status"] == 404, result
+        checked.append(function_dir.name)
+    assert "HealthFunction" in checked, checked
+    print(f"built functions answered on Python {sys.version.split()[0]}: {', '.join(checked)}")
     return 0
 
 

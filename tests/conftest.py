@@ -61,9 +61,19 @@ def test_environment(database_url: str) -> Iterator[None]:
             "DATABASE_URL": database_url,
             "REDIS_URL": REDIS_URL,
             "METRICS_NAMESPACE": "AutoIndexTest",
+            "JWT_SIGNING_KEY": "test-signing-key-0123456789abcdef-0123456789",
+            "API_KEY_PEPPER": "test-api-key-pepper-0123456789abcdef-012345",
+            "BCRYPT_ROUNDS": "4",  # the minimum: tests exercise logic, the benchmark measures cost
         }
     )
-    for key in ("DATABASE_READ_URL", "DATABASE_SECRET_ARN", "CORS_ALLOW_ORIGINS", "RATE_LIMIT_POLICIES"):
+    for key in (
+        "DATABASE_READ_URL",
+        "DATABASE_SECRET_ARN",
+        "CORS_ALLOW_ORIGINS",
+        "RATE_LIMIT_POLICIES",
+        "JWT_SIGNING_KEY_SECRET_ARN",
+        "API_KEY_PEPPER_SECRET_ARN",
+    ):
         os.environ.pop(key, None)
     clear_process_caches()
     yield

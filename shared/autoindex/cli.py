@@ -1,4 +1,4 @@
-"""``autoindex``: the management command (serve, invoke, migrate)."""
+"""``autoindex``: the management command (serve, invoke, migrate, create-admin)."""
 
 from __future__ import annotations
 
@@ -77,6 +77,25 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _create_admin(args: argparse.Namespace) -> int:
+    import getpass
+
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.errors import AppError
+    from autoindex.services import identity
+
+    password = args.password
+    if password is None:
+        password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+    try:
+        user = identity.create_admin(uow=UnitOfWork(), email=args.email, password=password)
+    except AppError as exc:
+        print(f"autoindex: {exc.detail}", file=sys.stderr)
+        return 1
+    print(f"admin {user.email} created (id {user.id})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autoindex", description="AutoIndex management command")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="apply database migrations (Alembic) to the configured database")
     p.add_argument("--revision", default="head")
     p.set_defaults(run=_migrate)
+
+    p = sub.add_parser("create-admin", help="create an admin account in the configured database")
+    p.add_argument("--email", required=True)
+    p.add_argument("--password", default=None, help="omit to read it from stdin or a prompt (keeps it out of history)")
+    p.set_defaults(run=_create_admin)
     return parser
 
 

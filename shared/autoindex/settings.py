@@ -37,6 +37,9 @@ DEFAULT_RATE_LIMIT_POLICIES: dict[str, RateLimitPolicy] = {
     "login": RateLimitPolicy(limit=5, window_s=300, fail_mode="closed"),
     "register": RateLimitPolicy(limit=5, window_s=3_600, fail_mode="closed"),
     "admin": RateLimitPolicy(limit=60, window_s=60, fail_mode="closed"),
+    # Once the caller is known: per user and per API key, on top of the per-IP policy.
+    "user": RateLimitPolicy(limit=600, window_s=60, fail_mode="open"),
+    "api_key": RateLimitPolicy(limit=600, window_s=60, fail_mode="open"),
 }
 
 
@@ -89,6 +92,20 @@ class Settings(BaseSettings):
     # --- caching
     cache_ttl_s: Annotated[int, Field(ge=1, le=604_800)] = 3_600
 
+    # --- identity: secrets from the environment locally, from Secrets Manager in AWS (the *_SECRET_ARN wins there)
+    jwt_signing_key: SecretStr | None = None
+    jwt_signing_key_secret_arn: str | None = None
+    api_key_pepper: SecretStr | None = None
+    api_key_pepper_secret_arn: str | None = None
+    jwt_issuer: str = "autoindex"
+    jwt_audience: str = "autoindex-api"
+    access_token_ttl_s: Annotated[int, Field(ge=60, le=3_600)] = 900
+    refresh_token_ttl_s: Annotated[int, Field(ge=3_600, le=90 * 86_400)] = 30 * 86_400
+    bcrypt_rounds: Annotated[int, Field(ge=4, le=16)] = 12
+    api_key_daily_quota: Annotated[int, Field(ge=1)] = 10_000
+    api_key_max_per_user: Annotated[int, Field(ge=1, le=1_000)] = 20
+    api_key_max_ttl_days: Annotated[int, Field(ge=1, le=3_650)] = 365
+
     # --- market-data provider plan (Twelve Data Basic: 8 credits a minute, 800 a day)
     provider_credits_per_minute: Annotated[int, Field(ge=1)] = 8
     provider_credits_per_day: Annotated[int, Field(ge=1)] = 800
@@ -115,10 +132,25 @@ class Settings(BaseSettings):
         return {**DEFAULT_RATE_LIMIT_POLICIES, **value}
 
     @model_validator(mode="after")
+    def _api_key_quota_policy(self) -> Settings:
+        # The daily quota is a policy like the others, set by API_KEY_DAILY_QUOTA; a clock-aligned day is a UTC day.
+        self.rate_limit_policies["api_key_daily"] = RateLimitPolicy(
+            limit=self.api_key_daily_quota, window_s=86_400, fail_mode="open"
+        )
+        return self
+
+    @model_validator(mode="after")
     def _embedded_only_locally(self) -> Settings:
         if self.stage != "local" and self.database_url is None and self.database_secret_arn is None:
             raise ValueError("DATABASE_URL or DATABASE_SECRET_ARN is required outside the local stage")
         return self
+
+    @field_validator("jwt_signing_key", "api_key_pepper")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("must be at least 32 bytes")
+        return value
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -52,10 +52,13 @@ class UnitOfWork:
     ) -> None:
         session, self._session = self.session, None
         try:
-            if exc_type is None and not self.read_only:
-                session.commit()
-            else:
+            if exc_type is not None:
                 session.rollback()
+            elif self.read_only:
+                session.expunge_all()  # what was read stays readable after the transaction ends
+                session.rollback()
+            else:
+                session.commit()
         finally:
             session.close()
 

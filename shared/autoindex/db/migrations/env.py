@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import autoindex.models  # noqa: F401 - registers every table on Base.metadata
 from alembic import context
 from autoindex.db.base import Base
 from autoindex.db.engine import write_engine

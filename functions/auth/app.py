@@ -1,0 +1,7 @@
+"""The auth function: accounts, tokens and API keys."""
+
+from autoindex.web.app import create_app, http_handler
+from routes import router
+
+app = create_app([router], title="auth")
+handler = http_handler(app)

@@ -1,0 +1,113 @@
+"""Accounts, sessions and the caller's API keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from autoindex.auth.deps import CurrentPrincipal
+from autoindex.models import User
+from autoindex.schemas.identity import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyList,
+    ApiKeyRead,
+    LoginRequest,
+    MeRead,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPairRead,
+    UserRead,
+)
+from autoindex.services import api_keys, identity
+from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
+from autoindex.web.ratelimit import client_ip, enforce_rate_limit, rate_limit
+from fastapi import APIRouter, Depends, Request, Response, status
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(rate_limit("register"))],
+)
+def register(body: RegisterRequest, uow: UowDep, meta: RequestMetaDep) -> UserRead:
+    """Create an account (role `user`)."""
+    user = identity.register(uow=uow, email=body.email, password=body.password, meta=meta)
+    return UserRead.model_validate(user, from_attributes=True)
+
+
+@router.post("/login")
+def login(body: LoginRequest, request: Request, response: Response, uow: UowDep, meta: RequestMetaDep) -> TokenPairRead:
+    """Exchange e-mail and password for an access token and a refresh token."""
+    # Two budgets: per address (spraying many accounts) and per account (one account from many addresses).
+    enforce_rate_limit(request, response, policy="login", identity=f"ip:{client_ip(request)}")
+    enforce_rate_limit(request, response, policy="login", identity=f"email:{identity.normalise_email(body.email)}")
+    pair = identity.login(uow=uow, email=body.email, password=body.password, meta=meta)
+    return TokenPairRead(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+
+
+@router.post("/refresh", dependencies=[Depends(rate_limit("auth"))])
+def refresh(body: RefreshRequest, uow: UowDep, meta: RequestMetaDep) -> TokenPairRead:
+    """Rotate a refresh token into a new pair; a reused token revokes its whole family."""
+    pair = identity.refresh(uow=uow, refresh_token=body.refresh_token, meta=meta)
+    return TokenPairRead(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(rate_limit("auth"))])
+def logout(body: RefreshRequest, uow: UowDep, meta: RequestMetaDep) -> Response:
+    """Revoke the session of this refresh token."""
+    identity.logout(uow=uow, refresh_token=body.refresh_token, meta=meta)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me")
+def me(principal: CurrentPrincipal, uow: ReadUowDep) -> MeRead:
+    """Who the caller is, for a bearer token or an API key alike."""
+    with uow:
+        user = uow.session.get(User, principal.user_id)
+        assert user is not None  # authentication just read it
+        base = UserRead.model_validate(user, from_attributes=True)
+    return MeRead(
+        **base.model_dump(),
+        auth="api_key" if principal.kind == "api_key" else "bearer",
+        scopes=sorted(principal.scopes),
+        api_key_id=principal.api_key_id,
+    )
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED)
+def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, uow: UowDep, meta: RequestMetaDep) -> ApiKeyCreated:
+    """Create an API key; the full key is in this response only."""
+    created = api_keys.create(
+        uow=uow,
+        principal=principal,
+        name=body.name,
+        scopes=body.scopes,
+        expires_in_days=body.expires_in_days,
+        meta=meta,
+    )
+    row = created.row
+    return ApiKeyCreated(
+        id=row.id,
+        name=row.name,
+        key=created.key,
+        prefix=row.prefix,
+        scopes=row.scopes,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+@router.get("/api-keys")
+def list_api_keys(principal: CurrentPrincipal, uow: ReadUowDep) -> ApiKeyList:
+    """The caller's keys, without secrets."""
+    rows = api_keys.list_for(uow=uow, principal=principal)
+    return ApiKeyList(items=[ApiKeyRead.model_validate(row, from_attributes=True) for row in rows])
+
+
+@router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, uow: UowDep, meta: RequestMetaDep) -> Response:
+    """Revoke one of the caller's keys, effective immediately."""
+    api_keys.revoke(uow=uow, principal=principal, key_id=key_id, meta=meta)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,1 @@
+"""Identity primitives: password hashing, access tokens, API keys, and the request principal."""

@@ -1,0 +1,1 @@
+"""Queries per aggregate. Repositories read and flush; they never commit."""

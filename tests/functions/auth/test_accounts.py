@@ -1,0 +1,116 @@
+"""Registration, login and the caller's identity, through the auth function's handler."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.functions.conftest import GOOD_PASSWORD, Account, Client, new_email, register_and_login
+
+
+def test_register_returns_the_account_without_secrets(auth: Client) -> None:
+    email = new_email().replace("user", "MiXeD")
+    result = auth.post("/v1/auth/register", body={"email": f"  {email} ", "password": GOOD_PASSWORD})
+    assert result.status == 201
+    body = result.json()
+    assert set(body) == {"id", "email", "role", "created_at"}
+    assert body["email"] == email.lower() and body["role"] == "user"
+
+
+def test_email_is_unique_case_insensitively(auth: Client) -> None:
+    email = new_email()
+    assert auth.post("/v1/auth/register", body={"email": email, "password": GOOD_PASSWORD}).status == 201
+    again = auth.post("/v1/auth/register", body={"email": email.upper(), "password": GOOD_PASSWORD})
+    assert again.status == 409
+    assert again.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("short-1A", "at least 12"),
+        ("password1234", "too common"),
+        ("QWERTY123456", "too common"),
+        ("aaaaaaaaaaaaab", "different characters"),
+    ],
+)
+def test_weak_passwords_are_refused_with_a_reason(auth: Client, password: str, reason: str) -> None:
+    result = auth.post("/v1/auth/register", body={"email": new_email(), "password": password})
+    assert result.status == 422
+    assert reason in result.json()["detail"]
+
+
+def test_password_containing_the_email_is_refused(auth: Client) -> None:
+    email = new_email()
+    result = auth.post("/v1/auth/register", body={"email": email, "password": email.split("@")[0] + "-xyz!"})
+    assert result.status == 422
+    assert "e-mail" in result.json()["detail"]
+
+
+@pytest.mark.parametrize("extra", [{"role": "admin"}, {"is_admin": True}])
+def test_mass_assignment_is_refused(auth: Client, extra: dict[str, object]) -> None:
+    result = auth.post("/v1/auth/register", body={"email": new_email(), "password": GOOD_PASSWORD, **extra})
+    assert result.status == 422
+    field = next(iter(extra))
+    assert ["body", field] in [err["loc"] for err in result.json()["errors"]]
+
+
+def test_long_passwords_count_beyond_72_bytes(auth: Client) -> None:
+    # bcrypt alone reads 72 bytes: two passwords sharing those would be the same password.
+    common = "Zq9!" * 18  # 72 characters
+    account = register_and_login(auth, password=common + "-first")
+    wrong = auth.post("/v1/auth/login", body={"email": account.email, "password": common + "-other"})
+    assert wrong.status == 401
+
+
+def test_unknown_email_and_wrong_password_answer_alike(auth: Client, user: Account) -> None:
+    wrong = auth.post("/v1/auth/login", body={"email": user.email, "password": "not-the-password-123"})
+    unknown = auth.post("/v1/auth/login", body={"email": new_email(), "password": "not-the-password-123"})
+    assert wrong.status == unknown.status == 401
+    assert wrong.json()["detail"] == unknown.json()["detail"]
+    assert wrong.headers["www-authenticate"] == unknown.headers["www-authenticate"] == "Bearer"
+
+
+def test_login_is_case_insensitive_on_email(auth: Client, user: Account) -> None:
+    result = auth.post("/v1/auth/login", body={"email": user.email.upper(), "password": user.password})
+    assert result.status == 200
+    assert result.json()["token_type"] == "bearer"
+    assert result.json()["expires_in"] == 900
+
+
+def test_me_with_a_bearer_token(auth: Client, user: Account) -> None:
+    result = auth.get("/v1/auth/me", headers=user.bearer())
+    assert result.status == 200
+    body = result.json()
+    assert (body["email"], body["auth"], body["scopes"]) == (user.email, "bearer", ["read", "write"])
+
+
+def test_me_without_credentials_is_401(auth: Client) -> None:
+    result = auth.get("/v1/auth/me")
+    assert result.status == 401
+    assert result.headers["content-type"] == "application/problem+json"
+
+
+def test_a_cookie_alone_authenticates_nothing(auth: Client, user: Account) -> None:
+    # CSRF posture: browsers send cookies on their own; the API never reads them.
+    for cookie in (f"access_token={user.access_token}", f"Authorization=Bearer {user.access_token}"):
+        assert auth.get("/v1/auth/me", headers={"Cookie": cookie}).status == 401
+
+
+def test_login_brute_force_ends_in_429_with_retry_after(auth: Client, user: Account) -> None:
+    statuses = [
+        auth.post("/v1/auth/login", body={"email": user.email, "password": f"wrong-password-{i}"}).status
+        for i in range(8)
+    ]
+    assert statuses[:4] == [401] * 4  # the fixture's own login spent one of the five
+    assert statuses[-1] == 429
+    blocked = auth.post("/v1/auth/login", body={"email": user.email, "password": user.password})
+    assert blocked.status == 429  # even the right password, until the window turns
+    assert int(blocked.headers["retry-after"]) > 0
+
+
+def test_login_budget_per_account_holds_across_addresses(auth: Client, user: Account) -> None:
+    statuses = []
+    for i in range(7):
+        other = Client(auth.handler)  # a new source address each time
+        statuses.append(other.post("/v1/auth/login", body={"email": user.email, "password": f"guess-{i}-xx"}).status)
+    assert statuses[-1] == 429
