@@ -43,8 +43,9 @@ pytest:
 
 ## bench: the benchmarks, printed as ratios against a baseline measured in the same run
 bench: install services
-	$(BIN)/python bench/cold_start.py
-	$(BIN)/python bench/ratelimit_latency.py
+	$(BIN)/python -m bench.cold_start
+	$(BIN)/python -m bench.ratelimit_latency
+	$(BIN)/python -m bench.auth_latency
 
 ## template-check: cfn-lint, sam validate (plain and --lint) and sam build, with SAM CLI in its own venv
 $(SAM_VENV)/.installed: infra/sam-requirements.txt

@@ -222,4 +222,3 @@ def authenticate_api_key(*, uow: UnitOfWork, presented: str) -> Principal:
         return Principal(
             kind="api_key", user_id=owner.id, email=owner.email, role=owner.role, scopes=scopes, api_key_id=key.id
         )
-
