@@ -18,9 +18,10 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-## run: create .venv, install, migrate the embedded database, serve every function on http://127.0.0.1:$(PORT)
+## run: create .venv, install, migrate the embedded database, seed demo prices once, serve on http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/autoindex migrate
+	$(BIN)/autoindex refresh --if-empty
 	PORT=$(PORT) $(BIN)/autoindex serve
 
 ## test: create .venv, install, make sure PostgreSQL and Redis run, then lint, type-check and the whole suite
@@ -46,6 +47,7 @@ bench: install services
 	$(BIN)/python -m bench.cold_start
 	$(BIN)/python -m bench.ratelimit_latency
 	$(BIN)/python -m bench.auth_latency
+	$(BIN)/python -m bench.compute
 
 ## template-check: cfn-lint, sam validate (plain and --lint) and sam build, with SAM CLI in its own venv
 $(SAM_VENV)/.installed: infra/sam-requirements.txt

@@ -1,20 +1,107 @@
-"""Operator routes. Every one needs the `admin` scope."""
+"""Operator routes. Every one needs the `admin` scope, and every change is audited."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from autoindex.auth.deps import AdminPrincipal
 from autoindex.schemas.audit import AuditPage, AuditQuery
-from autoindex.services import audit_log
-from autoindex.web.deps import ReadUowDep
+from autoindex.schemas.market import (
+    SYMBOL_PATTERN,
+    AssetRead,
+    FreshnessRead,
+    ProviderUsageRead,
+    RunAccepted,
+    RunPage,
+    RunRead,
+    UniverseChange,
+)
+from autoindex.services import audit_log, pipeline_admin
+from autoindex.services.refresh import request_refresh
+from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.web.ratelimit import rate_limit
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(rate_limit("admin"))])
+SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, max_length=32)]
 
 
 @router.get("/audit")
 def read_audit(_: AdminPrincipal, query: Annotated[AuditQuery, Query()], uow: ReadUowDep) -> AuditPage:
     """The audit trail, newest first, filtered and cursor-paginated."""
     return audit_log.list_events(uow=uow, query=query)
+
+
+@router.post("/refresh", status_code=status.HTTP_202_ACCEPTED)
+def start_refresh(
+    principal: AdminPrincipal,
+    uow: UowDep,
+    meta: RequestMetaDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=128, pattern=r"^[\w.:-]+$")] = None,
+) -> RunAccepted:
+    """Start a refresh of what is missing (or join the active run); the work happens in the ingest jobs."""
+    ticket = request_refresh(
+        uow=uow,
+        trigger="admin",
+        requested_by=str(principal.user_id),
+        idempotency_key=f"admin:{idempotency_key}" if idempotency_key else None,
+        meta=meta,
+    )
+    response.headers["Location"] = f"/v1/admin/runs/{ticket.run.id}"
+    run = ticket.run
+    return RunAccepted(run_id=run.id, status=run.status, joined=ticket.joined, batches_total=run.batches_total)
+
+
+@router.get("/runs")
+def list_runs(
+    _: AdminPrincipal,
+    uow: ReadUowDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> RunPage:
+    """Refresh runs, newest first."""
+    return pipeline_admin.list_runs(uow=uow, limit=limit, cursor=cursor)
+
+
+@router.get("/runs/{run_id}")
+def get_run(run_id: uuid.UUID, _: AdminPrincipal, uow: ReadUowDep) -> RunRead:
+    """One run's status, progress, credits and per-symbol errors."""
+    return pipeline_admin.get_run(uow=uow, run_id=run_id)
+
+
+@router.get("/freshness")
+def freshness(_: AdminPrincipal, uow: ReadUowDep) -> FreshnessRead:
+    """The newest bar per symbol, and which symbols are behind the last final session."""
+    return pipeline_admin.freshness(uow=uow)
+
+
+@router.get("/provider/usage")
+def provider_usage(_: AdminPrincipal) -> ProviderUsageRead:
+    """Credits used this minute and today against the plan, and the provider circuit's state."""
+    return pipeline_admin.provider_usage()
+
+
+@router.put("/universe/{symbol:path}")
+def put_universe(
+    *,
+    symbol: SymbolPath,
+    body: UniverseChange,
+    principal: AdminPrincipal,
+    uow: UowDep,
+    meta: RequestMetaDep,
+    response: Response,
+) -> AssetRead:
+    """Add an asset to the universe, or change it (benchmark, activity, metadata)."""
+    asset, created = pipeline_admin.put_universe(uow=uow, principal=principal, symbol=symbol, change=body, meta=meta)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return AssetRead.model_validate(asset)
+
+
+@router.delete("/universe/{symbol:path}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_from_universe(symbol: SymbolPath, principal: AdminPrincipal, uow: UowDep, meta: RequestMetaDep) -> Response:
+    """Take an asset out of the universe (its history is kept)."""
+    pipeline_admin.remove_from_universe(uow=uow, principal=principal, symbol=symbol, meta=meta)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

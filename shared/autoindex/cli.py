@@ -1,4 +1,4 @@
-"""``autoindex``: the management command (serve, invoke, migrate, create-admin)."""
+"""``autoindex``: the management command (serve, invoke, migrate, refresh, create-admin, fake-twelvedata)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,26 @@ def _find_template(explicit: Path | None) -> Path:
     raise SystemExit("template.yaml not found here or above; pass --template")
 
 
+def _local_pipeline(runner: Any, *, schedules: bool) -> Any:
+    """Deliver events, queue messages (and schedules) in-process when EVENT_TRANSPORT=local."""
+    from autoindex.events.transport import use_local_dispatcher
+    from autoindex.local.dispatch import LocalDispatcher
+    from autoindex.settings import get_settings
+
+    if get_settings().event_transport != "local":
+        return None
+    dispatcher = LocalDispatcher(runner)
+    use_local_dispatcher(dispatcher)
+    if schedules:
+        dispatcher.start_schedules()
+    return dispatcher
+
+
 def _serve(args: argparse.Namespace) -> int:
     from autoindex.local.runner import LOOPBACK, Runner, serve
 
     runner = Runner.from_file(_find_template(args.template))
+    _local_pipeline(runner, schedules=True)
     port = args.port if args.port is not None else int(os.environ.get("PORT", "3000"))
     server = serve(runner, port=port)
     routes = ", ".join(route.route_key for route in runner.template.routes)
@@ -96,6 +112,60 @@ def _create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(done: int, total: int, rows: int, width: int = 30) -> str:
+    filled = width * done // total if total else width
+    return f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} batches, {rows} rows"
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    import time
+
+    from sqlalchemy import exists, select
+
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.local.runner import Runner
+    from autoindex.models import DailyPrice, RefreshRun
+    from autoindex.services.refresh import request_refresh
+
+    if args.if_empty:
+        with UnitOfWork(read_only=True) as uow:
+            if uow.session.scalar(select(exists().where(DailyPrice.asset_id.is_not(None)))):
+                print("prices already stored; skipping the initial refresh")
+                return 0
+    runner = Runner.from_file(_find_template(args.template))
+    dispatcher = _local_pipeline(runner, schedules=False)
+    ticket = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
+    run_id = ticket.run.id
+    print(f"refresh run {run_id}{' (joined the active run)' if ticket.joined else ''}")
+    if dispatcher is None:
+        print("EVENT_TRANSPORT=aws: the ingest jobs in AWS do the work; follow it with GET /v1/admin/runs/{id}")
+        return 0
+    while True:
+        with UnitOfWork(read_only=True) as uow:
+            run = uow.session.get(RefreshRun, run_id)
+            assert run is not None
+            done, total, rows = run.batches_done + run.batches_failed, run.batches_total, run.rows_written
+            finished, status, errors = run.finished_at is not None, run.status, dict(run.errors)
+        sys.stdout.write(_progress(done, total, rows))
+        sys.stdout.flush()
+        if finished:
+            break
+        time.sleep(0.2)
+    dispatcher.drain()
+    dispatcher.close()
+    print(f"\nrun {status}: {rows} rows written, {len(errors)} symbols with errors")
+    for symbol, reason in sorted(errors.items())[:20]:
+        print(f"  {symbol}: {reason}")
+    return 0 if status in ("succeeded", "partial") else 1
+
+
+def _fake_twelvedata(args: argparse.Namespace) -> int:
+    from autoindex.local.fake_twelvedata import run_fake
+
+    run_fake(args.port, args.credits_per_minute, args.credits_per_day)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autoindex", description="AutoIndex management command")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="apply database migrations (Alembic) to the configured database")
     p.add_argument("--revision", default="head")
     p.set_defaults(run=_migrate)
+
+    p = sub.add_parser("refresh", help="run a whole refresh in-process (local transport) with a progress bar")
+    p.add_argument("--if-empty", action="store_true", help="only when no prices are stored yet (first run)")
+    p.add_argument("--template", type=Path, default=None)
+    p.set_defaults(run=_refresh)
+
+    p = sub.add_parser("fake-twelvedata", help="serve a fake Twelve Data API on 127.0.0.1 for local experiments")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--credits-per-minute", type=int, default=8)
+    p.add_argument("--credits-per-day", type=int, default=800)
+    p.set_defaults(run=_fake_twelvedata)
 
     p = sub.add_parser("create-admin", help="create an admin account in the configured database")
     p.add_argument("--email", required=True)

@@ -8,6 +8,7 @@ environment variable of the same name in upper case (``DB_POOL_SIZE`` for
 from __future__ import annotations
 
 import functools
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -106,9 +107,55 @@ class Settings(BaseSettings):
     api_key_max_per_user: Annotated[int, Field(ge=1, le=1_000)] = 20
     api_key_max_ttl_days: Annotated[int, Field(ge=1, le=3_650)] = 365
 
+    # --- events and the refresh pipeline: in-process locally, EventBridge and SQS in AWS
+    event_transport: Literal["local", "aws"] = "local"
+    event_bus_name: Annotated[str, Field(min_length=1, max_length=256)] = "default"
+    event_source: str = "autoindex"
+    ingest_queue_url: str | None = None
+    history_start: date = date(2018, 1, 1)
+    refresh_batch_symbols: Annotated[int, Field(ge=1, le=120)] = 8
+    refresh_max_bars_per_call: Annotated[int, Field(ge=1, le=5_000)] = 5_000
+    ingest_max_receives: Annotated[int, Field(ge=1, le=100)] = 5  # the queue's maxReceiveCount
+    market_timezone: str = "America/New_York"
+
     # --- market-data provider plan (Twelve Data Basic: 8 credits a minute, 800 a day)
     provider_credits_per_minute: Annotated[int, Field(ge=1)] = 8
     provider_credits_per_day: Annotated[int, Field(ge=1)] = 800
+    # --- market-data provider: which one, the shared credit budget and circuit, the Twelve Data client
+    market_data_provider: Literal["demo", "twelvedata"] = "demo"
+    provider_key_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "provider"
+    provider_budget_max_wait_s: Annotated[float, Field(ge=0, le=900)] = 65.0
+    provider_budget_guard_ms: Annotated[int, Field(ge=0, le=10_000)] = 1_000
+    provider_circuit_failure_threshold: Annotated[int, Field(ge=1, le=100)] = 5
+    provider_circuit_window_s: Annotated[int, Field(ge=1, le=3_600)] = 60
+    provider_circuit_cooldown_s: Annotated[int, Field(ge=1, le=3_600)] = 30
+    twelvedata_base_url: str = "https://api.twelvedata.com"
+    twelvedata_api_key: SecretStr | None = None
+    twelvedata_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    twelvedata_connect_timeout_s: Annotated[float, Field(gt=0, le=60)] = 3.0
+    twelvedata_retry_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    twelvedata_retry_backoff_s: Annotated[float, Field(ge=0, le=60)] = 0.5
+    twelvedata_retry_backoff_max_s: Annotated[float, Field(ge=0, le=300)] = 8.0
+    twelvedata_minute_limit_retries: Annotated[int, Field(ge=0, le=5)] = 2
+    twelvedata_close_settle_min: Annotated[int, Field(ge=0, le=720)] = 30
+
+    @field_validator("twelvedata_base_url")
+    @classmethod
+    def _provider_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        # The API key travels in a header: plain http only to a fake on this machine.
+        if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+            raise ValueError("must be an https URL (http only for 127.0.0.1 or localhost)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _provider_key_present(self) -> Settings:
+        if self.market_data_provider == "twelvedata" and self.twelvedata_api_key is None:
+            raise ValueError("TWELVEDATA_API_KEY is required when MARKET_DATA_PROVIDER=twelvedata")
+        return self
 
     @field_validator("cors_allow_origins", mode="before")
     @classmethod
@@ -143,7 +190,20 @@ class Settings(BaseSettings):
     def _embedded_only_locally(self) -> Settings:
         if self.stage != "local" and self.database_url is None and self.database_secret_arn is None:
             raise ValueError("DATABASE_URL or DATABASE_SECRET_ARN is required outside the local stage")
+        if self.event_transport == "aws" and self.ingest_queue_url is None:
+            raise ValueError("INGEST_QUEUE_URL is required when EVENT_TRANSPORT=aws")
         return self
+
+    @field_validator("market_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
 
     @field_validator("jwt_signing_key", "api_key_pepper")
     @classmethod

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tests.lambda_http import Result, call, function_handler
+from tests.pipeline_fixtures import dispatcher, market  # noqa: F401 - pytest fixtures
 
 
 def random_ip() -> str:

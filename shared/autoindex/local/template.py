@@ -79,6 +79,16 @@ class Template:
     root: Path
     functions: dict[str, Function]
     routes: list[Route]
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def events_of_type(self, *types: str) -> list[tuple[Function, dict[str, Any]]]:
+        """(function, event properties) for every event source of the given SAM types."""
+        return [
+            (fn, event.get("Properties") or {})
+            for fn in self.functions.values()
+            for event in fn.events.values()
+            if event.get("Type") in types
+        ]
 
     def function(self, name: str) -> Function:
         for fn in self.functions.values():
@@ -137,4 +147,4 @@ def load_template(path: Path) -> Template:
             pattern = None if route_path == "$default" else _path_pattern(route_path)
             routes.append(Route(method=method, path=route_path, function=logical_id, pattern=pattern))
     routes.sort(key=lambda r: r.specificity)
-    return Template(root=path.parent, functions=functions, routes=routes)
+    return Template(root=path.parent, functions=functions, routes=routes, resources=document.get("Resources") or {})

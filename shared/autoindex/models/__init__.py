@@ -2,5 +2,17 @@
 
 from autoindex.models.audit import AuditEvent
 from autoindex.models.identity import ApiKey, RefreshToken, User
+from autoindex.models.market import Asset, DailyPrice
+from autoindex.models.pipeline import ProcessedEvent, RefreshBatch, RefreshRun
 
-__all__ = ["ApiKey", "AuditEvent", "RefreshToken", "User"]
+__all__ = [
+    "ApiKey",
+    "Asset",
+    "AuditEvent",
+    "DailyPrice",
+    "ProcessedEvent",
+    "RefreshBatch",
+    "RefreshRun",
+    "RefreshToken",
+    "User",
+]

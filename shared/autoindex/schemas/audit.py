@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from autoindex import pagination
 from autoindex.errors import ValidationFailed
 
 
@@ -34,18 +33,14 @@ class AuditQuery(BaseModel):
 
 
 def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"a:{last_id}".encode()).decode().rstrip("=")
+    return pagination.encode_cursor("a", str(last_id))
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
-        if kind != "a":
-            raise ValueError(kind)
-        return int(value)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValidationFailed("The cursor is not valid; start again without it.") from None
+    value = pagination.decode_cursor("a", cursor)
+    if not value.isdigit():
+        raise ValidationFailed("The cursor is not valid; start again without it.")
+    return int(value)
 
 
 class AuditEventRead(BaseModel):

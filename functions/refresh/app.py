@@ -1,0 +1,24 @@
+"""The refresh job: on its weekday schedule, plan only what is missing and queue it for ingestion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autoindex.db.uow import UnitOfWork
+from autoindex.observability import lambda_entry, logger
+from autoindex.services.refresh import request_refresh
+
+
+@lambda_entry(kind="event")
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # The scheduled event's id is the idempotency key: a duplicate delivery joins the run it started.
+    ticket = request_refresh(
+        uow=UnitOfWork(),
+        trigger="schedule",
+        requested_by=None,
+        idempotency_key=f"schedule:{event.get('id')}",
+        meta=None,
+    )
+    run = ticket.run
+    logger.info("refresh planned", extra={"run_id": str(run.id), "batches": run.batches_total, "joined": ticket.joined})
+    return {"run_id": str(run.id), "status": run.status, "batches": run.batches_total, "joined": ticket.joined}

@@ -1,0 +1,91 @@
+"""The strategy parameters of the index, validated once.
+
+This module imports no NumPy: the strategy routes validate a ``PUT`` body with it at cold start.
+Defaults are those of the earlier version of the product (momentum 0.4, market cap 0.3, risk parity
+0.3, weekly rebalancing over 60 days, minimum price 1.0, forward fill of at most 2 days, daily returns
+clipped to +/-50 %, outliers beyond 3 sigma replaced). A validation error names the field and the
+rule, so the web layer can turn it into a 422 as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+RebalanceFrequency = Literal["daily", "weekly", "monthly"]
+
+#: How far the three blend weights may sum away from 1.
+WEIGHT_SUM_TOLERANCE = 1e-9
+
+_Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class StrategyParams(BaseModel):
+    """One version of the strategy: blend, look-backs, rebalancing, data cleaning and costs.
+
+    The instance is immutable and hashable; two instances with the same values are equal, which is
+    how an incremental extension checks that the strategy has not changed since the last compute.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    # --- the blend of the three weighting schemes
+    momentum_weight: _Share = Field(0.4, description="Share of the momentum scheme in the blend.")
+    market_cap_weight: _Share = Field(0.3, description="Share of the market-capitalisation scheme in the blend.")
+    risk_parity_weight: _Share = Field(0.3, description="Share of the inverse-volatility scheme in the blend.")
+
+    # --- signals
+    momentum_lookback_days: int = Field(60, ge=2, le=1260, description="Trading days of the momentum window.")
+    momentum_drop_threshold: float = Field(
+        0.0,
+        ge=-1.0,
+        le=10.0,
+        description="Assets whose momentum (compounded return over the window) is not above this are dropped "
+        "from the momentum scheme.",
+    )
+    volatility_lookback_days: int = Field(
+        60, ge=2, le=1260, description="Trading days of the volatility window (risk parity and outlier test)."
+    )
+    rebalance_frequency: RebalanceFrequency = Field(
+        "weekly", description="daily, weekly (first trading day of each ISO week) or monthly (first of each month)."
+    )
+
+    # --- data cleaning
+    min_price: float = Field(1.0, ge=0.0, le=1e6, description="Closes below this are treated as missing.")
+    max_ffill_days: int = Field(
+        2, ge=0, le=30, description="A missing close is filled from the last one for at most this many trading days."
+    )
+    max_missing_share: _Share = Field(
+        0.1, description="An asset missing more than this share of the look-back window is not eligible."
+    )
+    return_clip: float = Field(0.5, gt=0.0, le=10.0, description="Daily returns are clipped to +/- this.")
+    outlier_sigma: float = Field(
+        3.0,
+        gt=0.0,
+        le=100.0,
+        description="Daily returns further than this many sigma from the trailing mean are pulled back to the band.",
+    )
+
+    # --- portfolio constraints and costs
+    max_weight_per_asset: float | None = Field(
+        None, gt=0.0, le=1.0, description="Optional cap on any asset's weight; the excess is redistributed."
+    )
+    transaction_cost_bps: float = Field(
+        5.0, ge=0.0, le=1000.0, description="Cost in basis points of turnover (sum of absolute weight changes)."
+    )
+
+    @model_validator(mode="after")
+    def _blend_sums_to_one(self) -> StrategyParams:
+        total = self.momentum_weight + self.market_cap_weight + self.risk_parity_weight
+        if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+            raise ValueError(
+                "momentum_weight + market_cap_weight + risk_parity_weight must sum to 1 "
+                f"(got {self.momentum_weight} + {self.market_cap_weight} + {self.risk_parity_weight} = {total:.12g})"
+            )
+        return self
+
+    @property
+    def window_days(self) -> int:
+        """The eligibility window: the longer of the two look-backs."""
+        return max(self.momentum_lookback_days, self.volatility_lookback_days)

@@ -1,0 +1,72 @@
+"""Lua scripts run in one Redis round trip: ``EVALSHA`` first, ``EVAL`` only when the server lacks the script.
+
+Every atomic decision in the product (rate limits, the provider credit budget, the provider
+circuit breaker) is one script. The server caches a script by its SHA-1, so after the first
+call (or after a ``SCRIPT FLUSH`` or a failover) each decision is one ``EVALSHA``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+ScriptArg = str | int | float | bytes
+
+
+class RedisScript:
+    """A Lua script bound to its SHA-1, called with :meth:`run`.
+
+    Parameters
+    ----------
+    source
+        The Lua source. It should read the clock with ``redis.call('TIME')`` when it needs one,
+        so every caller agrees on time whatever its own clock says.
+    """
+
+    __slots__ = ("sha", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+
+    def run(self, client: Redis, keys: Sequence[str], args: Sequence[ScriptArg]) -> Any:
+        """Run the script atomically and return its reply.
+
+        Parameters
+        ----------
+        client
+            A ``redis.Redis`` client.
+        keys, args
+            ``KEYS`` and ``ARGV`` of the script.
+
+        Raises
+        ------
+        redis.exceptions.RedisError
+            Connection, timeout and script errors propagate; each caller applies its own fallback.
+        """
+        from redis.exceptions import NoScriptError
+
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            # EVAL also caches the script on the server, so the next call is one EVALSHA again.
+            return client.eval(self.source, len(keys), *keys, *args)
+
+
+def redis_unavailable_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "Redis could not be reached in time" (not a script bug)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def as_text(value: object) -> str:
+    """A Lua string reply as ``str`` whether the client decodes responses or not."""
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)

@@ -1,0 +1,160 @@
+"""What operators see and change: runs, freshness, provider usage, and the universe."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from autoindex import audit, pagination
+from autoindex.errors import Conflict, NotFound, ValidationFailed
+from autoindex.models import Asset, RefreshRun
+from autoindex.repos import market as market_repo
+from autoindex.schemas.market import (
+    FreshnessItem,
+    FreshnessRead,
+    ProviderUsageRead,
+    RunPage,
+    RunRead,
+    UniverseChange,
+)
+from autoindex.services.refresh_plan import last_final_session
+from autoindex.settings import get_settings
+
+if TYPE_CHECKING:
+    from autoindex.auth.principal import Principal, RequestMeta
+    from autoindex.db.uow import UnitOfWork
+
+
+def get_run(*, uow: UnitOfWork, run_id: uuid.UUID) -> RunRead:
+    with uow:
+        run = uow.session.get(RefreshRun, run_id)
+        if run is None:
+            raise NotFound("No such refresh run.")
+        return RunRead.model_validate(run)
+
+
+def list_runs(*, uow: UnitOfWork, limit: int, cursor: str | None) -> RunPage:
+    """Newest first; the cursor carries the last run's creation time and id."""
+    query = select(RefreshRun).order_by(RefreshRun.created_at.desc(), RefreshRun.id.desc()).limit(limit + 1)
+    if cursor:
+        stamp, _, ident = pagination.decode_cursor("r", cursor).partition("|")
+        try:
+            after = (datetime.fromisoformat(stamp), uuid.UUID(ident))
+        except ValueError:
+            raise ValidationFailed("The cursor is not valid; start again without it.") from None
+        query = query.where(
+            (RefreshRun.created_at < after[0]) | ((RefreshRun.created_at == after[0]) & (RefreshRun.id < after[1]))
+        )
+    with uow:
+        rows = list(uow.session.scalars(query))
+        items = [RunRead.model_validate(r) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = pagination.encode_cursor("r", f"{last.created_at.isoformat()}|{last.id}")
+    return RunPage(items=items, next_cursor=next_cursor)
+
+
+def freshness(*, uow: UnitOfWork, now: datetime | None = None) -> FreshnessRead:
+    """The newest stored bar per active symbol against the newest final session: stale when behind."""
+    settings = get_settings()
+    expected = last_final_session(
+        now or datetime.now(UTC),
+        settings.market_timezone,
+        settle=timedelta(minutes=settings.twelvedata_close_settle_min),
+    )
+    with uow:
+        assets = market_repo.active_assets(uow.session)
+        last = market_repo.last_price_dates(uow.session)
+        items = []
+        for asset in assets:
+            last_date = last.get(asset.id)
+            known = max((d for d in (last_date, asset.prices_checked_through) if d), default=None)
+            items.append(
+                FreshnessItem(
+                    symbol=asset.symbol,
+                    asset_type=asset.asset_type,
+                    last_date=last_date,
+                    checked_through=asset.prices_checked_through,
+                    expected_through=expected,
+                    stale=known is None or known < expected,
+                )
+            )
+    return FreshnessRead(expected_through=expected, stale_count=sum(i.stale for i in items), items=items)
+
+
+def provider_usage() -> ProviderUsageRead:
+    from autoindex.providers import get_circuit_breaker, get_credit_budget, get_provider
+
+    usage = get_credit_budget().usage()
+    return ProviderUsageRead(
+        provider=get_provider().capabilities.name,
+        minute_used=usage.minute_used,
+        minute_limit=usage.minute_limit,
+        day_used=usage.day_used,
+        day_limit=usage.day_limit,
+        minute_resets_in_s=round(usage.minute_resets_in_s, 3),
+        day_resets_in_s=round(usage.day_resets_in_s, 3),
+        circuit=str(get_circuit_breaker().state().state),
+    )
+
+
+def put_universe(
+    *, uow: UnitOfWork, principal: Principal, symbol: str, change: UniverseChange, meta: RequestMeta
+) -> tuple[Asset, bool]:
+    """Add ``symbol`` to the universe (creating the asset) or change it; audited. Returns (asset, created)."""
+    symbol = symbol.upper()
+    with uow:
+        session = uow.session
+        asset = session.scalars(select(Asset).where(Asset.symbol == symbol)).one_or_none()
+        created = asset is None
+        if asset is None:
+            if change.name is None or change.asset_type is None or change.currency is None:
+                raise ValidationFailed("A new asset needs name, asset_type and currency.")
+            asset = Asset(symbol=symbol, name=change.name, asset_type=change.asset_type, currency=change.currency)
+            session.add(asset)
+        for field in ("name", "asset_type", "exchange", "mic_code", "currency", "sector"):
+            value = getattr(change, field)
+            if value is not None:
+                setattr(asset, field, value)
+        asset.in_universe = change.in_universe and asset.asset_type != "fx"
+        asset.is_active = change.is_active
+        if change.is_benchmark:
+            session.execute(update(Asset).where(Asset.is_benchmark, Asset.symbol != symbol).values(is_benchmark=False))
+            asset.is_benchmark = True
+        elif change.is_benchmark is False:
+            asset.is_benchmark = False
+        session.flush()
+        audit.record(
+            session,
+            action="admin.universe.put",
+            outcome="success",
+            meta=meta,
+            actor=principal.actor,
+            target=("asset", symbol),
+            details={"created": created, **change.model_dump(exclude_none=True)},
+        )
+        return asset, created
+
+
+def remove_from_universe(*, uow: UnitOfWork, principal: Principal, symbol: str, meta: RequestMeta) -> None:
+    """Take a symbol out of the index universe; its price history stays (the index's past used it)."""
+    symbol = symbol.upper()
+    with uow:
+        asset = uow.session.scalars(select(Asset).where(Asset.symbol == symbol)).one_or_none()
+        if asset is None:
+            raise NotFound("No such asset.")
+        if asset.is_benchmark:
+            raise Conflict("The benchmark cannot leave the universe; choose another benchmark first.")
+        asset.in_universe = False
+        audit.record(
+            uow.session,
+            action="admin.universe.delete",
+            outcome="success",
+            meta=meta,
+            actor=principal.actor,
+            target=("asset", symbol),
+        )

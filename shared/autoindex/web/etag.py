@@ -1,0 +1,29 @@
+"""Strong ETags from the response bytes, and ``If-None-Match`` answered with 304."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def etag_json(request: Request, model: BaseModel, *, max_age_s: int = 0) -> Response:
+    """Serialise ``model``; answer 304 without a body when the client already holds these exact bytes."""
+    body = model.model_dump_json().encode()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"private, max-age={max_age_s}, must-revalidate",
+        "Vary": "Accept-Encoding",
+    }
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match and _matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=body, media_type="application/json", headers=headers)

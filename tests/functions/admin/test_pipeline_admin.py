@@ -1,0 +1,93 @@
+"""Operator routes for the pipeline: start and watch refreshes, freshness, provider usage, the universe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.functions.conftest import Account, Client
+from tests.pipeline_fixtures import RecordingDispatcher
+
+
+def test_refresh_is_accepted_then_watched_to_completion(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
+    started = admin_api.post("/v1/admin/refresh", headers=admin.bearer())
+    assert started.status == 202, started.body
+    body = started.json()
+    assert started.headers["location"] == f"/v1/admin/runs/{body['run_id']}"
+    assert dispatcher.drain(60)
+    run = admin_api.get(f"/v1/admin/runs/{body['run_id']}", headers=admin.bearer()).json()
+    assert run["status"] == "succeeded" and run["rows_written"] > 0 and run["batches_done"] == run["batches_total"]
+    listed = admin_api.get("/v1/admin/runs", headers=admin.bearer()).json()["items"]
+    assert listed[0]["id"] == body["run_id"]
+    audit = admin_api.get("/v1/admin/audit", headers=admin.bearer(), query="action=pipeline.refresh.request").json()
+    assert audit["items"][0]["target_id"] == body["run_id"] and audit["items"][0]["actor_id"] == admin.user_id
+
+
+def test_the_same_idempotency_key_never_starts_two_runs(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
+    headers = {**admin.bearer(), "Idempotency-Key": "nightly-2026-11-26"}
+    first = admin_api.post("/v1/admin/refresh", headers=headers).json()
+    assert dispatcher.drain(60)
+    second = admin_api.post("/v1/admin/refresh", headers=headers).json()
+    assert second["run_id"] == first["run_id"] and second["joined"] is True
+
+
+def test_freshness_flags_stale_symbols(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
+    before = admin_api.get("/v1/admin/freshness", headers=admin.bearer()).json()
+    assert before["stale_count"] == len(before["items"]) == 4
+    admin_api.post("/v1/admin/refresh", headers=admin.bearer())
+    assert dispatcher.drain(60)
+    after = admin_api.get("/v1/admin/freshness", headers=admin.bearer()).json()
+    assert after["stale_count"] == 0
+    assert all(item["checked_through"] == after["expected_through"] for item in after["items"])
+
+
+def test_provider_usage_reports_budget_and_circuit(admin_api: Client, admin: Account) -> None:
+    usage = admin_api.get("/v1/admin/provider/usage", headers=admin.bearer())
+    assert usage.status == 200
+    body = usage.json()
+    assert body["provider"] == "demo" and body["minute_limit"] == 8 and body["day_limit"] == 800
+    assert body["circuit"] == "closed"
+
+
+def test_universe_changes_are_admin_only_and_audited(
+    admin_api: Client, admin: Account, user: Account, market: Any
+) -> None:
+    payload = {"name": "Netflix Inc", "asset_type": "stock", "currency": "USD", "exchange": "NASDAQ"}
+    assert admin_api.request("PUT", "/v1/admin/universe/NFLX", headers=user.bearer(), body=payload).status == 403
+    created = admin_api.request("PUT", "/v1/admin/universe/nflx", headers=admin.bearer(), body=payload)
+    assert created.status == 201 and created.json()["symbol"] == "NFLX" and created.json()["in_universe"] is True
+    changed = admin_api.request("PUT", "/v1/admin/universe/NFLX", headers=admin.bearer(), body={"sector": "Media"})
+    assert changed.status == 200 and changed.json()["sector"] == "Media"
+    assert admin_api.delete("/v1/admin/universe/NFLX", headers=admin.bearer()).status == 204
+    assert admin_api.delete("/v1/admin/universe/NOPE", headers=admin.bearer()).status == 404
+    assert admin_api.delete("/v1/admin/universe/SPX", headers=admin.bearer()).status == 409  # the benchmark
+    incomplete = admin_api.request("PUT", "/v1/admin/universe/ZZZZ", headers=admin.bearer(), body={"name": "x"})
+    assert incomplete.status == 422
+    actions = [
+        e["action"]
+        for e in admin_api.get("/v1/admin/audit", headers=admin.bearer(), query="actor_id=" + admin.user_id).json()[
+            "items"
+        ]
+    ]
+    assert actions[:3] == ["admin.universe.delete", "admin.universe.put", "admin.universe.put"]
+
+
+def test_switching_the_benchmark_leaves_exactly_one(admin_api: Client, admin: Account, market: Any) -> None:
+    assert (
+        admin_api.request("PUT", "/v1/admin/universe/SPY", headers=admin.bearer(), body={"is_benchmark": True}).status
+        == 200
+    )
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.models import Asset
+    from sqlalchemy import select
+
+    with UnitOfWork(read_only=True) as uow:
+        assert uow.session.scalars(select(Asset.symbol).where(Asset.is_benchmark)).all() == ["SPY"]
+    admin_api.request(
+        "PUT", "/v1/admin/universe/SPX", headers=admin.bearer(), body={"is_benchmark": True, "in_universe": False}
+    )

@@ -1,0 +1,151 @@
+"""The market read API through its handler: assets, paginated prices, history, ETags, validation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from autoindex.db.uow import UnitOfWork
+from autoindex.events.transport import use_local_dispatcher
+from autoindex.services.refresh import request_refresh
+from sqlalchemy.engine import Engine
+
+from tests.functions.conftest import Account, Client, register_and_login
+from tests.lambda_http import ROOT, function_handler
+from tests.pipeline_fixtures import RECENT_START, RecordingDispatcher, reset_market, weekdays_between
+
+
+@pytest.fixture(scope="module")
+def seeded(migrated: Engine) -> Iterator[None]:
+    """Four symbols with 45 days of demo prices, ingested by the real pipeline once for the module."""
+    import os
+
+    from autoindex.local.runner import Runner
+
+    from tests.conftest import clear_process_caches
+
+    saved = {k: os.environ.get(k) for k in ("HISTORY_START", "REFRESH_BATCH_SYMBOLS")}
+    os.environ["HISTORY_START"] = RECENT_START.isoformat()
+    clear_process_caches()
+    reset_market(keep={"AAPL", "MSFT", "SPX", "USD/EUR"})
+    dispatcher = RecordingDispatcher(Runner.from_file(ROOT / "template.yaml"))
+    use_local_dispatcher(dispatcher)
+    request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
+    assert dispatcher.drain(60)
+    dispatcher.close()
+    use_local_dispatcher(None)
+    yield
+    reset_market()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    clear_process_caches()
+
+
+@pytest.fixture
+def market(seeded: None) -> Client:
+    return Client(function_handler("market"))
+
+
+@pytest.fixture
+def reader(auth: Client) -> Account:
+    return register_and_login(auth)
+
+
+def get(market: Client, reader: Account, path: str, query: str = "", **headers: str) -> Any:
+    return market.get(path, query=query, headers={**reader.bearer(), **headers})
+
+
+def test_reads_need_authentication(market: Client) -> None:
+    assert market.get("/v1/assets").status == 401
+
+
+def test_assets_filter_search_and_pages(market: Client, reader: Account) -> None:
+    stocks = get(market, reader, "/v1/assets", "type=stock&limit=3").json()
+    assert [a["symbol"] for a in stocks["items"]] == ["AAPL", "AMZN", "GOOGL"]
+    rest = get(market, reader, "/v1/assets", f"type=stock&limit=3&cursor={stocks['next_cursor']}").json()
+    assert [a["symbol"] for a in rest["items"]] == ["META", "MSFT", "NVDA"]
+    found = get(market, reader, "/v1/assets", "q=micro").json()["items"]
+    assert [a["symbol"] for a in found] == ["MSFT"]
+    assert get(market, reader, "/v1/assets", "q=%25").json()["items"] == []  # a LIKE wildcard is just text
+    fx = get(market, reader, "/v1/assets", "type=fx&in_universe=false&limit=200").json()["items"]
+    assert len(fx) == 21 and all(a["symbol"].startswith("USD/") for a in fx)
+
+
+def test_asset_detail_for_plain_and_fx_symbols(market: Client, reader: Account) -> None:
+    assert get(market, reader, "/v1/assets/aapl").json()["symbol"] == "AAPL"
+    fx = get(market, reader, "/v1/assets/USD/EUR")
+    assert fx.status == 200 and fx.json()["asset_type"] == "fx"
+    assert get(market, reader, "/v1/assets/USD%2FEUR").status == 200
+    missing = get(market, reader, "/v1/assets/NOPE")
+    assert missing.status == 404 and missing.headers["content-type"] == "application/problem+json"
+
+
+def test_prices_page_through_every_bar_once(market: Client, reader: Account) -> None:
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = get(market, reader, "/v1/assets/AAPL/prices", f"limit=7{cursor}").json()
+        seen += [item["date"] for item in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    assert seen == sorted(set(seen))
+    # The demo market trades every weekday: no gap, no duplicate, across page boundaries.
+    assert len(seen) == weekdays_between(date.fromisoformat(seen[0]), date.fromisoformat(seen[-1])) > 20
+    item = get(market, reader, "/v1/assets/AAPL/prices", "limit=1").json()["items"][0]
+    assert set(item) == {"date", "open", "high", "low", "close", "volume"}
+    assert isinstance(item["close"], str) and float(item["low"]) <= float(item["close"]) <= float(item["high"])
+
+
+def test_fields_and_date_range_select_what_comes_back(market: Client, reader: Account) -> None:
+    all_items = get(market, reader, "/v1/assets/USD/EUR/prices", "limit=500").json()["items"]
+    start, end = all_items[3]["date"], all_items[8]["date"]
+    page = get(market, reader, "/v1/assets/USD/EUR/prices", f"start={start}&end={end}&fields=close,volume").json()
+    assert [i["date"] for i in page["items"]] == [i["date"] for i in all_items[3:9]]
+    assert set(page["items"][0]) == {"date", "close", "volume"}
+    assert page["items"][0]["volume"] is None  # FX has no volume
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=5001", "fields=close,secret", "start=2024-02-01&end=2024-01-01", "start=notadate",
+     "start=1900-01-01&end=2026-01-01", "cursor=%%%", "colour=red"],
+)  # fmt: skip
+def test_bad_price_queries_are_422(market: Client, reader: Account, query: str) -> None:
+    result = get(market, reader, "/v1/assets/AAPL/prices", query)
+    assert result.status == 422, result.body
+    assert result.headers["content-type"] == "application/problem+json"
+
+
+def test_history_is_normalised_to_100(market: Client, reader: Account) -> None:
+    history = get(market, reader, "/v1/assets/MSFT/history").json()
+    closes = get(market, reader, "/v1/assets/MSFT/prices", "fields=close&limit=5000").json()["items"]
+    assert history["items"][0]["value"] == 100.0
+    expected = float(closes[-1]["close"]) / float(closes[0]["close"]) * 100
+    assert history["items"][-1]["value"] == pytest.approx(expected, rel=1e-9)
+    assert len(history["items"]) == len(closes)
+
+
+def test_etag_and_if_none_match(market: Client, reader: Account) -> None:
+    first = get(market, reader, "/v1/assets/AAPL/prices", "limit=5")
+    etag = first.headers["etag"]
+    again = get(market, reader, "/v1/assets/AAPL/prices", "limit=5", **{"If-None-Match": etag})
+    assert again.status == 304 and again.body == b"" and again.headers["etag"] == etag
+    other = get(market, reader, "/v1/assets/AAPL/prices", "limit=6", **{"If-None-Match": etag})
+    assert other.status == 200 and other.headers["etag"] != etag
+
+
+def test_large_bodies_are_gzipped(market: Client, reader: Account) -> None:
+    result = get(market, reader, "/v1/assets/AAPL/prices", "limit=500", **{"Accept-Encoding": "gzip"})
+    assert result.status == 200 and result.headers["content-encoding"] == "gzip"
+    assert len(result.json()["items"]) > 20
+
+
+def test_an_api_key_with_read_scope_can_read(market: Client, reader: Account, auth: Client) -> None:
+    key = auth.post("/v1/auth/api-keys", headers=reader.bearer(), body={"name": "r", "scopes": ["read"]}).json()["key"]
+    assert market.get("/v1/assets/AAPL", headers={"X-API-Key": key}).status == 200

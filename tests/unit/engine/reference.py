@@ -1,0 +1,209 @@
+"""A deliberately plain reference of the documented index method: loops, floats, no NumPy.
+
+Written from the README's "Index method and conventions", not from the engine's code: one date at a
+time, one asset at a time, every window re-read from scratch. Slow on purpose; use small inputs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from dataclasses import dataclass, field
+
+from autoindex.engine.strategy import StrategyParams
+
+Matrix = list[list[float]]
+
+
+@dataclass
+class ReferenceResult:
+    dates: list[dt.date] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    rebalance_dates: list[dt.date] = field(default_factory=list)
+    rebalance_weights: list[list[float]] = field(default_factory=list)
+    cap_fallback: list[list[bool]] = field(default_factory=list)
+    skipped: list[dt.date] = field(default_factory=list)
+
+
+def clean(prices: Matrix, p: StrategyParams) -> tuple[list[list[bool]], Matrix]:
+    """Presence and cleaned returns, date by date."""
+    n_dates, n_assets = len(prices), len(prices[0])
+    present = [[False] * n_assets for _ in range(n_dates)]
+    clipped = [[math.nan] * n_assets for _ in range(n_dates)]
+    cleaned = [[math.nan] * n_assets for _ in range(n_dates)]
+    for i in range(n_assets):
+        last: float | None = None
+        age = math.inf
+        for t in range(n_dates):
+            before = last
+            price = prices[t][i]
+            if math.isfinite(price) and price > 0 and price >= p.min_price:
+                last, age = price, 0
+            else:
+                age += 1
+            present[t][i] = last is not None and age <= p.max_ffill_days
+            if present[t][i] and before is not None:
+                assert last is not None
+                r = last / before - 1.0
+                clipped[t][i] = min(max(r, -p.return_clip), p.return_clip)
+            x = clipped[t][i]
+            if not math.isnan(x):
+                past = [
+                    clipped[s][i]
+                    for s in range(t - p.volatility_lookback_days, t)
+                    if s >= 0 and not math.isnan(clipped[s][i])
+                ]
+                if len(past) >= max(2, math.ceil(p.volatility_lookback_days / 2)):
+                    mean = sum(past) / len(past)
+                    sd = statistics.stdev(past)
+                    if sd > 0 and abs(x - mean) > p.outlier_sigma * sd:
+                        x = mean + math.copysign(p.outlier_sigma * sd, x - mean)
+            cleaned[t][i] = x
+    return present, cleaned
+
+
+def decide(
+    t: int,
+    present: list[list[bool]],
+    returns: Matrix,
+    caps: Matrix | None,
+    p: StrategyParams,
+) -> tuple[list[float], list[bool]] | None:
+    """Weights at date index ``t`` from rows strictly before ``t``; None if nothing is eligible."""
+    n_assets = len(returns[0])
+    window = max(p.momentum_lookback_days, p.volatility_lookback_days)
+
+    def column(i: int, days: int) -> list[float]:
+        return [returns[s][i] if s >= 0 else math.nan for s in range(t - days, t)]
+
+    eligible, scores, vols = [], [], []
+    for i in range(n_assets):
+        missing = sum(1 for x in column(i, window) if math.isnan(x))
+        vol_values = [x for x in column(i, p.volatility_lookback_days) if not math.isnan(x)]
+        ok = present[t - 1][i] and missing / window <= p.max_missing_share and len(vol_values) >= 2
+        eligible.append(ok)
+        growth = 1.0
+        for x in column(i, p.momentum_lookback_days):
+            if not math.isnan(x):
+                growth *= 1.0 + x
+        scores.append(growth - 1.0)
+        vols.append(statistics.stdev(vol_values) if ok else math.nan)
+    if not any(eligible):
+        return None
+
+    momentum = _momentum(scores, eligible, p.momentum_drop_threshold)
+    market, fallback = _market(t, caps, eligible)
+    inverse = [1.0 / max(vols[i], 1e-6) if eligible[i] else 0.0 for i in range(n_assets)]
+    parity = [x / sum(inverse) for x in inverse]
+    blend = [
+        p.momentum_weight * momentum[i] + p.market_cap_weight * market[i] + p.risk_parity_weight * parity[i]
+        for i in range(n_assets)
+    ]
+    blend = [x / sum(blend) for x in blend]
+    if p.max_weight_per_asset is not None:
+        blend = _cap(blend, eligible, p.max_weight_per_asset)
+    if p.market_cap_weight == 0:
+        fallback = [False] * n_assets
+    return blend, fallback
+
+
+def _equal(eligible: list[bool]) -> list[float]:
+    return [1.0 / sum(eligible) if e else 0.0 for e in eligible]
+
+
+def _momentum(scores: list[float], eligible: list[bool], threshold: float) -> list[float]:
+    kept = [e and score > threshold for e, score in zip(eligible, scores, strict=True)]
+    if not any(kept):
+        return _equal(eligible)
+    raw = [score - threshold if k else 0.0 for k, score in zip(kept, scores, strict=True)]
+    return [x / sum(raw) for x in raw]
+
+
+def _market(t: int, caps: Matrix | None, eligible: list[bool]) -> tuple[list[float], list[bool]]:
+    """Market-cap scheme from the last positive cap before ``t``, and the equal-share stand-ins."""
+    known: list[float] = []
+    for i, ok in enumerate(eligible):
+        found = math.nan
+        if caps is not None and ok:
+            for s in range(t - 1, -1, -1):
+                if not math.isnan(caps[s][i]) and caps[s][i] > 0:
+                    found = caps[s][i]
+                    break
+        known.append(found)
+    count = sum(eligible)
+    fallback = [ok and math.isnan(c) for ok, c in zip(eligible, known, strict=True)]
+    with_cap = [c for c in known if not math.isnan(c)]
+    market = []
+    for ok, c, stand_in in zip(eligible, known, fallback, strict=True):
+        if stand_in:
+            market.append(1.0 / count)
+        elif ok:
+            market.append(len(with_cap) / count * c / sum(with_cap))
+        else:
+            market.append(0.0)
+    return market, fallback
+
+
+def _cap(weights: list[float], eligible: list[bool], cap: float) -> list[float]:
+    count = sum(eligible)
+    if cap * count < 1 - 1e-12:
+        return [1.0 / count if e else 0.0 for e in eligible]
+    w = list(weights)
+    while True:
+        over = [x > cap * (1 + 1e-12) for x in w]
+        if not any(over):
+            return w
+        excess = sum(w[i] - cap for i in range(len(w)) if over[i])
+        w = [cap if over[i] else w[i] for i in range(len(w))]
+        takers = [i for i in range(len(w)) if eligible[i] and w[i] < cap]
+        base = sum(w[i] for i in takers)
+        for i in takers:
+            w[i] += excess * w[i] / base if base > 0 else excess / len(takers)
+
+
+def _new_period(a: dt.date, b: dt.date, frequency: str) -> bool:
+    if frequency == "daily":
+        return True
+    if frequency == "weekly":
+        return a.isocalendar()[:2] != b.isocalendar()[:2]
+    return (a.year, a.month) != (b.year, b.month)
+
+
+def reference_index(
+    dates: list[dt.date], prices: Matrix, p: StrategyParams, caps: Matrix | None = None
+) -> ReferenceResult:
+    present, returns = clean(prices, p)
+    out = ReferenceResult()
+    holdings: list[float] = []
+    formed = False
+    for t, day in enumerate(dates):
+        if not formed:
+            decision = decide(t, present, returns, caps, p) if t > 0 else None
+            if decision is None:
+                continue
+            formed = True
+            holdings = [100.0 * w for w in decision[0]]
+            out.rebalance_dates.append(day)
+            out.rebalance_weights.append(decision[0])
+            out.cap_fallback.append(decision[1])
+            out.dates.append(day)
+            out.values.append(100.0)
+            continue
+        holdings = [h * (1 + (0.0 if math.isnan(r) else r)) for h, r in zip(holdings, returns[t], strict=True)]
+        value = sum(holdings)
+        if _new_period(dates[t - 1], day, p.rebalance_frequency):
+            decision = decide(t, present, returns, caps, p)
+            if decision is None:
+                out.skipped.append(day)
+            else:
+                target = decision[0]
+                turnover = sum(abs(target[i] - holdings[i] / value) for i in range(len(target)))
+                value *= 1 - p.transaction_cost_bps / 10_000 * turnover
+                holdings = [value * w for w in target]
+                out.rebalance_dates.append(day)
+                out.rebalance_weights.append(target)
+                out.cap_fallback.append(decision[1])
+        out.dates.append(day)
+        out.values.append(value)
+    return out

@@ -1,0 +1,98 @@
+"""The weight rules on small hand-checked inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from autoindex.engine.strategy import StrategyParams
+from autoindex.engine.weights import (
+    VOLATILITY_FLOOR,
+    apply_weight_cap,
+    decide_weights,
+    eligibility,
+    market_cap_weights,
+    momentum_weights,
+    risk_parity_weights,
+)
+
+ALL = np.array([True, True, True])
+P = StrategyParams(momentum_lookback_days=4, volatility_lookback_days=4, max_missing_share=0.25)
+
+
+def test_eligibility_needs_a_recent_close_and_few_missing_days() -> None:
+    nan = math.nan
+    window = np.array(
+        [
+            [0.01, nan, nan, 0.01],
+            [0.02, 0.01, nan, -0.01],
+            [-0.01, 0.02, 0.01, 0.02],
+            [0.01, 0.01, 0.02, 0.01],
+        ]
+    )
+    present = np.array([True, True, True, False])
+    # 1 missing of 4 is the limit (0.25); 2 missing is too many; no close the day before: out
+    assert eligibility(window, present, P).tolist() == [True, True, False, False]
+
+
+def test_momentum_keeps_assets_above_the_threshold_in_proportion_to_their_excess() -> None:
+    weights, fallback = momentum_weights(np.array([0.1, -0.05, 0.3]), ALL, 0.0)
+    np.testing.assert_allclose(weights, [0.25, 0.0, 0.75])
+    assert not fallback
+    weights, fallback = momentum_weights(np.array([0.1, -0.05, 0.3]), ALL, 0.2)
+    np.testing.assert_allclose(weights, [0.0, 0.0, 1.0])
+    weights, fallback = momentum_weights(np.array([-0.1, -0.05, -0.3]), ALL, 0.0)
+    np.testing.assert_allclose(weights, [1 / 3] * 3)
+    assert fallback
+
+
+def test_market_cap_with_a_missing_capitalisation_flags_the_stand_in() -> None:
+    weights, fallback = market_cap_weights(np.array([100.0, math.nan, 300.0]), ALL)
+    np.testing.assert_allclose(weights, [2 / 3 * 0.25, 1 / 3, 2 / 3 * 0.75])
+    assert fallback.tolist() == [False, True, False]
+    weights, fallback = market_cap_weights(None, ALL)
+    np.testing.assert_allclose(weights, [1 / 3] * 3)
+    assert fallback.all()
+
+
+def test_risk_parity_is_inverse_volatility_with_a_floor() -> None:
+    np.testing.assert_allclose(risk_parity_weights(np.array([0.01, 0.02, 0.04]), ALL), np.array([4, 2, 1]) / 7)
+    floored = risk_parity_weights(np.array([0.0, 0.01, 0.01]), ALL)
+    assert floored[0] == pytest.approx((1 / VOLATILITY_FLOOR) / (1 / VOLATILITY_FLOOR + 200))
+
+
+@pytest.mark.parametrize(
+    ("weights", "cap", "expected"),
+    [
+        ([0.7, 0.2, 0.1], 0.4, [0.4, 0.4, 0.2]),
+        ([0.6, 0.25, 0.15], 0.35, [0.35, 0.35, 0.3]),  # the redistribution itself overflows: a second round
+        ([0.9, 0.1, 0.0], 0.5, [0.5, 0.5, 0.0]),
+        ([1.0, 0.0, 0.0], 0.5, [0.5, 0.25, 0.25]),  # nothing positive below the cap: equal shares of the excess
+    ],
+)
+def test_cap_redistributes_the_excess(weights: list[float], cap: float, expected: list[float]) -> None:
+    capped, relaxed = apply_weight_cap(np.array(weights), ALL, cap)
+    np.testing.assert_allclose(capped, expected, atol=1e-15)
+    assert not relaxed and capped.sum() == pytest.approx(1.0, abs=1e-15)
+
+
+def test_an_impossible_cap_is_relaxed_to_equal_weights_and_said() -> None:
+    capped, relaxed = apply_weight_cap(np.array([0.5, 0.3, 0.2]), ALL, 0.2)
+    np.testing.assert_allclose(capped, [1 / 3] * 3)
+    assert relaxed
+
+
+def test_the_decision_blends_the_three_schemes() -> None:
+    rng = np.random.default_rng(8)
+    window = rng.normal(0.001, 0.01, (4, 3))
+    caps = np.array([1.0, 2.0, 5.0])
+    decision = decide_weights(window, ALL, caps, P)
+    assert decision is not None
+    expected = 0.4 * decision.momentum + 0.3 * decision.market_cap + 0.3 * decision.risk_parity
+    np.testing.assert_allclose(decision.weights, expected / expected.sum(), rtol=1e-15)
+    np.testing.assert_allclose(decision.market_cap, caps / caps.sum())
+    np.testing.assert_allclose(decision.volatilities, window.std(axis=0, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(decision.momentum_scores, np.prod(1 + window, axis=0) - 1, rtol=1e-12)
+    assert not decision.market_cap_fallback.any()
+    assert decide_weights(window, np.zeros(3, dtype=bool), caps, P) is None
