@@ -23,10 +23,12 @@ def clear_process_caches() -> None:
     from autoindex.clients import get_redis
     from autoindex.db.engine import dispose_engines
     from autoindex.observability import get_tracer
+    from autoindex.providers import clear_provider_caches
     from autoindex.ratelimit.limiter import get_limiter
     from autoindex.settings import get_settings
 
     dispose_engines()
+    clear_provider_caches()
     for cached in (get_settings, get_limiter, get_redis, get_tracer):
         cached.cache_clear()
 

@@ -159,6 +159,25 @@ def _refresh(args: argparse.Namespace) -> int:
     return 0 if status in ("succeeded", "partial") else 1
 
 
+def _openapi(args: argparse.Namespace) -> int:
+    from autoindex.local.openapi import render
+    from autoindex.local.template import load_template
+
+    template_path = _find_template(args.template)
+    text = render(load_template(template_path))
+    target = args.output or template_path.parent / "functions" / "docs" / "openapi.json"
+    if args.check:
+        current = target.read_text() if target.is_file() else ""
+        if current != text:
+            print(f"{target} is out of date: run `autoindex openapi`", file=sys.stderr)
+            return 1
+        print(f"{target} is up to date")
+        return 0
+    target.write_text(text)
+    print(f"wrote {target}")
+    return 0
+
+
 def _fake_twelvedata(args: argparse.Namespace) -> int:
     from autoindex.local.fake_twelvedata import run_fake
 
@@ -195,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--credits-per-minute", type=int, default=8)
     p.add_argument("--credits-per-day", type=int, default=800)
     p.set_defaults(run=_fake_twelvedata)
+
+    p = sub.add_parser("openapi", help="write the merged OpenAPI document of every API function (docs function)")
+    p.add_argument("--output", type=Path, default=None)
+    p.add_argument("--check", action="store_true", help="fail if the committed document is out of date")
+    p.add_argument("--template", type=Path, default=None)
+    p.set_defaults(run=_openapi)
 
     p = sub.add_parser("create-admin", help="create an admin account in the configured database")
     p.add_argument("--email", required=True)

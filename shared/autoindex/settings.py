@@ -116,6 +116,14 @@ class Settings(BaseSettings):
     refresh_batch_symbols: Annotated[int, Field(ge=1, le=120)] = 8
     refresh_max_bars_per_call: Annotated[int, Field(ge=1, le=5_000)] = 5_000
     ingest_max_receives: Annotated[int, Field(ge=1, le=100)] = 5  # the queue's maxReceiveCount
+    # --- index engine: compute job, risk metrics, simulation, versioned read cache
+    risk_free_rate: Annotated[float, Field(ge=-0.1, le=1.0)] = 0.0  # annual, de-annualised geometrically
+    compute_statement_timeout_ms: Annotated[int, Field(ge=1_000, le=3_600_000)] = 300_000
+    simulation_max_fx_age_days: Annotated[int, Field(ge=0, le=31)] = 5
+    index_max_range_days: Annotated[int, Field(ge=1, le=36_600)] = 11_000
+    index_cache_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "ix"
+    index_cache_version_ttl_s: Annotated[int, Field(ge=1, le=3_600)] = 30
+    index_cache_local_max_entries: Annotated[int, Field(ge=1, le=100_000)] = 512
     market_timezone: str = "America/New_York"
 
     # --- market-data provider plan (Twelve Data Basic: 8 credits a minute, 800 a day)

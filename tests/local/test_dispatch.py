@@ -68,10 +68,10 @@ def dispatcher(tmp_path: Path) -> Any:
 
 
 def _module(runner: Runner, function: str) -> Any:
-    from autoindex.local.loader import load_handler
+    from autoindex.local.loader import load_module
 
     fn = runner.template.function(function)
-    return load_handler(fn.code_uri, fn.handler).__globals__  # the handler module's namespace
+    return vars(load_module(fn.code_uri, fn.handler))
 
 
 def test_messages_arrive_in_batches_and_failures_are_redelivered_then_dead_lettered(dispatcher: Any) -> None:

@@ -110,7 +110,7 @@ def test_forex_has_no_volume_and_a_utc_calendar(fake: FakeTwelveData, make_provi
     assert "currency" not in raw["meta"] and raw["meta"]["currency_quote"] == "Euro"
     result = _bars(make_provider(fake).daily_bars(["USD/EUR"], date(2024, 3, 4), date(2024, 3, 8))["USD/EUR"])
     assert len(result.bars) == 5 and all(b.volume is None for b in result.bars)
-    assert result.exchange_timezone is None and result.currency == "Euro"
+    assert result.exchange_timezone is None and result.currency == "EUR"  # the meta says "Euro"
 
 
 def test_inconsistent_or_non_positive_rows_are_rejected_never_returned(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime
 
-import httpx
 import pytest
 from autoindex.local.fake_twelvedata import FakeTwelveData
 from autoindex.providers.base import (
@@ -168,21 +167,6 @@ def test_circuit_opens_after_repeated_failures_and_stops_calling(
     clock.sleep(30)  # the cooldown passes; one trial call closes the circuit again
     assert provider.latest_quote("AAPL").symbol == "AAPL"
     assert circuit.state().state == "closed"
-
-
-def test_the_fake_accepts_the_query_key_too_and_refuses_a_missing_one(fake: FakeTwelveData) -> None:
-    with_query = httpx.get(fake.url + "/price", params={"symbol": "AAPL", "apikey": API_KEY})
-    assert with_query.status_code == 200 and set(with_query.json()) == {"price"}
-    missing = httpx.get(fake.url + "/price", params={"symbol": "AAPL"})
-    assert missing.status_code == 401 and missing.json()["message"].startswith("**apikey** parameter is incorrect")
-    bad_interval = httpx.get(
-        fake.url + "/time_series", params={"symbol": "AAPL", "interval": "0.99min", "apikey": API_KEY}
-    )
-    assert bad_interval.status_code == 400 and "Invalid **interval** provided: 0.99min" in bad_interval.text
-    control = httpx.post(fake.url + "/__fake__/faults", json={"server_errors": 1})
-    assert control.status_code == 200
-    assert httpx.get(fake.url + "/price", params={"symbol": "AAPL", "apikey": API_KEY}).status_code == 500
-    assert httpx.get(fake.url + "/__fake__/stats").json()["by_status"]["500"] == 1
 
 
 def test_the_key_never_reaches_a_log_line(

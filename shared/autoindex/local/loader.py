@@ -13,6 +13,7 @@ import importlib
 import sys
 import threading
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 _lock = threading.Lock()
@@ -28,10 +29,15 @@ def _belongs(module_name: str, names: set[str]) -> bool:
     return module_name.split(".", 1)[0] in names
 
 
-@functools.cache
 def load_handler(code_dir: Path, handler: str) -> Any:
     """The object Lambda would call for ``Handler: <module>.<attribute>`` in ``code_dir``."""
-    module_name, attribute = handler.rsplit(".", 1)
+    return getattr(load_module(code_dir, handler), handler.rsplit(".", 1)[1])
+
+
+@functools.cache
+def load_module(code_dir: Path, handler: str) -> ModuleType:
+    """The handler's module, imported once per process as that function's Lambda would import it."""
+    module_name = handler.rsplit(".", 1)[0]
     names = _own_module_names(code_dir)
     namespace = f"_autoindex_function_{code_dir.name}"
     with _lock:
@@ -46,4 +52,4 @@ def load_handler(code_dir: Path, handler: str) -> Any:
             for key in [k for k in sys.modules if _belongs(k, names)]:
                 sys.modules[f"{namespace}.{key}"] = sys.modules.pop(key)
             sys.modules.update(saved)
-    return getattr(module, attribute)
+    return module

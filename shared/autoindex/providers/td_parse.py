@@ -79,6 +79,14 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _currency(symbol: str, meta: Mapping[str, Any], *, utc_days: bool) -> str | None:
+    # FX meta names currencies in words ("Czech Koruna"); the pair itself carries the ISO code.
+    _, slash, quote = symbol.strip().upper().partition("/")
+    if utc_days and slash and len(quote) == 3:
+        return quote
+    return _text(meta.get("currency"))
+
+
 def parse_series(symbol: str, body: object, *, start: date, end: date, now: datetime, settle: timedelta) -> SeriesPage:
     """One symbol's ``/time_series`` body as validated bars within ``[start, end]``.
 
@@ -124,7 +132,7 @@ def parse_series(symbol: str, body: object, *, start: date, end: date, now: date
         bars=tuple(sorted(bars.values(), key=lambda b: b.date)),
         rejected=tuple(rejected),
         source=SOURCE,
-        currency=_text(meta.get("currency")) or _text(meta.get("currency_quote")),
+        currency=_currency(symbol, meta, utc_days=kind in _UTC_DAY_TYPES),
         exchange=_text(meta.get("exchange")),
         exchange_timezone=tz,
         instrument_type=kind,

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from tenacity import RetryCallState
 
     from autoindex.providers.budget import CreditBudget
-    from autoindex.providers.circuit import CircuitBreaker
+    from autoindex.providers.circuit import CircuitBreaker, CircuitDecision
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +151,11 @@ class TwelveDataTransport:
         self._record_success(decision)
         return payload
 
-    def _record_success(self, decision: Any) -> None:
+    def _record_success(self, decision: CircuitDecision | None) -> None:
         # A closed circuit without failures has nothing to reset: skip the round trip.
-        if self._circuit is not None and (decision.state != "closed" or decision.failures > 0):
+        if self._circuit is None or decision is None or decision.state == "unknown":  # no circuit, or store down
+            return
+        if decision.state != "closed" or decision.failures > 0:
             self._circuit.record_success()
 
     def _within_minute_limits(self, path: str, params: Mapping[str, str], cost: int) -> Payload:

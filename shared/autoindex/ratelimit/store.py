@@ -7,11 +7,12 @@ whatever its local clock says.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+
+from autoindex.redis_scripts import RedisScript, redis_unavailable_errors
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -47,26 +48,17 @@ if count == 1 then
 end
 return {count, (window_id + 1) * window - now_ms, window_id}
 """
+_HIT = RedisScript(_HIT_SCRIPT)
 
 
 class RedisCounterStore:
     def __init__(self, client: Redis) -> None:
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import NoScriptError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
-
         self._client = client
-        self._sha = hashlib.sha1(_HIT_SCRIPT.encode(), usedforsecurity=False).hexdigest()
-        self._no_script = NoScriptError
-        self._down = (RedisConnectionError, RedisTimeoutError, OSError)
+        self._down = redis_unavailable_errors()
 
     def hit(self, key: str, window_ms: int) -> WindowCount:
         try:
-            try:
-                # EVALSHA straight away: one round trip; the script loads once per server (or after a flush).
-                count, reset_ms, window_id = self._client.evalsha(self._sha, 1, key, window_ms)
-            except self._no_script:
-                count, reset_ms, window_id = self._client.eval(_HIT_SCRIPT, 1, key, window_ms)
+            count, reset_ms, window_id = _HIT.run(self._client, [key], [window_ms])
         except self._down as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
         return WindowCount(count=int(count), reset_ms=int(reset_ms), window_id=int(window_id))

@@ -1,0 +1,35 @@
+"""The API reference: the committed merged OpenAPI document is current, and the docs function serves it."""
+
+from __future__ import annotations
+
+import json
+
+from autoindex.local.openapi import render
+from autoindex.local.template import load_template
+
+from tests.lambda_http import ROOT, call, function_handler
+
+
+def test_committed_openapi_document_is_current() -> None:
+    # A route change without `autoindex openapi` fails here, not in front of a client.
+    current = (ROOT / "functions" / "docs" / "openapi.json").read_text()
+    assert current == render(load_template(ROOT / "template.yaml")), "run `autoindex openapi` and commit the result"
+
+
+def test_every_http_route_in_the_template_is_documented() -> None:
+    document = json.loads((ROOT / "functions" / "docs" / "openapi.json").read_text())
+    documented_functions = {op["x-function"] for ops in document["paths"].values() for op in ops.values()}
+    template = load_template(ROOT / "template.yaml")
+    with_routes = {f.logical_id for f in template.functions.values() if (f.code_uri / "routes.py").is_file()}
+    assert documented_functions == with_routes
+    assert document["components"]["securitySchemes"]["apiKey"]["name"] == "X-API-Key"
+
+
+def test_docs_function_serves_the_document_and_the_ui() -> None:
+    handler = function_handler("docs")
+    spec = call(handler, "GET", "/docs/openapi.json")
+    assert spec.status == 200 and json.loads(spec.body)["info"]["title"] == "AutoIndex API"
+    page = call(handler, "GET", "/docs")
+    assert page.status == 200 and b"swagger-ui" in page.body
+    assert "cdn.jsdelivr.net" in page.headers["content-security-policy"]
+    assert call(handler, "GET", "/v1/assets").headers["content-security-policy"].startswith("default-src 'none'")
