@@ -16,6 +16,8 @@ from decimal import Decimal
 
 os.environ.setdefault("STAGE", "bench")
 
+from autoindex.repos.market import PriceRow
+
 from bench._common import report
 from bench._db import bench_database
 
@@ -23,9 +25,7 @@ SYMBOLS = 500
 DAYS = 2_000
 
 
-def _rows(asset_ids: list[int]) -> list[tuple[int, date, Decimal, Decimal, Decimal, Decimal, int]]:
-    from autoindex.repos.market import PriceRow
-
+def _rows(asset_ids: list[int]) -> list[PriceRow]:
     start = date(2018, 1, 1)
     days = [start + timedelta(days=i) for i in range(DAYS)]
     rows = []

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from autoindex.web.app import create_app, http_handler
 from fastapi import APIRouter
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
-
-from autoindex.web.app import create_app, http_handler
 
 SPEC = (Path(__file__).parent / "openapi.json").read_bytes()
 router = APIRouter(prefix="/docs", tags=["docs"])

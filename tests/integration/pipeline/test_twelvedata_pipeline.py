@@ -1,0 +1,125 @@
+"""The pipeline with the real Twelve Data client over HTTP against the local fake (127.0.0.1 only)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from autoindex.db.uow import UnitOfWork
+from autoindex.local.fake_twelvedata import FakeTwelveData
+from autoindex.models import Asset, DailyPrice, RefreshRun
+from autoindex.providers.budget import RedisCreditBudget
+from autoindex.providers.twelvedata import TwelveDataProvider
+from autoindex.services.ingest import ingest_batch
+from autoindex.services.refresh import request_refresh
+from autoindex.settings import get_settings
+from redis import Redis
+from sqlalchemy import select, update
+
+from tests.conftest import REDIS_URL, clear_process_caches
+from tests.pipeline_fixtures import RecordingDispatcher
+
+KEY = "pipeline-fake-key-7c1d"
+
+
+@pytest.fixture
+def fake(market: pytest.MonkeyPatch) -> Iterator[FakeTwelveData]:
+    with FakeTwelveData(credits_per_minute=8, credits_per_day=800, api_key=KEY, window_s=2.0) as server:
+        market.setenv("MARKET_DATA_PROVIDER", "twelvedata")
+        market.setenv("TWELVEDATA_BASE_URL", server.url)
+        market.setenv("TWELVEDATA_API_KEY", KEY)
+        market.setenv("TWELVEDATA_RETRY_BACKOFF_S", "0.01")
+        market.setenv("PROVIDER_KEY_PREFIX", f"prov-{uuid.uuid4().hex[:8]}")
+        market.setenv("DB_POOL_SIZE", "5")
+        clear_process_caches()
+        yield server
+    clear_process_caches()
+
+
+def _run(run_id: uuid.UUID) -> RefreshRun:
+    with UnitOfWork(read_only=True) as uow:
+        run = uow.session.get(RefreshRun, run_id)
+        assert run is not None
+        return run
+
+
+def test_bad_provider_values_are_reported_and_never_stored(
+    fake: FakeTwelveData, dispatcher: RecordingDispatcher
+) -> None:
+    # Given the provider sends two impossible AAPL bars inside the refreshed range
+    probe = TwelveDataProvider.from_settings(get_settings()).daily_bars(["AAPL"], date(2000, 1, 1), date.today())
+    days = [bar.date for bar in probe["AAPL"].bars[-10:-7]]  # type: ignore[union-attr]
+    fake.set_faults(bad_bars={"AAPL": {days[0].isoformat(): "high_below_low", days[1].isoformat(): "non_positive"}})
+    ticket = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
+    assert dispatcher.drain(120)
+    run = _run(ticket.run.id)
+    # Then the run is partial with the reasons, and neither bar is in the table while its neighbours are
+    assert run.status == "partial" and run.rows_rejected == 2
+    assert "2 rows rejected" in run.errors["AAPL"]
+    with UnitOfWork(read_only=True) as uow:
+        aapl = uow.session.scalars(select(Asset.id).where(Asset.symbol == "AAPL")).one()
+        stored = set(uow.session.scalars(select(DailyPrice.date).where(DailyPrice.asset_id == aapl)))
+    assert days[0] not in stored and days[1] not in stored and days[2] in stored
+    assert fake.status_count(429) == 0
+
+
+SIXTEEN = {"AAPL", "MSFT", "GOOGL", "AMZN", "META", "TSLA", "NVDA", "SPY", "GLD", "SLV", "USO", "TLT", "IEF", "SPX",
+           "USD/EUR", "USD/GBP"}  # fmt: skip
+
+
+def test_four_concurrent_ingests_use_the_whole_budget_and_never_get_a_429(
+    fake: FakeTwelveData, market: pytest.MonkeyPatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 16 symbols in batches of 2 (16 credits) and a plan of 8 credits per 2-second "minute"
+    with UnitOfWork() as uow:
+        uow.session.execute(update(Asset).values(is_active=Asset.symbol.in_(SIXTEEN)))
+    queued: list[dict[str, Any]] = []
+    monkeypatch.setattr("autoindex.events.transport.enqueue", lambda q, payloads: queued.extend(payloads))
+    monkeypatch.setattr("autoindex.events.transport.publish", lambda detail_type, detail: None)
+    ticket = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
+    assert len(queued) == 8
+    work: queue.Queue[dict[str, Any]] = queue.Queue()
+    for message in queued:
+        work.put(message)
+    prefix = f"pipe-{uuid.uuid4().hex[:8]}"
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        budget = RedisCreditBudget(
+            Redis.from_url(REDIS_URL), minute_limit=8, day_limit=800, key_prefix=prefix, window_ms=2000, guard_ms=300
+        )
+        provider = TwelveDataProvider.from_settings(get_settings(), budget=budget)
+        while True:
+            try:
+                message = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                ingest_batch(run_id=uuid.UUID(message["run_id"]), seq=message["seq"], provider=provider,
+                             final_attempt=False)  # fmt: skip
+            except BaseException as exc:
+                errors.append(exc)
+
+    # When four ingests run at once
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # Then every batch landed, the provider never answered 429, and each window's credits were all spent
+    assert errors == []
+    run = _run(ticket.run.id)
+    assert (run.status, run.batches_done, run.credits_used) == ("succeeded", 8, 16)
+    assert fake.status_count(429) == 0
+    per_window: Counter[int] = Counter()
+    for request in fake.requests:
+        if request.path == "/time_series":
+            per_window[int(request.at // 2.0)] += len(request.query["symbol"][0].split(","))
+    assert sum(per_window.values()) == 16 and max(per_window.values()) <= 8
+    assert sorted(per_window.values(), reverse=True)[:2] == [8, 8]
