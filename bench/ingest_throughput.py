@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 os.environ.setdefault("STAGE", "bench")
 
@@ -66,7 +67,7 @@ def main() -> int:
             raw = write_engine().raw_connection()
             try:
                 started = time.perf_counter()
-                cursor = raw.cursor()
+                cursor: Any = raw.cursor()  # pg8000's cursor: COPY takes a stream
                 cursor.execute("COPY daily_prices FROM STDIN WITH (FORMAT csv)", stream=csv)
                 raw.commit()
                 copies.append(time.perf_counter() - started)
