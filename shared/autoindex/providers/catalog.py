@@ -7,6 +7,7 @@ Data spells it). Synthetic-series parameters live with the generator, not here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -112,9 +113,18 @@ _FX: tuple[Instrument, ...] = tuple(
 INSTRUMENTS: dict[str, Instrument] = {item.symbol: item for item in (*_EQUITIES, *_FX)}
 
 
+# Load tests need universes of hundreds of symbols: SYN0000..SYN9999 are synthetic NASDAQ stocks
+# that only the demo provider and the fake server know (never a real ticker of this shape).
+_SYNTHETIC = re.compile(r"^SYN\d{4}$")
+
+
 def lookup(symbol: str) -> Instrument | None:
     """The catalog entry of ``symbol`` (case-insensitive), or None."""
-    return INSTRUMENTS.get(symbol.strip().upper())
+    key = symbol.strip().upper()
+    found = INSTRUMENTS.get(key)
+    if found is None and _SYNTHETIC.fullmatch(key):
+        return Instrument(key, f"Synthetic {key}", "stock", "NASDAQ", "XNGS", first_date=date(2000, 1, 3))
+    return found
 
 
 def search(query: str, limit: int) -> list[Instrument]:
