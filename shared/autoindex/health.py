@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from autoindex.observability import logger
 
-Status = Literal["ok", "down"]
+Status = Literal["ok", "degraded", "down"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,5 +72,42 @@ def check_redis() -> DependencyStatus:
     return _timed("redis", "redis", True, client.ping)
 
 
+def check_provider() -> DependencyStatus:
+    """The market-data provider's circuit: open means refreshes are paused, not that reads fail."""
+    from autoindex.providers import get_circuit_breaker, get_provider
+
+    started = time.perf_counter()
+    try:
+        state = str(get_circuit_breaker().state().state)
+        name = get_provider().capabilities.name
+    except Exception as exc:  # informational: never fails readiness, never leaks the message
+        logger.warning("provider check failed", exc_info=True)
+        return DependencyStatus("provider", "down", False, 0.0, "provider", f"unknown ({type(exc).__name__})")
+    latency = round((time.perf_counter() - started) * 1000, 2)
+    status: Status = "ok" if state == "closed" else "degraded"
+    return DependencyStatus("provider", status, False, latency, name, f"circuit {state}")
+
+
+def check_freshness() -> DependencyStatus:
+    """Whether every active symbol has its last final session; stale data is reported, not fatal."""
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.services.pipeline_admin import freshness
+
+    started = time.perf_counter()
+    try:
+        report = freshness(uow=UnitOfWork(read_only=True))
+    except Exception as exc:
+        logger.warning("freshness check failed", exc_info=True)
+        return DependencyStatus("data_freshness", "down", False, 0.0, "prices", f"unknown ({type(exc).__name__})")
+    latency = round((time.perf_counter() - started) * 1000, 2)
+    detail = f"{report.stale_count} of {len(report.items)} symbols behind {report.expected_through.isoformat()}"
+    return DependencyStatus("data_freshness", "ok" if report.stale_count == 0 else "degraded", False, latency, "prices",
+                            detail)  # fmt: skip
+
+
 def readiness() -> Readiness:
-    return Readiness([check_database(), check_redis()])
+    checks = [check_database(), check_redis()]
+    if checks[0].status == "ok":  # freshness reads the database; no point asking a dead one twice
+        checks.append(check_freshness())
+    checks.append(check_provider())
+    return Readiness(checks)

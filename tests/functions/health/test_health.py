@@ -30,6 +30,21 @@ def test_readiness_reports_each_dependency_with_latency(handler: Any) -> None:
     assert checks["database"]["status"] == "ok" and checks["database"]["kind"] == "postgresql"
     assert checks["redis"]["status"] == "ok" and checks["redis"]["kind"] == "redis"
     assert all(check["latency_ms"] >= 0 for check in checks.values())
+    # Informational checks: reported, never a reason for 503.
+    assert checks["provider"] == {**checks["provider"], "kind": "demo", "required": False, "detail": "circuit closed"}
+    assert checks["data_freshness"]["required"] is False
+    assert (
+        checks["data_freshness"]["status"] in ("ok", "degraded")
+        and "symbols behind" in checks["data_freshness"]["detail"]
+    )
+
+
+def test_stale_data_is_reported_without_failing_readiness(handler: Any, market: Any) -> None:
+    # Given no prices at all (the market fixture empties the table), readiness stays 200 and says so.
+    result = call(handler, "GET", "/health/ready")
+    assert result.status == 200
+    freshness = result.json()["checks"]["data_freshness"]
+    assert freshness["status"] == "degraded" and freshness["detail"].startswith("4 of 4 symbols behind")
 
 
 def test_readiness_is_503_naming_the_unreachable_database(handler: Any, fresh_settings: pytest.MonkeyPatch) -> None:
