@@ -39,7 +39,7 @@ def start_refresh(
     uow: UowDep,
     meta: RequestMetaDep,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=128, pattern=r"^[\w.:-]+$")] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=100, pattern=r"^[\w.:-]+$")] = None,
 ) -> RunAccepted:
     """Start a refresh of what is missing (or join the active run); the work happens in the ingest jobs."""
     ticket = request_refresh(

@@ -117,7 +117,12 @@ def _request_handler(runner: Runner) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
+        def __getattr__(self, name: str) -> Any:
+            # Every method (GET ... TRACE, PROPFIND) goes to the functions, which answer 405 problem+json
+            # where they have no route, rather than the standard library's own HTML 501 page.
+            if name.startswith("do_"):
+                return self._dispatch
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             logger.debug("local api " + format % args)
