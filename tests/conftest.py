@@ -20,6 +20,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 def clear_process_caches() -> None:
     """Forget everything built from settings, so the next call sees the current environment."""
+    from autoindex import cache as index_cache
     from autoindex.clients import get_redis
     from autoindex.db.engine import dispose_engines
     from autoindex.observability import get_tracer
@@ -29,6 +30,7 @@ def clear_process_caches() -> None:
 
     dispose_engines()
     clear_provider_caches()
+    index_cache.reset()
     for cached in (get_settings, get_limiter, get_redis, get_tracer):
         cached.cache_clear()
 

@@ -178,6 +178,31 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compute(args: argparse.Namespace) -> int:
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.events.transport import use_local_dispatcher
+    from autoindex.local.runner import Runner
+    from autoindex.services.compute import run_compute
+
+    # With the local transport, IndexComputed (cache warming) is delivered in-process, as under `serve`.
+    dispatcher = _local_pipeline(Runner.from_file(_find_template(args.template)), schedules=False)
+    try:
+        outcome = run_compute(uow=UnitOfWork(), trigger="cli")
+    finally:
+        if dispatcher is not None:
+            dispatcher.drain(120)
+            dispatcher.close()
+            use_local_dispatcher(None)
+    if outcome.status == "succeeded":
+        print(
+            f"compute {outcome.mode}: strategy version {outcome.strategy_version}, {outcome.days_added} days"
+            f" written, data version {outcome.data_version} (as of {outcome.as_of})"
+        )
+    else:
+        print(f"compute {outcome.status}: nothing new to compute for the active strategy version")
+    return 0
+
+
 def _fake_twelvedata(args: argparse.Namespace) -> int:
     from autoindex.local.fake_twelvedata import run_fake
 
@@ -208,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--if-empty", action="store_true", help="only when no prices are stored yet (first run)")
     p.add_argument("--template", type=Path, default=None)
     p.set_defaults(run=_refresh)
+
+    p = sub.add_parser("compute", help="bring the index of the active strategy up to date (as the compute job)")
+    p.add_argument("--template", type=Path, default=None)
+    p.set_defaults(run=_compute)
 
     p = sub.add_parser("fake-twelvedata", help="serve a fake Twelve Data API on 127.0.0.1 for local experiments")
     p.add_argument("--port", type=int, default=8765)

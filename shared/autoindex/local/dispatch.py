@@ -75,8 +75,8 @@ class LocalDispatcher:
         logical = QUEUES.get(queue_name)
         if logical is None or logical not in self.runner.template.resources:
             raise ValueError(f"unknown queue {queue_name!r}")
-        for body in bodies:
-            self._submit("sqs", (logical, _Message(body)))
+        # One work item for the whole send, so a batch never starts before its last message is queued.
+        self._submit("sqs", (logical, [_Message(body) for body in bodies]))
 
     # --- schedules
     def start_schedules(self) -> None:
@@ -141,7 +141,7 @@ class LocalDispatcher:
             if _pattern_matches(props.get("Pattern") or {}, event):
                 self.runner.invoke(fn.logical_id, event)
 
-    def _deliver_sqs(self, logical: str, first: _Message) -> None:
+    def _deliver_sqs(self, logical: str, messages: list[_Message]) -> None:
         consumers = [
             (fn, props)
             for fn, props in self.runner.template.events_of_type("SQS")
@@ -150,29 +150,23 @@ class LocalDispatcher:
         if not consumers:
             raise ValueError(f"no function consumes {logical}")
         fn, props = consumers[0]
-        batch = [first]
         limit = int(props.get("BatchSize", 10))
-        while len(batch) < limit:  # take what else is waiting for the same queue, as SQS batches do
-            try:
-                kind, payload = self._work.get_nowait()
-            except queue.Empty:
-                break
-            if kind == "sqs" and payload[0] == logical:
-                batch.append(payload[1])
-            else:
-                self._work.put((kind, payload))
-                break
+        for start in range(0, len(messages), limit):
+            self._deliver_batch(fn.logical_id, logical, messages[start : start + limit])
+
+    def _deliver_batch(self, function: str, logical: str, batch: list[_Message]) -> None:
         records = [
             sqs_record(m.body, queue_name=logical, receive_count=m.receive_count, message_id=m.message_id)
             for m in batch
         ]
         try:
-            result = self.runner.invoke(fn.logical_id, sqs_event(records))
+            result = self.runner.invoke(function, sqs_event(records))
             failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception:
-            logger.exception("consumer failed the whole batch", extra={"function": fn.logical_id})
+            logger.exception("consumer failed the whole batch", extra={"function": function})
             failed_ids = {m.message_id for m in batch}
         max_receives = self._max_receive_count(logical)
+        retry = []
         for message in batch:
             if message.message_id not in failed_ids:
                 continue
@@ -181,7 +175,9 @@ class LocalDispatcher:
                 self.dead_letters.append((logical, message.body))
             else:
                 message.receive_count += 1
-                self._submit("sqs", (logical, message))
+                retry.append(message)
+        if retry:
+            self._submit("sqs", (logical, retry))
 
     def _max_receive_count(self, logical: str) -> int:
         props = (self.runner.template.resources.get(logical) or {}).get("Properties") or {}

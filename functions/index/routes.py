@@ -1,0 +1,79 @@
+"""Index reads (cached by data version, ETag and 304), the simulation, currencies and the benchmark."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from autoindex import cache
+from autoindex.auth.deps import ReaderPrincipal
+from autoindex.schemas.index import (
+    AllocationQuery,
+    AllocationsRead,
+    BenchmarkCompare,
+    BenchmarkSeries,
+    CurrencyList,
+    HistoryQuery,
+    IndexCurrent,
+    IndexHistory,
+    RangeQuery,
+    SimulationRead,
+    SimulationRequest,
+)
+from autoindex.services import index_analytics, index_read
+from autoindex.web.deps import ReadUowDep
+from fastapi import APIRouter, Query, Request, Response
+
+router = APIRouter(tags=["index"])
+_OK: dict[int | str, dict[str, Any]] = {
+    200: {"description": "OK"},
+    304: {"description": "Not modified (If-None-Match)"},
+    409: {"description": "The index has not been computed yet"},
+}
+
+
+@router.get("/v1/index/current", response_model=IndexCurrent, responses=_OK)
+def current(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
+    """Today's allocation: drifted weights at the last close, with the last rebalance's notes."""
+    return cache.respond(request, index_read.current(uow=uow))
+
+
+@router.get("/v1/index/history", response_model=IndexHistory, responses=_OK)
+def history(query: Annotated[HistoryQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
+    """Index values from the base date (100); `fields` adds daily returns or drawdowns."""
+    return cache.respond(request, index_read.history(uow=uow, query=query))
+
+
+@router.get("/v1/index/allocations", response_model=AllocationsRead, responses=_OK)
+def allocations(
+    query: Annotated[AllocationQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
+) -> Response:
+    """The target weights of the rebalance in effect on `date` (default: the last index date)."""
+    return cache.respond(request, index_read.allocations(uow=uow, query=query))
+
+
+@router.post("/v1/index/simulate")
+def simulate(body: SimulationRequest, _: ReaderPrincipal, uow: ReadUowDep) -> SimulationRead:
+    """What an investment would be worth, converted at each date's historical FX rate."""
+    return index_analytics.simulate(uow=uow, request=body)
+
+
+@router.get("/v1/currencies", response_model=CurrencyList, responses=_OK)
+def currencies(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
+    """The currencies a simulation accepts."""
+    return cache.respond(request, index_read.currencies(uow=uow))
+
+
+@router.get("/v1/benchmark/series", response_model=BenchmarkSeries, responses=_OK)
+def benchmark_series(
+    query: Annotated[RangeQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
+) -> Response:
+    """The benchmark's closes, normalised to 100 at the first date."""
+    return cache.respond(request, index_read.benchmark_series(uow=uow, query=query))
+
+
+@router.get("/v1/benchmark/compare", response_model=BenchmarkCompare, responses=_OK)
+def benchmark_compare(
+    query: Annotated[RangeQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
+) -> Response:
+    """Risk metrics of the index and the benchmark over one range, and their difference."""
+    return cache.respond(request, index_analytics.compare(uow=uow, query=query))

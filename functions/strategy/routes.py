@@ -1,0 +1,63 @@
+"""Strategy configuration (versioned; changes need the admin scope) and risk metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from autoindex import cache
+from autoindex.auth.deps import AdminPrincipal, ReaderPrincipal
+from autoindex.schemas.index import (
+    RiskMetricsQuery,
+    RiskMetricsRead,
+    StrategyAccepted,
+    StrategyChange,
+    StrategyHistory,
+    StrategyVersionRead,
+)
+from autoindex.services import index_read, strategy
+from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
+from autoindex.web.etag import etag_json
+from autoindex.web.ratelimit import rate_limit
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+router = APIRouter(prefix="/v1/strategy", tags=["strategy"])
+_OK: dict[int | str, dict[str, Any]] = {
+    200: {"description": "OK"},
+    304: {"description": "Not modified (If-None-Match)"},
+}
+
+
+@router.get("/config", response_model=StrategyVersionRead, responses=_OK)
+def get_config(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
+    """The active strategy version."""
+    return etag_json(request, strategy.get_config(uow=uow))
+
+
+@router.put("/config", status_code=status.HTTP_202_ACCEPTED, dependencies=[Depends(rate_limit("admin"))])
+def put_config(
+    body: StrategyChange, principal: AdminPrincipal, uow: UowDep, meta: RequestMetaDep, response: Response
+) -> StrategyAccepted:
+    """Add a new active version; the compute job recomputes the index for it (follow the run id)."""
+    accepted = strategy.update_config(uow=uow, principal=principal, change=body, meta=meta)
+    response.headers["Location"] = "/v1/strategy/config"
+    return accepted
+
+
+@router.get("/config/history", response_model=StrategyHistory, responses=_OK)
+def config_history(
+    _: ReaderPrincipal,
+    uow: ReadUowDep,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """Every strategy version, newest first."""
+    return etag_json(request, strategy.history(uow=uow, limit=limit, cursor=cursor))
+
+
+@router.get("/risk-metrics", response_model=RiskMetricsRead, responses=_OK)
+def risk_metrics(
+    query: Annotated[RiskMetricsQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
+) -> Response:
+    """Risk metrics per period for the index and the benchmark, and one rolling series (30 or 90 days)."""
+    return cache.respond(request, index_read.risk_metrics(uow=uow, query=query))

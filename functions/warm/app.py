@@ -1,0 +1,16 @@
+"""Cache warming: on IndexComputed, build the index API's most common reads for the new data version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autoindex.observability import lambda_entry, logger
+from autoindex.services.index_warm import warm
+
+
+@lambda_entry(kind="event")
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    token = str((event.get("detail") or {})["version_token"])
+    outcome = warm(version_token=token)
+    logger.info("caches warmed", extra={"version_token": token, "reads": outcome})
+    return {"version_token": token, "reads": outcome}

@@ -1,0 +1,261 @@
+"""The read cache of the index API, keyed by the data version: a new compute invalidates by construction.
+
+An entry's key holds the data version it was built from (``ix:v42-<stamp>:index.history:<digest>``), so
+nothing is ever deleted on a change: the compute job bumps the version, readers ask for keys of the
+new version, and the old entries age out (``CACHE_TTL_S``). The current version itself is kept in
+Redis for ``INDEX_CACHE_VERSION_TTL_S`` (set by the compute job and the warmer, never lowered by
+them), so a hit costs one Redis round trip (a script returns the version and the entry together)
+and no database query. A miss reads the version and the data from one database snapshot and stores
+the body under *that* version, so a lagging replica can never file old numbers under a new version.
+The version token is the data version plus the time of its publication, and the newest publication
+wins, so a database restored to an earlier version (or a fresh test database) never meets entries
+another history left behind.
+
+With no ``REDIS_URL`` the same logic runs on an in-process LRU. When Redis fails, reads go to the
+database (a warning and a ``CacheUnavailable`` metric), never to an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from autoindex.clients import get_redis
+from autoindex.observability import add_metric, logger
+from autoindex.settings import get_settings
+
+if TYPE_CHECKING:
+    from fastapi import Request, Response
+    from pydantic import BaseModel
+    from redis import Redis
+    from redis.commands.core import Script
+
+# KEYS[1] = version key; ARGV[1] = entry prefix ("ix:v"), ARGV[2] = entry suffix (":name:digest").
+_GET_LUA = """
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local body = redis.call('GET', ARGV[1] .. v .. ARGV[2])
+if not body then return {v} end
+return {v, body}
+"""
+# Set the version token unless a newer one is there (compared by publication time, the hex after "-").
+_PUBLISH_LUA = """
+local current = tonumber(string.match(redis.call('GET', KEYS[1]) or '', '-(%x+)$') or '0', 16)
+if tonumber(string.match(ARGV[1], '-(%x+)$'), 16) >= current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class CachedBody:
+    """A JSON body built from (or found for) one data version."""
+
+    version: str  # the version token
+    key: str
+    body: bytes
+    hit: bool
+
+    @property
+    def etag(self) -> str:
+        digest = hashlib.sha256(self.key.encode()).hexdigest()[:16]
+        return f'"v{self.version}-{digest}"'
+
+
+def version_token(data_version: int, published_at: datetime) -> str:
+    """``<data version>-<publication time in hex microseconds>``: unique across database histories."""
+    return f"{data_version}-{int(published_at.timestamp() * 1_000_000):x}"
+
+
+def _published_at(token: str) -> int:
+    return int(token.rsplit("-", 1)[1], 16)
+
+
+def entry_suffix(name: str, params: Mapping[str, Any]) -> str:
+    """``:name:digest`` of canonical params: the same request always maps to the same key."""
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return f":{name}:{hashlib.sha256(canonical.encode()).hexdigest()[:24]}"
+
+
+class _LocalStore:
+    """The embedded mode's cache: an LRU of entries and a version with the same lifetimes as in Redis."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._version: tuple[float, str] | None = None
+
+    def version(self) -> str | None:
+        with self._lock:
+            if self._version is None or self._version[0] < time.monotonic():
+                return None
+            return self._version[1]
+
+    def publish(self, version: str, ttl_s: int) -> None:
+        with self._lock:
+            current = self._version[1] if self._version and self._version[0] >= time.monotonic() else None
+            keep = current if current is not None and _published_at(current) > _published_at(version) else version
+            self._version = (time.monotonic() + ttl_s, keep)
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] < time.monotonic():
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def set(self, key: str, body: bytes, ttl_s: int, max_entries: int) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + ttl_s, body)
+            self._entries.move_to_end(key)
+            while len(self._entries) > max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._version = None
+
+
+local_store = _LocalStore()
+
+
+_registered: list[tuple[Redis, Script, Script]] = []
+
+
+def _scripts() -> tuple[Script, Script] | None:
+    client = get_redis()
+    if client is None:
+        return None
+    # Bound to the current client: tests (and a settings reload) may replace it.
+    if not _registered or _registered[0][0] is not client:
+        _registered[:] = [(client, client.register_script(_GET_LUA), client.register_script(_PUBLISH_LUA))]
+    return _registered[0][1], _registered[0][2]
+
+
+def _version_key() -> str:
+    return f"{get_settings().index_cache_prefix}:data-version"
+
+
+def _entry_prefix() -> str:
+    return f"{get_settings().index_cache_prefix}:v"
+
+
+def _unavailable(exc: Exception) -> None:
+    logger.warning("index cache unavailable", extra={"error": type(exc).__name__})
+    add_metric("CacheUnavailable")
+
+
+def _lookup(suffix: str) -> tuple[str | None, bytes | None]:
+    scripts = _scripts()
+    if scripts is None:
+        version = local_store.version()
+        return version, None if version is None else local_store.get(f"{_entry_prefix()}{version}{suffix}")
+    from redis.exceptions import RedisError
+
+    try:
+        found = scripts[0](keys=[_version_key()], args=[_entry_prefix(), suffix])
+    except RedisError as exc:
+        _unavailable(exc)
+        return None, None
+    if not found:
+        return None, None
+    return found[0].decode(), (found[1] if len(found) > 1 else None)
+
+
+def _store(key: str, body: bytes) -> None:
+    settings = get_settings()
+    client = get_redis()
+    if client is None:
+        local_store.set(key, body, settings.cache_ttl_s, settings.index_cache_local_max_entries)
+        return
+    from redis.exceptions import RedisError
+
+    try:
+        client.set(key, body, ex=settings.cache_ttl_s)
+    except RedisError as exc:
+        _unavailable(exc)
+
+
+def publish_version(version: str) -> None:
+    """Make ``version`` the one readers use (never lowering a newer one); called after each compute commits."""
+    ttl = get_settings().index_cache_version_ttl_s
+    scripts = _scripts()
+    if scripts is None:
+        local_store.publish(version, ttl)
+        return
+    from redis.exceptions import RedisError
+
+    try:
+        scripts[1](keys=[_version_key()], args=[version, ttl])
+    except RedisError as exc:
+        _unavailable(exc)
+
+
+def read_through(name: str, params: Mapping[str, Any], load: Callable[[], tuple[str, BaseModel]]) -> CachedBody:
+    """The cached body of ``name(params)`` for the current data version, loading it on a miss.
+
+    Parameters
+    ----------
+    name
+        The read's name (``index.history``); part of the key.
+    params
+        The validated query, JSON-compatible; part of the key.
+    load
+        Reads ``(version token, model)`` from one database snapshot (see :func:`version_token`).
+
+    Returns
+    -------
+    CachedBody
+    """
+    suffix = entry_suffix(name, params)
+    version, body = _lookup(suffix)
+    if version is not None and body is not None:
+        add_metric("CacheHit")
+        return CachedBody(version=version, key=f"{_entry_prefix()}{version}{suffix}", body=body, hit=True)
+    add_metric("CacheMiss")
+    loaded_version, model = load()
+    key = f"{_entry_prefix()}{loaded_version}{suffix}"
+    body = model.model_dump_json().encode()
+    _store(key, body)
+    if version is None:
+        publish_version(loaded_version)
+    return CachedBody(version=loaded_version, key=key, body=body, hit=False)
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def respond(request: Request, cached: CachedBody) -> Response:
+    """The JSON response for a cached body, or 304 when ``If-None-Match`` holds its ETag."""
+    from fastapi.responses import Response
+
+    headers = {
+        "ETag": cached.etag,
+        "Cache-Control": "private, max-age=0, must-revalidate",
+        "Vary": "Accept-Encoding",
+        "X-Cache": "hit" if cached.hit else "miss",
+    }
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match and _matches(if_none_match, cached.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=cached.body, media_type="application/json", headers=headers)
+
+
+def reset() -> None:
+    """Forget the process's clients and local entries (tests change settings between cases)."""
+    _registered.clear()
+    local_store.clear()

@@ -1,0 +1,128 @@
+"""Strategy versions and what the compute job derives from them: index values, allocations, metrics, state.
+
+Strategy versions are immutable; exactly one is active. Every derived row belongs to one strategy
+version, so a strategy change never overwrites the numbers of an earlier version. The single
+``index_publication`` row says which version's numbers the read API serves, and carries the data
+version that cache keys and ETags are built from.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from autoindex.db.base import Base
+from autoindex.db.types import JsonDocument, UTCDateTime, utcnow
+
+# Index values near 100 keep 12 decimals (far below the 1e-9 the engine is checked to).
+INDEX_VALUE = Numeric(24, 12)
+WEIGHT = Numeric(20, 16)
+
+
+class StrategyVersion(Base):
+    """One immutable version of the strategy parameters; the partial unique index allows one active."""
+
+    __tablename__ = "strategy_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # the version number
+    params: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    author: Mapped[str] = mapped_column(String(64))  # "user:<id>", "api_key:<id>" or "system"
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    is_active: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (
+        Index(
+            "uq_strategy_versions_one_active",
+            "is_active",
+            unique=True,
+            postgresql_where=text("is_active"),
+            sqlite_where=text("is_active"),
+        ),
+    )
+
+
+class ComputeRun(Base):
+    """One execution (or skipped duplicate) of the compute job, for operators and the PUT's 202."""
+
+    __tablename__ = "compute_runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    trigger: Mapped[str] = mapped_column(String(32))  # PricesRefreshed | StrategyChanged | cli
+    strategy_version: Mapped[int | None] = mapped_column(ForeignKey("strategy_versions.id"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | succeeded | noop | failed
+    mode: Mapped[str | None] = mapped_column(String(16))  # full | incremental
+    data_version: Mapped[int | None] = mapped_column(Integer)
+    days_added: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IndexValue(Base):
+    __tablename__ = "index_values"
+
+    strategy_version: Mapped[int] = mapped_column(
+        ForeignKey("strategy_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[Decimal] = mapped_column(INDEX_VALUE)
+
+
+class IndexAllocation(Base):
+    """Target weights decided at one rebalance (weights come from data strictly before ``date``)."""
+
+    __tablename__ = "index_allocations"
+
+    strategy_version: Mapped[int] = mapped_column(
+        ForeignKey("strategy_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    weight: Mapped[Decimal] = mapped_column(WEIGHT)
+
+
+class IndexMetric(Base):
+    """A risk-metrics snapshot of one strategy version: ``periods``, ``rolling_30``, ``rolling_90``, ``notes``."""
+
+    __tablename__ = "index_metrics"
+
+    strategy_version: Mapped[int] = mapped_column(
+        ForeignKey("strategy_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IndexEngineState(Base):
+    """The engine's ``IndexState`` at the last computed date, so new days extend instead of recomputing."""
+
+    __tablename__ = "index_engine_states"
+
+    strategy_version: Mapped[int] = mapped_column(
+        ForeignKey("strategy_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_date: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    # Newest ingested_at among the prices read: a later one on an old date means a revision (full recompute).
+    prices_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IndexPublication(Base):
+    """The single row (id 1) naming the served strategy version; ``data_version`` only ever increases."""
+
+    __tablename__ = "index_publication"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data_version: Mapped[int] = mapped_column(Integer, default=0)  # 0: nothing computed yet
+    strategy_version: Mapped[int | None] = mapped_column(ForeignKey("strategy_versions.id"))
+    as_of: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,225 @@
+"""The index read API through its handler: numbers, cache and ETags, validation, historical-FX simulation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from autoindex.db.uow import UnitOfWork
+from autoindex.models import Asset, DailyPrice
+from autoindex.services.compute import run_compute
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from tests.conftest import REDIS_URL
+from tests.functions.conftest import Account, Client, register_and_login
+from tests.integration.compute.seeding import publication, reset_index, seeded_market, stored_values
+from tests.lambda_http import function_handler
+from tests.pipeline_fixtures import RecordingDispatcher
+
+
+@pytest.fixture(scope="module")
+def seeded(migrated: Engine) -> Iterator[RecordingDispatcher]:
+    with seeded_market() as dispatcher:
+        yield dispatcher
+
+
+@pytest.fixture
+def api(seeded: RecordingDispatcher) -> Client:
+    return Client(function_handler("index"))
+
+
+@pytest.fixture
+def reader(auth: Client) -> Account:
+    return register_and_login(auth)
+
+
+def get(api: Client, reader: Account, path: str, query: str = "", **headers: str) -> Any:
+    return api.get(path, query=query, headers={**reader.bearer(), **headers})
+
+
+def simulate(api: Client, reader: Account, body: dict[str, Any]) -> Any:
+    return api.post("/v1/index/simulate", headers=reader.bearer(), body=body)
+
+
+def test_reads_need_authentication(api: Client) -> None:
+    assert api.get("/v1/index/current").status == 401
+
+
+def test_history_and_current_are_the_stored_numbers(api: Client, reader: Account) -> None:
+    dates, values = stored_values(1)
+    history = get(api, reader, "/v1/index/history").json()
+    assert [i["date"] for i in history["items"]] == [d.isoformat() for d in dates]
+    assert [i["value"] for i in history["items"]] == pytest.approx(list(values), rel=1e-12)
+    assert history["items"][0]["value"] == 100.0 and history["strategy_version"] == 1
+    current = get(api, reader, "/v1/index/current").json()
+    assert current["date"] == history["items"][-1]["date"]
+    assert current["value"] == pytest.approx(history["items"][-1]["value"], rel=1e-12)
+    assert sum(a["weight"] for a in current["allocations"]) == pytest.approx(1.0, abs=1e-12)
+    assert {a["symbol"] for a in current["allocations"]} <= {"AAPL", "MSFT"}
+    assert any("market-cap" in note for note in current["notes"])  # the fallback is never silent
+
+
+def test_history_fields_and_range(api: Client, reader: Account) -> None:
+    items = get(api, reader, "/v1/index/history").json()["items"]
+    start, end = items[3]["date"], items[9]["date"]
+    page = get(api, reader, "/v1/index/history", f"start={start}&end={end}&fields=daily_return,drawdown").json()
+    assert [i["date"] for i in page["items"]] == [i["date"] for i in items[3:10]]
+    first = page["items"][0]
+    assert set(first) == {"date", "daily_return", "drawdown"}
+    assert first["daily_return"] == pytest.approx(items[3]["value"] / items[2]["value"] - 1, rel=1e-12)
+    assert first["drawdown"] <= 0.0
+
+
+def test_allocations_on_a_date_are_the_rebalance_in_effect(api: Client, reader: Account) -> None:
+    items = get(api, reader, "/v1/index/history").json()["items"]
+    body = get(api, reader, "/v1/index/allocations", f"date={items[0]['date']}").json()
+    assert body["rebalance_date"] == items[0]["date"]  # the formation
+    later = get(api, reader, "/v1/index/allocations").json()
+    assert later["date"] == items[-1]["date"] and later["rebalance_date"] <= later["date"]
+    assert sum(a["weight"] for a in later["allocations"]) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_second_read_is_a_cache_hit_with_etag_and_304(api: Client, reader: Account) -> None:
+    from redis import Redis
+
+    items = get(api, reader, "/v1/index/history").json()["items"]
+    query = f"start={items[5]['date']}"
+    first = get(api, reader, "/v1/index/history", query)
+    assert first.status == 200 and first.headers["x-cache"] == "miss"
+    second = get(api, reader, "/v1/index/history", query)
+    assert second.headers["x-cache"] == "hit" and second.body == first.body
+    version = publication().data_version
+    etag = first.headers["etag"]
+    assert etag == second.headers["etag"] and etag.startswith(f'"v{version}-')
+    keys = Redis.from_url(REDIS_URL).keys(f"ix:v{version}-*:index.history:*")
+    assert len(keys) >= 2  # the warmed default read and this one
+    not_modified = get(api, reader, "/v1/index/history", query, **{"If-None-Match": etag})
+    assert not_modified.status == 304 and not_modified.body == b""
+
+
+def test_warming_built_the_default_reads(api: Client, reader: Account) -> None:
+    assert get(api, reader, "/v1/index/current").headers["x-cache"] == "hit"
+    assert get(api, reader, "/v1/currencies").headers["x-cache"] == "hit"
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/v1/index/history", "start=2024-02-01&end=2024-01-01"),
+        ("/v1/index/history", "fields=value,secret"),
+        ("/v1/index/history", "start=1900-01-01&end=2026-01-01"),
+        ("/v1/index/history", "start=2999-01-01"),
+        ("/v1/index/history", "colour=red"),
+        ("/v1/index/allocations", "date=2001-01-01"),
+        ("/v1/index/allocations", "date=yesterday"),
+        ("/v1/benchmark/compare", "end=2001-01-01"),
+    ],
+)
+def test_bad_queries_are_422(api: Client, reader: Account, path: str, query: str) -> None:
+    result = get(api, reader, path, query)
+    assert result.status == 422, result.body
+    assert result.headers["content-type"] == "application/problem+json"
+
+
+def test_currencies_list_usd_and_the_fx_pairs(api: Client, reader: Account) -> None:
+    items = get(api, reader, "/v1/currencies").json()["items"]
+    codes = [c["code"] for c in items]
+    assert len(codes) >= 21 and "USD" in codes and "EUR" in codes
+    eur = next(c for c in items if c["code"] == "EUR")
+    assert eur["fx_symbol"] == "USD/EUR" and eur["last_date"] is not None
+
+
+def test_benchmark_series_and_compare(api: Client, reader: Account) -> None:
+    series = get(api, reader, "/v1/benchmark/series").json()
+    assert series["symbol"] == "SPX" and series["items"][0]["value"] == 100.0
+    compare = get(api, reader, "/v1/benchmark/compare").json()
+    index, bench = compare["index"], compare["benchmark_metrics"]
+    assert compare["difference"]["total_return"] == pytest.approx(index["total_return"] - bench["total_return"])
+    assert index["beta"] is not None
+
+
+def _fx_closes() -> dict[date, float]:
+    with UnitOfWork(read_only=True) as uow:
+        asset_id = uow.session.scalars(select(Asset.id).where(Asset.symbol == "USD/EUR")).one()
+        rows = uow.session.execute(select(DailyPrice.date, DailyPrice.close).where(DailyPrice.asset_id == asset_id))
+        return {d: float(c) for d, c in rows}
+
+
+def test_simulation_uses_each_dates_historical_rate(api: Client, reader: Account) -> None:
+    dates, values = stored_values(1)
+    start, end = dates[2], dates[-4]
+    body = {"amount": 10_000, "currency": "eur", "start_date": start.isoformat(), "end_date": end.isoformat()}
+    before = simulate(api, reader, body)
+    assert before.status == 200, before.body
+    sim = before.json()
+    fx = _fx_closes()
+    usd = 10_000 / fx[start]
+    assert sim["start_value_usd"] == pytest.approx(usd, rel=1e-12)
+    assert sim["end_value"] == pytest.approx(usd * values[-4] / values[2] * fx[end], rel=1e-12)
+    last_fx = max(fx)
+    with UnitOfWork() as uow:  # today's rate jumps to 5: the past period must not move
+        asset_id = uow.session.scalars(select(Asset.id).where(Asset.symbol == "USD/EUR")).one()
+        five = Decimal("5")
+        uow.session.execute(
+            update(DailyPrice)
+            .where(DailyPrice.asset_id == asset_id, DailyPrice.date == last_fx)
+            .values(open=five, high=five, low=five, close=five)
+        )
+    assert simulate(api, reader, body).json() == sim
+    to_today = simulate(api, reader, {**body, "end_date": None}).json()
+    assert to_today["start_value_usd"] == pytest.approx(usd, rel=1e-12)
+    assert to_today["series"][-1]["fx_rate"] == (5.0 if last_fx == dates[-1] else fx[dates[-1]])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"currency": "XYZ"},
+        {"currency": "EURO"},
+        {"amount": 0},
+        {"amount": -5},
+        {"start_date": "2001-01-01"},
+        {"start_date": "2999-01-01"},
+        {"end_date": "2001-01-01"},
+        {"leverage": 3},
+    ],
+)
+def test_bad_simulations_are_422(api: Client, reader: Account, change: dict[str, Any]) -> None:
+    dates, _ = stored_values(1)
+    body = {"amount": 1000, "currency": "EUR", "start_date": dates[1].isoformat(), **change}
+    result = simulate(api, reader, body)
+    assert result.status == 422, result.body
+    assert result.headers["content-type"] == "application/problem+json"
+
+
+def test_before_the_first_compute_reads_answer_409(api: Client, reader: Account) -> None:
+    from redis import Redis
+
+    reset_index()
+    Redis.from_url(REDIS_URL).delete("ix:data-version")  # as when its lifetime ends (INDEX_CACHE_VERSION_TTL_S)
+    try:
+        result = get(api, reader, "/v1/index/current")
+        assert result.status == 409 and result.json()["type"].endswith("index-not-ready")
+        assert get(api, reader, "/v1/index/history").status == 409
+    finally:
+        assert run_compute(uow=UnitOfWork(), trigger="cli").status == "succeeded"
+    assert get(api, reader, "/v1/index/current").status == 200
+
+
+def test_a_new_compute_changes_the_etag(api: Client, reader: Account) -> None:
+    first = get(api, reader, "/v1/index/current")
+    with UnitOfWork() as uow:
+        from autoindex.models import IndexEngineState
+        from sqlalchemy import delete
+
+        uow.session.execute(delete(IndexEngineState))
+    assert run_compute(uow=UnitOfWork(), trigger="cli").status == "succeeded"
+    again = get(api, reader, "/v1/index/current", **{"If-None-Match": first.headers["etag"]})
+    assert again.status == 200 and again.headers["etag"] != first.headers["etag"]
+    assert again.json()["date"] == first.json()["date"] and date.fromisoformat(
+        again.json()["date"]
+    ) > date.today() - timedelta(days=10)

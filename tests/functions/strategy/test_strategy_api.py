@@ -1,0 +1,105 @@
+"""The strategy API through its handler: versioned config (admin changes, audited, recomputed), risk metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from autoindex.db.uow import UnitOfWork
+from autoindex.models import AuditEvent
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from tests.functions.conftest import Account, Client, register_and_login
+from tests.integration.compute.seeding import latest_run, publication, seeded_market
+from tests.lambda_http import function_handler
+from tests.pipeline_fixtures import RecordingDispatcher
+
+NEW_PARAMS = {"momentum_weight": 0.2, "market_cap_weight": 0.3, "risk_parity_weight": 0.5, "momentum_lookback_days": 40}
+
+
+@pytest.fixture(scope="module")
+def seeded(migrated: Engine) -> Iterator[RecordingDispatcher]:
+    with seeded_market() as dispatcher:
+        yield dispatcher
+
+
+@pytest.fixture
+def api(seeded: RecordingDispatcher) -> Client:
+    return Client(function_handler("strategy"))
+
+
+@pytest.fixture
+def reader(auth: Client) -> Account:
+    return register_and_login(auth)
+
+
+def put(api: Client, account: Account, body: dict[str, Any]) -> Any:
+    return api.request("PUT", "/v1/strategy/config", headers=account.bearer(), body=body)
+
+
+def test_the_default_version_is_active(api: Client, reader: Account) -> None:
+    config = api.get("/v1/strategy/config", headers=reader.bearer()).json()
+    assert config["version"] == 1 and config["is_active"] and config["author"] == "system"
+    assert config["params"]["momentum_weight"] == 0.4 and config["params"]["rebalance_frequency"] == "weekly"
+
+
+def test_risk_metrics_latest_and_rolling(api: Client, reader: Account) -> None:
+    body = api.get("/v1/strategy/risk-metrics", query="window=30", headers=reader.bearer()).json()
+    assert body["strategy_version"] == 1 and body["benchmark"] == "SPX"
+    inception = body["periods"]["index"]["inception"]
+    assert inception["total_return"] is not None and inception["beta"] is not None
+    assert body["periods"]["benchmark"]["inception"]["beta"] is None
+    assert body["rolling"]["window"] == 30 and body["rolling"]["items"]
+    assert api.get("/v1/strategy/risk-metrics", query="window=45", headers=reader.bearer()).status == 422
+
+
+def test_a_non_admin_cannot_change_the_strategy(api: Client, reader: Account) -> None:
+    result = put(api, reader, {"params": NEW_PARAMS, "reason": "try"})
+    assert result.status == 403 and result.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"params": {**NEW_PARAMS, "momentum_weight": 0.3}, "reason": "sum is not 1"},
+        {"params": {**NEW_PARAMS, "rebalance_frequency": "hourly"}, "reason": "bad frequency"},
+        {"params": {**NEW_PARAMS, "momentum_lookback_days": 1}, "reason": "too short"},
+        {"params": {**NEW_PARAMS, "leverage": 2}, "reason": "unknown field"},
+        {"params": NEW_PARAMS},
+    ],
+)
+def test_invalid_changes_are_422(api: Client, admin: Account, body: dict[str, Any]) -> None:
+    result = put(api, admin, body)
+    assert result.status == 422, result.body
+    assert result.headers["content-type"] == "application/problem+json"
+    assert result.json()["errors"]
+
+
+def test_an_admin_change_adds_a_version_and_recomputes(
+    api: Client, admin: Account, reader: Account, seeded: RecordingDispatcher
+) -> None:
+    before = publication().data_version
+    result = put(api, admin, {"params": NEW_PARAMS, "reason": "less momentum"})
+    assert result.status == 202, result.body
+    accepted = result.json()
+    version = accepted["version"]  # ids are never reused, so it is above 1 but not necessarily 2
+    assert version > 1 and accepted["status"] == "queued"
+    assert seeded.drain(60)
+    run = latest_run()
+    assert (str(run.id), run.status, run.strategy_version) == (accepted["compute_run_id"], "succeeded", version)
+    assert publication().strategy_version == version and publication().data_version > before
+    config = api.get("/v1/strategy/config", headers=reader.bearer()).json()
+    assert config["version"] == version and config["params"]["momentum_lookback_days"] == 40
+    assert config["author"] == f"user:{admin.user_id}" and config["reason"] == "less momentum"
+    history = api.get("/v1/strategy/config/history", query="limit=1", headers=reader.bearer()).json()
+    assert [v["version"] for v in history["items"]] == [version]
+    rest = api.get("/v1/strategy/config/history", query=f"cursor={history['next_cursor']}", headers=reader.bearer())
+    assert [(v["version"], v["is_active"]) for v in rest.json()["items"]] == [(1, False)]
+    metrics = api.get("/v1/strategy/risk-metrics", headers=reader.bearer()).json()
+    assert metrics["strategy_version"] == version
+    with UnitOfWork(read_only=True) as uow:
+        audit = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "strategy.update")).all()
+    assert [(a.actor_id, a.target_id) for a in audit][-1:] == [(admin.user_id, str(version))]
+    assert put(api, admin, {"params": NEW_PARAMS, "reason": "same again"}).status == 409

@@ -1,0 +1,149 @@
+"""The compute job on real PostgreSQL: numbers equal the engine's, extension equals a full recompute,
+duplicate and concurrent triggers do no duplicate work, a strategy change recomputes a new version."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+from autoindex.auth.principal import Principal, RequestMeta, scopes_for_role
+from autoindex.db.uow import UnitOfWork
+from autoindex.engine.index import compute_index
+from autoindex.engine.strategy import StrategyParams
+from autoindex.events.envelopes import eventbridge_event
+from autoindex.local.events import LocalContext
+from autoindex.models import Asset, DailyPrice, IndexAllocation, IndexEngineState, ProcessedEvent
+from autoindex.schemas.index import StrategyChange
+from autoindex.services import strategy
+from autoindex.services.compute import ComputeOutcome, run_compute
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Engine
+
+from tests.integration.compute.seeding import (
+    UNIVERSE,
+    closes_matrix,
+    latest_run,
+    publication,
+    refresh,
+    seeded_market,
+    stored_values,
+)
+from tests.lambda_http import function_handler
+from tests.pipeline_fixtures import RecordingDispatcher
+
+
+@pytest.fixture(scope="module")
+def seeded(migrated: Engine) -> Iterator[RecordingDispatcher]:
+    with seeded_market() as dispatcher:
+        yield dispatcher
+
+
+def _engine_values(params: StrategyParams | None = None) -> tuple[list[date], np.ndarray]:
+    dates, matrix = closes_matrix()
+    result = compute_index(dates, matrix, params or StrategyParams(), assets=UNIVERSE)
+    return [d.item() for d in result.dates], result.values
+
+
+def _drop_state() -> None:
+    with UnitOfWork() as uow:
+        uow.session.execute(delete(IndexEngineState))
+
+
+def test_compute_after_a_refresh_equals_the_engine(seeded: RecordingDispatcher) -> None:
+    kinds = [kind for kind, _ in seeded.published]
+    assert kinds[:2] == ["PricesRefreshed", "IndexComputed"]
+    pub = publication()
+    assert pub.strategy_version == 1 and pub.data_version > 0
+    dates, values = stored_values(1)
+    expected_dates, expected = _engine_values()
+    assert dates == expected_dates and len(dates) > 40
+    np.testing.assert_allclose(values, expected, rtol=1e-9, atol=0)
+    assert values[0] == 100.0
+    with UnitOfWork(read_only=True) as uow:  # allocations: one per rebalance, weights summing to 1
+        sums = uow.session.execute(
+            select(IndexAllocation.date, func.sum(IndexAllocation.weight)).group_by(IndexAllocation.date)
+        ).all()
+    assert sums and all(abs(float(total) - 1.0) < 1e-12 for _, total in sums)
+
+
+def test_new_days_extend_the_stored_state_and_equal_a_full_recompute(seeded: RecordingDispatcher) -> None:
+    last = stored_values(1)[0][-1]
+    cutoff = last - timedelta(days=7)
+    with UnitOfWork() as uow:  # pretend the last week has not been fetched yet, and recompute without it
+        uow.session.execute(delete(DailyPrice).where(DailyPrice.date > cutoff))
+        uow.session.execute(update(Asset).values(prices_checked_through=None))
+        uow.session.execute(delete(IndexEngineState))
+    assert run_compute(uow=UnitOfWork(), trigger="cli").mode == "full"
+    assert stored_values(1)[0][-1] <= cutoff
+    refresh(seeded)  # the missing week arrives; PricesRefreshed runs the job
+    run = latest_run()
+    assert (run.trigger, run.status, run.mode) == ("PricesRefreshed", "succeeded", "incremental")
+    assert 3 <= run.days_added <= 5
+    dates, values = stored_values(1)
+    expected_dates, expected = _engine_values()
+    assert dates == expected_dates and dates[-1] == last
+    np.testing.assert_allclose(values, expected, rtol=1e-9, atol=0)
+
+
+def test_a_duplicate_event_does_nothing(seeded: RecordingDispatcher) -> None:
+    _drop_state()  # so the first delivery has real work to do
+    handler = function_handler("compute")
+    event = eventbridge_event("PricesRefreshed", {"run_id": "r", "rows_written": 1}, source="autoindex")
+    before = publication().data_version
+    first = handler(event, LocalContext(function_name="compute"))
+    assert first["status"] == "succeeded" and first["data_version"] == before + 1
+    again = handler(event, LocalContext(function_name="compute"))
+    assert again["status"] == "duplicate"
+    assert publication().data_version == before + 1
+    with UnitOfWork(read_only=True) as uow:
+        assert uow.session.get(ProcessedEvent, ("compute", event["id"])) is not None
+
+
+def test_concurrent_triggers_compute_once(seeded: RecordingDispatcher) -> None:
+    _drop_state()
+    before = publication().data_version
+    outcomes: list[ComputeOutcome] = []
+    barrier = threading.Barrier(2)
+
+    def trigger() -> None:
+        barrier.wait()
+        outcomes.append(run_compute(uow=UnitOfWork(), trigger="PricesRefreshed", event_id=str(uuid.uuid4())))
+
+    threads = [threading.Thread(target=trigger) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(o.status for o in outcomes) == ["noop", "succeeded"]
+    assert publication().data_version == before + 1
+
+
+def test_a_strategy_change_computes_a_new_version(seeded: RecordingDispatcher) -> None:
+    params = StrategyParams(
+        momentum_weight=0.0, market_cap_weight=0.5, risk_parity_weight=0.5, rebalance_frequency="monthly"
+    )
+    admin = Principal(
+        kind="user", user_id=uuid.uuid4(), email="a@example.com", role="admin", scopes=scopes_for_role("admin")
+    )
+    accepted = strategy.update_config(
+        uow=UnitOfWork(),
+        principal=admin,
+        change=StrategyChange(params=params, reason="monthly, no momentum"),
+        meta=RequestMeta(request_id="t", source_ip=None),
+    )
+    assert seeded.drain(60)
+    new = accepted.version
+    assert new > 1
+    run = latest_run()
+    assert (run.id, run.status, run.mode, run.strategy_version) == (accepted.compute_run_id, "succeeded", "full", new)
+    assert publication().strategy_version == new
+    dates, values = stored_values(new)
+    expected_dates, expected = _engine_values(params)
+    assert dates == expected_dates
+    np.testing.assert_allclose(values, expected, rtol=1e-9, atol=0)
+    assert len(stored_values(1)[0]) == len(dates)  # version 1's numbers are kept
+    assert not np.allclose(stored_values(1)[1], values)
