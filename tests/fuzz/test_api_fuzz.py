@@ -39,7 +39,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[dict[str, str]]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """`autoindex serve` on its own database (created, migrated, seeded with an admin; dropped after)."""
     name = f"autoindex_fuzz_{uuid.uuid4().hex[:8]}"
     admin_engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -60,7 +60,9 @@ def server() -> Iterator[dict[str, str]]:
     email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
     for args in (["migrate"], ["create-admin", "--email", email, "--password", ADMIN_PASSWORD], ["refresh"]):
         subprocess.run([*cli, *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=180)
-    proc = subprocess.Popen([*cli, "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = tmp_path_factory.mktemp("fuzz") / "serve.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen([*cli, "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -71,10 +73,11 @@ def server() -> Iterator[dict[str, str]]:
                 time.sleep(0.1)
         login = httpx.post(f"{base}/v1/auth/login", json={"email": email, "password": ADMIN_PASSWORD}, timeout=30)
         login.raise_for_status()
-        yield {"base_url": base, "token": login.json()["access_token"]}
+        yield {"base_url": base, "token": login.json()["access_token"], "log": str(log_path)}
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
         with admin_engine.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin_engine.dispose()
@@ -93,5 +96,10 @@ def _problem_json_errors(ctx: Any, response: Any, case: Any) -> bool | None:
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_operation_ever_answers_500(case: Any, server: dict[str, str]) -> None:
     response = case.call(base_url=server["base_url"], headers={"Authorization": f"Bearer {server['token']}"})
-    case.validate_response(response, checks=[schemathesis.checks.not_a_server_error])
-    _problem_json_errors(None, response, case)
+    try:
+        case.validate_response(response, checks=[schemathesis.checks.not_a_server_error])
+        _problem_json_errors(None, response, case)
+    except BaseException as exc:
+        # The server's own log says why (the client only ever sees a request id).
+        tail = open(server["log"], encoding="utf-8", errors="replace").read()[-4000:]  # noqa: SIM115
+        raise AssertionError(f"{exc}\n--- autoindex serve log (tail) ---\n{tail}") from exc

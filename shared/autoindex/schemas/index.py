@@ -9,30 +9,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from autoindex.engine.strategy import StrategyParams
-from autoindex.settings import get_settings
+from autoindex.schemas.common import RangeQuery, check_range, field_list
 
 HISTORY_FIELDS = ("value", "daily_return", "drawdown")
 ROLLING_WINDOWS = (30, 90)  # the engine's (engine.periods imports NumPy, so not imported here)
-
-
-def _check_range(start: dt.date | None, end: dt.date | None) -> None:
-    if start and end and start > end:
-        raise ValueError("start must not be after end")
-    limit = get_settings().index_max_range_days
-    if start and end and (end - start).days > limit:
-        raise ValueError(f"the date range may span at most {limit} days")
-
-
-class RangeQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    start: dt.date | None = None
-    end: dt.date | None = None
-
-    @model_validator(mode="after")
-    def _range(self) -> RangeQuery:
-        _check_range(self.start, self.end)
-        return self
 
 
 class HistoryQuery(RangeQuery):
@@ -41,13 +21,7 @@ class HistoryQuery(RangeQuery):
     @field_validator("fields")
     @classmethod
     def _known_fields(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        asked = [f.strip() for f in value.split(",") if f.strip()]
-        unknown = sorted(set(asked) - set(HISTORY_FIELDS))
-        if unknown or not asked:
-            raise ValueError(f"fields must be a comma list of {', '.join(HISTORY_FIELDS)}")
-        return ",".join(dict.fromkeys(asked))
+        return field_list(value, HISTORY_FIELDS)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -147,7 +121,7 @@ class SimulationRequest(BaseModel):
 
     @model_validator(mode="after")
     def _range(self) -> SimulationRequest:
-        _check_range(self.start_date, self.end_date)
+        check_range(self.start_date, self.end_date)
         return self
 
 

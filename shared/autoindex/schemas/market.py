@@ -7,7 +7,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from autoindex.schemas.common import RangeQuery, field_list
 
 AssetType = Literal["stock", "etf", "index", "fx", "crypto"]
 SYMBOL_PATTERN = r"^[A-Za-z0-9.\-]{1,20}(/[A-Za-z0-9]{2,10})?$"
@@ -45,11 +47,7 @@ class AssetQuery(BaseModel):
     cursor: Annotated[str, Field(max_length=64)] | None = None
 
 
-class PriceQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    start: date | None = None
-    end: date | None = None
+class PriceQuery(RangeQuery):
     fields: Annotated[str, Field(max_length=64)] | None = None
     limit: Annotated[int, Field(ge=1, le=5_000)] = 500
     cursor: Annotated[str, Field(max_length=64)] | None = None
@@ -57,21 +55,7 @@ class PriceQuery(BaseModel):
     @field_validator("fields")
     @classmethod
     def _known_fields(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        asked = [f.strip() for f in value.split(",") if f.strip()]
-        unknown = sorted(set(asked) - set(PRICE_FIELDS))
-        if unknown or not asked:
-            raise ValueError(f"fields must be a comma list of {', '.join(PRICE_FIELDS)}; unknown: {', '.join(unknown)}")
-        return ",".join(dict.fromkeys(asked))
-
-    @model_validator(mode="after")
-    def _range(self) -> PriceQuery:
-        if self.start and self.end and self.start > self.end:
-            raise ValueError("start must not be after end")
-        if self.start and self.end and (self.end - self.start).days > 366 * 30:
-            raise ValueError("the date range may span at most 30 years")
-        return self
+        return field_list(value, PRICE_FIELDS)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -85,17 +69,8 @@ class PricePage(BaseModel):
     next_cursor: str | None
 
 
-class HistoryQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    start: date | None = None
-    end: date | None = None
-
-    @model_validator(mode="after")
-    def _range(self) -> HistoryQuery:
-        if self.start and self.end and self.start > self.end:
-            raise ValueError("start must not be after end")
-        return self
+class HistoryQuery(RangeQuery):
+    """Closing prices normalised to 100 over ``start``..``end``."""
 
 
 class HistoryPoint(BaseModel):

@@ -1,0 +1,44 @@
+"""Validation pieces every read API shares: date ranges and comma lists of response fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from autoindex.settings import get_settings
+
+
+def check_range(start: dt.date | None, end: dt.date | None) -> None:
+    """Refuse an inverted range or one wider than INDEX_MAX_RANGE_DAYS."""
+    if start and end and start > end:
+        raise ValueError("start must not be after end")
+    limit = get_settings().index_max_range_days
+    if start and end and (end - start).days > limit:
+        raise ValueError(f"the date range may span at most {limit} days")
+
+
+def field_list(value: str | None, allowed: Sequence[str]) -> str | None:
+    """Normalise ``fields=a,b`` (order kept, duplicates dropped); refuse names outside ``allowed``."""
+    if value is None:
+        return None
+    asked = [f.strip() for f in value.split(",") if f.strip()]
+    unknown = sorted(set(asked) - set(allowed))
+    if unknown or not asked:
+        raise ValueError(f"fields must be a comma list of {', '.join(allowed)}; unknown: {', '.join(unknown)}")
+    return ",".join(dict.fromkeys(asked))
+
+
+class RangeQuery(BaseModel):
+    """``start`` and ``end`` (inclusive, both optional), validated together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> RangeQuery:
+        check_range(self.start, self.end)
+        return self
