@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from autoindex import cache
 from autoindex.auth.deps import ReaderPrincipal
+from autoindex.schemas.common import RangeQuery
 from autoindex.schemas.index import (
     AllocationQuery,
     AllocationsRead,
@@ -15,7 +16,6 @@ from autoindex.schemas.index import (
     HistoryQuery,
     IndexCurrent,
     IndexHistory,
-    RangeQuery,
     SimulationRead,
     SimulationRequest,
 )

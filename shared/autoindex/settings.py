@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     api_key_daily_quota: Annotated[int, Field(ge=1)] = 10_000
     api_key_max_per_user: Annotated[int, Field(ge=1, le=1_000)] = 20
     api_key_max_ttl_days: Annotated[int, Field(ge=1, le=3_650)] = 365
+    principal_cache_ttl_s: Annotated[int, Field(ge=0, le=3_600)] = 60
+    principal_cache_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "pc"
 
     # --- events and the refresh pipeline: in-process locally, EventBridge and SQS in AWS
     event_transport: Literal["local", "aws"] = "local"

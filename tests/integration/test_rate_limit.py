@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from autoindex.ratelimit.limiter import Limiter
+from autoindex.ratelimit.limiter import Decision, Limiter, most_restrictive
 from autoindex.ratelimit.store import MemoryCounterStore, RedisCounterStore
 from autoindex.settings import RateLimitPolicy
 from autoindex.web.app import create_app, http_handler
-from fastapi import APIRouter
+from autoindex.web.ratelimit import enforce_rate_limits
+from fastapi import APIRouter, Response
 from redis import Redis
 
 from tests.conftest import REDIS_URL, clear_process_caches
@@ -184,3 +185,142 @@ def test_decisions_survive_a_script_cache_flush(redis_client: Redis) -> None:
     redis_client.script_flush()
     second, third = limiter.hit("p", "ip:a"), limiter.hit("p", "ip:a")
     assert (second.allowed, third.allowed) == (True, False)
+
+
+# --- several decisions in one round trip (the per-key minute limit and daily quota)
+
+BURST, TOTAL = 25, 40  # per 1-s window, and per 2-s window
+
+
+def _hammer_all(redis_url: str, prefix: str, start_at: float, stop_at: float, results: Any) -> None:
+    limiter = Limiter(
+        RedisCounterStore(Redis.from_url(redis_url)),
+        {"burst": RateLimitPolicy(limit=BURST, window_s=1), "total": RateLimitPolicy(limit=TOTAL, window_s=2)},
+        key_prefix=prefix,
+    )
+    allowed: Counter[tuple[str, int]] = Counter()
+    while time.time() < start_at:
+        time.sleep(0.001)
+    while time.time() < stop_at:
+        decisions = limiter.hit_all([("burst", "key:k"), ("total", "key:k")])
+        if all(d.allowed for d in decisions):  # the request's verdict
+            for d in decisions:
+                assert d.window_id is not None
+                allowed[(d.policy, d.window_id)] += 1
+    results.put(dict(allowed))
+
+
+@pytest.mark.slow
+def test_four_processes_get_exactly_every_budget_of_a_combined_decision(redis_client: Redis) -> None:
+    # Given four processes making a 1-s and a 2-s decision together, from just after a 2-s boundary for 4.5 s
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    start_at = (int(time.time()) // 2 + 2) * 2 + 0.05
+    stop_at = start_at + 4.5
+    prefix = f"rl-test-{uuid.uuid4().hex[:8]}"
+    procs = [
+        ctx.Process(target=_hammer_all, args=(REDIS_URL, prefix, start_at, stop_at, results)) for _ in range(WORKERS)
+    ]
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get(timeout=30) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=10)
+        assert proc.exitcode == 0
+    allowed: Counter[tuple[str, int]] = Counter()
+    for outcome in outcomes:
+        allowed.update(outcome)
+    burst = {w: n for (p, w), n in allowed.items() if p == "burst"}
+    total = {w: n for (p, w), n in allowed.items() if p == "total"}
+    # Then no window of either policy ever let one more through
+    assert max(burst.values()) <= BURST and max(total.values()) <= TOTAL
+    # and each full 2-s window let exactly its total through: 25 in its first second, the other 15 in its second
+    full = sorted(total)[:2]
+    assert [total[w] for w in full] == [TOTAL, TOTAL], total
+    assert [(burst[2 * w], burst[2 * w + 1]) for w in full] == [(BURST, TOTAL - BURST)] * 2, burst
+
+
+@pytest.mark.parametrize("store", ["redis", "memory"])
+def test_a_combined_decision_counts_in_every_budget_or_in_none(redis_client: Redis, store: str) -> None:
+    counters = RedisCounterStore(redis_client) if store == "redis" else MemoryCounterStore()
+    limiter = Limiter(
+        counters,
+        {"minute": RateLimitPolicy(limit=3, window_s=60), "day": RateLimitPolicy(limit=5, window_s=86_400)},
+        key_prefix=f"m-{uuid.uuid4().hex[:6]}",
+    )
+    checks = [("minute", "key:a"), ("day", "key:a")]
+    first = [limiter.hit_all(checks) for _ in range(4)]
+    # Each decision is its own policy's verdict; the request passes only if all of them allow it
+    assert [[d.allowed for d in ds] for ds in first] == [[True, True]] * 3 + [[False, True]]
+    assert [[d.remaining for d in ds] for ds in first] == [[2, 4], [1, 3], [0, 2], [0, 2]]
+    # The refusal by the minute policy spent none of the day's quota: 2 are left for another minute's key
+    day_only = [limiter.hit_all([("day", "key:a")]) for _ in range(3)]
+    assert [ds[0].allowed for ds in day_only] == [True, True, False]
+    assert [ds[0].remaining for ds in day_only] == [1, 0, 0]
+
+
+def test_the_most_restrictive_decision_is_reported() -> None:
+    def decision(policy: str, limit: int, remaining: int, reset_s: int, *, allowed: bool = True) -> Decision:
+        return Decision(policy, limit, 60, allowed, remaining, reset_s)
+
+    minute, day = decision("api_key", 600, 599, 30), decision("api_key_daily", 10_000, 9_000, 80_000)
+    assert most_restrictive([minute, day]) is minute  # fewer requests left, whatever the fraction
+    low_day = decision("api_key_daily", 10_000, 10, 80_000)
+    assert most_restrictive([minute, low_day]) is low_day
+    refused_minute = decision("api_key", 600, 0, 30, allowed=False)
+    refused_day = decision("api_key_daily", 10_000, 0, 80_000, allowed=False)
+    assert most_restrictive([refused_minute, day]) is refused_minute
+    assert most_restrictive([refused_minute, refused_day]) is refused_day  # retry when both have room
+
+
+def _two_policy_handler(fresh_settings: pytest.MonkeyPatch, policies: str, **env: str) -> Any:
+    fresh_settings.setenv("RATE_LIMIT_POLICIES", policies)
+    fresh_settings.setenv("RATE_LIMIT_KEY_PREFIX", f"rl-{uuid.uuid4().hex[:8]}")
+    for key, value in env.items():
+        fresh_settings.setenv(key, value)
+    clear_process_caches()
+    router = APIRouter()
+
+    @router.get("/v1/ping")
+    def ping(response: Response) -> dict[str, bool]:
+        enforce_rate_limits(response, [("quick", "key:k"), ("slow", "key:k")])
+        return {"pong": True}
+
+    return http_handler(create_app([router], title="test", rate_limit_policy=None))
+
+
+def test_combined_headers_report_the_most_restrictive_then_the_refusal(
+    fresh_settings: pytest.MonkeyPatch, redis_client: Redis
+) -> None:
+    handler = _two_policy_handler(
+        fresh_settings, '{"quick": {"limit": 3, "window_s": 60}, "slow": {"limit": 4, "window_s": 3600}}'
+    )
+    results = [call(handler, "GET", "/v1/ping") for _ in range(4)]
+    assert [r.status for r in results] == [200, 200, 200, 429]
+    # quick has fewer left (2 < 3, 1 < 2, 0 < 1): it is the one reported
+    assert [r.headers["ratelimit"].split(";")[:2] for r in results[:3]] == [
+        ['"quick"', "r=2"],
+        ['"quick"', "r=1"],
+        ['"quick"', "r=0"],
+    ]
+    assert results[0].headers["ratelimit-policy"] == '"quick";q=3;w=60'
+    assert results[3].json()["policy"] == "quick"
+    assert 1 <= int(results[3].headers["retry-after"]) <= 60
+
+
+@pytest.mark.parametrize(("slow_mode", "expected"), [("open", 200), ("closed", 503)])
+def test_a_combined_decision_fails_closed_if_any_policy_does(
+    fresh_settings: pytest.MonkeyPatch, own_redis: tuple[str, Any], slow_mode: str, expected: int
+) -> None:
+    url, proc = own_redis
+    policies = (
+        '{"quick": {"limit": 5, "window_s": 60, "fail_mode": "open"},'
+        f' "slow": {{"limit": 5, "window_s": 60, "fail_mode": "{slow_mode}"}}}}'
+    )
+    handler = _two_policy_handler(fresh_settings, policies, REDIS_URL=url)
+    assert call(handler, "GET", "/v1/ping").status == 200
+    proc.kill()
+    proc.wait()
+    result = call(handler, "GET", "/v1/ping")
+    assert result.status == expected
+    assert "ratelimit" not in result.headers

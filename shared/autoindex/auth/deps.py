@@ -1,4 +1,8 @@
-"""The one authentication dependency every function uses: a bearer JWT or an API key, never a cookie."""
+"""The one authentication dependency every function uses: a bearer JWT or an API key, never a cookie.
+
+Nothing here imports the ORM: a principal found in the principal cache costs no database access
+and no SQLAlchemy import; a miss or an audited denial imports what it needs when it happens.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from autoindex import audit
+from autoindex.auth import authn
 from autoindex.auth.principal import Principal, RequestMeta
-from autoindex.db.uow import UnitOfWork
 from autoindex.errors import BadRequest, Forbidden, Unauthorized
-from autoindex.services import identity
 from autoindex.web.problems import request_id_of
-from autoindex.web.ratelimit import client_ip, enforce_rate_limit
+from autoindex.web.ratelimit import client_ip, enforce_rate_limits
 
 
 def authenticate(request: Request, response: Response) -> Principal:
@@ -27,20 +29,21 @@ def authenticate(request: Request, response: Response) -> Principal:
     if authorization and api_key:
         raise BadRequest("Send either a bearer token or an API key, not both.")
     if api_key:
-        principal = identity.authenticate_api_key(uow=UnitOfWork(), presented=api_key)
+        principal = authn.api_key_principal(api_key)
     elif authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Use 'Authorization: Bearer <access token>' or an X-API-Key header.")
-        principal = identity.authenticate_bearer(uow=UnitOfWork(), token=token.strip())
+        principal = authn.bearer_principal(token.strip())
     else:
         raise Unauthorized("Authentication required: a bearer token or an X-API-Key header.")
     request.state.principal = principal
+    caller = principal.rate_limit_identity
     if principal.kind == "api_key":
-        enforce_rate_limit(request, response, policy="api_key", identity=principal.rate_limit_identity)
-        enforce_rate_limit(request, response, policy="api_key_daily", identity=principal.rate_limit_identity)
+        # The per-minute policy and the daily quota: one round trip, counted in both or in neither.
+        enforce_rate_limits(response, [("api_key", caller), ("api_key_daily", caller)])
     else:
-        enforce_rate_limit(request, response, policy="user", identity=principal.rate_limit_identity)
+        enforce_rate_limits(response, [("user", caller)])
     return principal
 
 
@@ -54,6 +57,9 @@ def require_scope(scope: str) -> Callable[[Request, Principal], Principal]:
         if principal.has(scope):
             return principal
         if scope == "admin":
+            from autoindex import audit  # the ORM, only for an audited denial
+            from autoindex.db.uow import UnitOfWork
+
             meta = RequestMeta(request_id=request_id_of(request), source_ip=client_ip(request))
             with UnitOfWork() as uow:
                 audit.record(

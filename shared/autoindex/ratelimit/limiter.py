@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from autoindex.errors import ServiceUnavailable
 from autoindex.observability import add_metric, logger
-from autoindex.ratelimit.store import CounterStore, MemoryCounterStore, RedisCounterStore, StoreUnavailable
+from autoindex.ratelimit.store import (
+    Budget,
+    CounterStore,
+    MemoryCounterStore,
+    RedisCounterStore,
+    StoreUnavailable,
+    WindowCount,
+)
 from autoindex.settings import RateLimitPolicy, get_settings
 
 
@@ -52,13 +60,38 @@ class Limiter:
         Raises ServiceUnavailable when the store is down and the policy fails closed.
         """
         policy = self.policy(policy_name)
-        key = f"{self._prefix}:{policy_name}:{identity}"
         try:
-            window = self._store.hit(key, policy.window_s * 1000)
+            window = self._store.hit(self._key(policy_name, identity), policy.window_s * 1000)
         except StoreUnavailable as exc:
             return self._degraded(policy_name, policy, exc)
+        return self._decision(policy_name, policy, window)
+
+    def hit_all(self, checks: Sequence[tuple[str, str]]) -> list[Decision]:
+        """Decide several ``(policy, identity)`` pairs in one store round trip, all or nothing.
+
+        The request is counted in every budget only if every budget has room, so a refusal by one
+        policy spends nothing of the others. Store down: ServiceUnavailable if any policy fails
+        closed, else every decision is degraded (allowed).
+        """
+        policies = [(name, self.policy(name)) for name, _ in checks]
+        budgets = [
+            Budget(key=self._key(name, identity), window_ms=policy.window_s * 1000, limit=policy.limit)
+            for (name, policy), (_, identity) in zip(policies, checks, strict=True)
+        ]
+        try:
+            windows = self._store.hit_all(budgets)
+        except StoreUnavailable as exc:
+            closed = [(name, policy) for name, policy in policies if policy.fail_mode == "closed"]
+            return [self._degraded(name, policy, exc) for name, policy in closed or policies]
+        return [self._decision(name, policy, window) for (name, policy), window in zip(policies, windows, strict=True)]
+
+    def _key(self, policy_name: str, identity: str) -> str:
+        return f"{self._prefix}:{policy_name}:{identity}"
+
+    @staticmethod
+    def _decision(name: str, policy: RateLimitPolicy, window: WindowCount) -> Decision:
         return Decision(
-            policy=policy_name,
+            policy=name,
             limit=policy.limit,
             window_s=policy.window_s,
             allowed=window.count <= policy.limit,
@@ -84,6 +117,17 @@ class Limiter:
             reset_s=policy.window_s,
             degraded=True,
         )
+
+
+def most_restrictive(decisions: Sequence[Decision]) -> Decision:
+    """The decision a response reports: the refusal that lasts longest, else the fewest requests left.
+
+    Fewest left (not the smallest fraction) is what bounds the caller's next requests.
+    """
+    refused = [d for d in decisions if not d.allowed]
+    if refused:
+        return max(refused, key=lambda d: d.reset_s)
+    return min(decisions, key=lambda d: (d.remaining, -d.reset_s))
 
 
 @functools.cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -29,9 +30,27 @@ class WindowCount:
     window_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """One counter of a combined decision: its key, window and limit."""
+
+    key: str
+    window_ms: int
+    limit: int
+
+
 class CounterStore(Protocol):
     def hit(self, key: str, window_ms: int) -> WindowCount:
         """Count one hit against ``key`` in the current window and report the window's state."""
+        ...
+
+    def hit_all(self, budgets: Sequence[Budget]) -> list[WindowCount]:
+        """Count one hit against every budget, or against none if any one is exhausted (atomically).
+
+        A refused request therefore never spends another budget: a key throttled per minute keeps
+        its daily quota. A reported count includes this hit if it was counted, or if that budget
+        is one that refused it.
+        """
         ...
 
 
@@ -50,6 +69,44 @@ return {count, (window_id + 1) * window - now_ms, window_id}
 """
 _HIT = RedisScript(_HIT_SCRIPT)
 
+# Several budgets in one clock read: check them all, then count in all or in none. ARGV holds
+# (window_ms, limit) per key. Replies (count, reset_ms, window_id) per key, flattened; when
+# nothing was counted, a budget's count includes this hit only where it is the one over its limit.
+_HIT_ALL_SCRIPT = """
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local names, windows, counts = {}, {}, {}
+local allowed = true
+for i = 1, #KEYS do
+  local window = tonumber(ARGV[2 * i - 1])
+  local window_id = math.floor(now_ms / window)
+  windows[i] = window_id
+  names[i] = KEYS[i] .. ':' .. string.format('%d', window_id)
+  counts[i] = tonumber(redis.call('GET', names[i]) or '0')
+  if counts[i] + 1 > tonumber(ARGV[2 * i]) then
+    allowed = false
+  end
+end
+local out = {}
+for i = 1, #KEYS do
+  local window = tonumber(ARGV[2 * i - 1])
+  local count = counts[i]
+  if allowed then
+    count = redis.call('INCR', names[i])
+    if count == 1 then
+      redis.call('PEXPIRE', names[i], window + 1000)
+    end
+  elseif count + 1 > tonumber(ARGV[2 * i]) then
+    count = count + 1
+  end
+  out[3 * i - 2] = count
+  out[3 * i - 1] = (windows[i] + 1) * window - now_ms
+  out[3 * i] = windows[i]
+end
+return out
+"""
+_HIT_ALL = RedisScript(_HIT_ALL_SCRIPT)
+
 
 class RedisCounterStore:
     def __init__(self, client: Redis) -> None:
@@ -62,6 +119,19 @@ class RedisCounterStore:
         except self._down as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
         return WindowCount(count=int(count), reset_ms=int(reset_ms), window_id=int(window_id))
+
+    def hit_all(self, budgets: Sequence[Budget]) -> list[WindowCount]:
+        args: list[int] = []
+        for budget in budgets:
+            args += [budget.window_ms, budget.limit]
+        try:
+            reply = _HIT_ALL.run(self._client, [b.key for b in budgets], args)
+        except self._down as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+        return [
+            WindowCount(count=int(reply[i]), reset_ms=int(reply[i + 1]), window_id=int(reply[i + 2]))
+            for i in range(0, len(reply), 3)
+        ]
 
 
 class MemoryCounterStore:
@@ -84,3 +154,26 @@ class MemoryCounterStore:
             if len(self._counts) > self._MAX_KEYS:
                 self._counts = {k: v for k, v in self._counts.items() if v[0] > now_ms}
         return WindowCount(count=count, reset_ms=window_end - now_ms, window_id=window_id)
+
+    def hit_all(self, budgets: Sequence[Budget]) -> list[WindowCount]:
+        now_ms = time.time_ns() // 1_000_000
+        ends = [(now_ms // b.window_ms + 1) * b.window_ms for b in budgets]
+        with self._lock:
+            counts = []
+            for budget, end in zip(budgets, ends, strict=True):
+                seen_end, count = self._counts.get(budget.key, (end, 0))
+                counts.append(count if seen_end == end else 0)
+            allowed = all(count + 1 <= b.limit for count, b in zip(counts, budgets, strict=True))
+            if allowed:
+                for budget, end, count in zip(budgets, ends, counts, strict=True):
+                    self._counts[budget.key] = (end, count + 1)
+                if len(self._counts) > self._MAX_KEYS:
+                    self._counts = {k: v for k, v in self._counts.items() if v[0] > now_ms}
+        return [
+            WindowCount(
+                count=count + 1 if allowed or count + 1 > b.limit else count,
+                reset_ms=end - now_ms,
+                window_id=end // b.window_ms - 1,
+            )
+            for b, end, count in zip(budgets, ends, counts, strict=True)
+        ]

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from autoindex import audit
 from autoindex.auth import api_keys as key_format
 from autoindex.auth.principal import Principal, RequestMeta, scopes_for_role
-from autoindex.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from autoindex.auth.principal_cache import CacheUnavailable, get_principal_cache
+from autoindex.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from autoindex.models import ApiKey
 from autoindex.repos import identity as repo
 from autoindex.settings import get_settings
@@ -107,3 +108,24 @@ def revoke(*, uow: UnitOfWork, principal: Principal, key_id: uuid.UUID, meta: Re
             actor=principal.actor,
             target=("api_key", str(key_id)),
         )
+        _invalidate_before_commit(key)
+
+
+def _invalidate_before_commit(key: ApiKey) -> None:
+    """Hold the key's principal-cache entry before the revocation commits, so every instance's next request reads it.
+
+    If the cache cannot be reached the revocation fails with a 503 and rolls back: a revocation
+    that committed while cached facts still said "live" would not apply at once everywhere.
+    Holding (not deleting) also stops a request that read the row just before the commit from
+    caching it again.
+    """
+    cache = get_principal_cache()
+    if not cache.enabled:
+        return
+    try:
+        cache.invalidate_api_key(key.id, key.secret_hmac)
+    except CacheUnavailable:
+        raise ServiceUnavailable(
+            "The key could not be revoked everywhere at once; it is unchanged. Try again shortly.",
+            headers={"Retry-After": "5"},
+        ) from None

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import hmac
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
 from autoindex import audit
-from autoindex.auth import api_keys as key_format
-from autoindex.auth import passwords, tokens
-from autoindex.auth.principal import Principal, RequestMeta, scopes_for_role
-from autoindex.errors import Conflict, Unauthorized, ValidationFailed
+from autoindex.auth import authn, passwords, tokens
+from autoindex.auth.principal import Principal, RequestMeta
+from autoindex.auth.principal_cache import CacheUnavailable, KeyFacts, UserFacts, get_principal_cache
+from autoindex.errors import Conflict, ServiceUnavailable, Unauthorized, ValidationFailed
 from autoindex.models import RefreshToken, User
 from autoindex.repos import identity as repo
 from autoindex.settings import get_settings
@@ -185,40 +186,74 @@ def logout(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> None:
 
 
 def authenticate_bearer(*, uow: UnitOfWork, token: str) -> Principal:
-    claims = tokens.decode_access_token(token)
-    with uow:
-        user = repo.user_by_id(uow.session, claims.subject)
-        if user is None or not user.is_active:
-            raise Unauthorized("The access token is invalid or expired.")
-        # The role comes from the database, not the token: a demotion takes effect at once.
-        return Principal(
-            kind="user", user_id=user.id, email=user.email, role=user.role, scopes=scopes_for_role(user.role)
-        )
-
-
-_LAST_USED_RESOLUTION = timedelta(seconds=60)
+    """A verified access token's principal; the role comes from the principal cache or the database, never the token."""
+    return authn.bearer_principal(token, uow=uow)
 
 
 def authenticate_api_key(*, uow: UnitOfWork, presented: str) -> Principal:
-    """Check format and checksum, one primary-key read, a constant-time HMAC compare, revocation and expiry."""
-    parsed = key_format.parse(presented)
-    if parsed is None:
-        raise Unauthorized("The API key is invalid.")
-    now = datetime.now(UTC)
+    """An API key's principal: cached facts or one primary-key read, a constant-time compare, revocation, expiry."""
+    return authn.api_key_principal(presented, uow=uow)
+
+
+def load_user(*, uow: UnitOfWork, user_id: uuid.UUID) -> UserFacts | None:
+    """The facts a bearer principal needs, read from the database (a principal-cache miss)."""
     with uow:
-        found = repo.api_key_with_owner(uow.session, parsed.key_id)
+        user = repo.user_by_id(uow.session, user_id)
+        if user is None:
+            return None
+        return UserFacts(user_id=user.id, email=user.email, role=user.role, active=user.is_active)
+
+
+def load_api_key(*, uow: UnitOfWork, key_id: uuid.UUID, presented_hmac: str, at: float) -> KeyFacts:
+    """One primary-key read with the owner; Unauthorized unless the presented secret is the key's own.
+
+    A live key's ``last_used_at`` is touched here (at most once a minute per key). A revoked or
+    expired key's facts are returned too, so that its refusal can be cached.
+    """
+    with uow:
+        found = repo.api_key_with_owner(uow.session, key_id)
         if found is None:
-            key_format.secret_matches(parsed.secret, "0" * 64)  # same work as a real comparison
-            raise Unauthorized("The API key is invalid.")
+            hmac.compare_digest(presented_hmac, "0" * 64)  # same work as a real comparison
+            raise Unauthorized(authn.INVALID_KEY)
         key, owner = found
-        if not key_format.secret_matches(parsed.secret, key.secret_hmac):
-            raise Unauthorized("The API key is invalid.")
-        if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now) or not owner.is_active:
-            raise Unauthorized("The API key is revoked or expired.")
-        if key.last_used_at is None or now - key.last_used_at >= _LAST_USED_RESOLUTION:
-            key.last_used_at = now  # at most one write a minute per key, not one per request
-        # A key never exceeds its owner: an admin scope lapses if the owner is no longer an admin.
-        scopes = frozenset(key.scopes) & scopes_for_role(owner.role)
-        return Principal(
-            kind="api_key", user_id=owner.id, email=owner.email, role=owner.role, scopes=scopes, api_key_id=key.id
+        if not hmac.compare_digest(presented_hmac, key.secret_hmac):
+            raise Unauthorized(authn.INVALID_KEY)
+        facts = KeyFacts(
+            key_id=key.id,
+            secret_hmac=key.secret_hmac,
+            owner_id=owner.id,
+            owner_email=owner.email,
+            owner_role=owner.role,
+            owner_active=owner.is_active,
+            scopes=tuple(key.scopes),
+            expires_at=key.expires_at.timestamp() if key.expires_at is not None else None,
+            revoked=key.revoked_at is not None,
+            last_used_at=key.last_used_at.timestamp() if key.last_used_at is not None else None,
         )
+        if authn.key_is_live(facts, at) and authn.last_use_due(facts, at):
+            key.last_used_at = datetime.fromtimestamp(at, UTC)
+            facts = replace(facts, last_used_at=at)
+    return facts
+
+
+def invalidate_user(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+    """Make the user's role, active flag and API keys be read from the database on every instance's next request.
+
+    Call it inside the (open) unit of work that changes the user's role or active flag, after the
+    change is flushed and before it commits: if the cache cannot be reached it raises
+    ServiceUnavailable, so the change rolls back rather than lingers in the cache. No route
+    changes a role or the active flag yet; this is the hook such a route must use.
+    """
+    cache = get_principal_cache()
+    if not cache.enabled:
+        return
+    keys = [(key.id, key.secret_hmac) for key in repo.api_keys_of(uow.session, user_id)]
+    try:
+        cache.invalidate_user(user_id)
+        for key_id, stored_hmac in keys:
+            cache.invalidate_api_key(key_id, stored_hmac)
+    except CacheUnavailable:
+        raise ServiceUnavailable(
+            "The change could not be applied everywhere at once; nothing was changed. Try again shortly.",
+            headers={"Retry-After": "5"},
+        ) from None

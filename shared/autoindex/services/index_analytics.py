@@ -14,7 +14,8 @@ from sqlalchemy import select
 from autoindex import cache
 from autoindex.errors import ValidationFailed
 from autoindex.models import Asset, DailyPrice
-from autoindex.schemas.index import BenchmarkCompare, RangeQuery, SimulationRead, SimulationRequest
+from autoindex.schemas.common import RangeQuery
+from autoindex.schemas.index import BenchmarkCompare, SimulationRead, SimulationRequest
 from autoindex.services.index_read import benchmark_asset, check_overlap, series, snapshot
 from autoindex.settings import get_settings
 

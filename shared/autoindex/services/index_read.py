@@ -18,6 +18,7 @@ from autoindex import cache
 from autoindex.errors import Conflict, ValidationFailed
 from autoindex.models import Asset, DailyPrice, IndexAllocation, IndexEngineState, IndexMetric, IndexPublication
 from autoindex.models import IndexValue as Value
+from autoindex.schemas.common import RangeQuery
 from autoindex.schemas.index import (
     Allocation,
     AllocationQuery,
@@ -28,7 +29,6 @@ from autoindex.schemas.index import (
     HistoryQuery,
     IndexCurrent,
     IndexHistory,
-    RangeQuery,
     RiskMetricsQuery,
     RiskMetricsRead,
 )

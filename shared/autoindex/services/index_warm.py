@@ -7,7 +7,8 @@ from collections.abc import Callable
 from autoindex import cache
 from autoindex.db.uow import UnitOfWork
 from autoindex.observability import add_metric, logger
-from autoindex.schemas.index import AllocationQuery, HistoryQuery, RangeQuery, RiskMetricsQuery
+from autoindex.schemas.common import RangeQuery
+from autoindex.schemas.index import AllocationQuery, HistoryQuery, RiskMetricsQuery
 from autoindex.services import index_analytics, index_read
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from fastapi import Request, Response
 
 from autoindex.errors import RateLimited
 from autoindex.observability import add_metric
-from autoindex.ratelimit import Decision, get_limiter
+from autoindex.ratelimit import Decision, get_limiter, most_restrictive
 from autoindex.settings import get_settings
 
 
@@ -34,13 +34,26 @@ def enforce_rate_limit(request: Request, response: Response, *, policy: str, ide
     """
     if not get_settings().rate_limit_enabled:
         return None
-    decision = get_limiter().hit(policy, identity)
+    return _apply(response, get_limiter().hit(policy, identity))
+
+
+def enforce_rate_limits(response: Response, checks: Sequence[tuple[str, str]]) -> Decision | None:
+    """Apply several ``(policy, identity)`` pairs in one store round trip; raise RateLimited if any refuses.
+
+    The response (or the 429) reports the most restrictive decision.
+    """
+    if not get_settings().rate_limit_enabled or not checks:
+        return None
+    return _apply(response, most_restrictive(get_limiter().hit_all(checks)))
+
+
+def _apply(response: Response, decision: Decision) -> Decision:
     if not decision.allowed:
         add_metric("RateLimitRejected")
         raise RateLimited(
-            f"Too many requests for policy '{policy}'; retry after {decision.reset_s} s.",
+            f"Too many requests for policy '{decision.policy}'; retry after {decision.reset_s} s.",
             headers=decision.headers(),
-            extensions={"policy": policy, "retry_after": decision.reset_s},
+            extensions={"policy": decision.policy, "retry_after": decision.reset_s},
         )
     if not decision.degraded:
         response.headers.update(decision.headers())

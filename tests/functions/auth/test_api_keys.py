@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 import uuid
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
+from autoindex.auth import authn
 from autoindex.auth.deps import WriterPrincipal
 from autoindex.db.uow import UnitOfWork
 from autoindex.models import ApiKey
 from autoindex.web.app import create_app, http_handler
 from fastapi import APIRouter
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.functions.conftest import Account, Client, register_and_login
 from tests.lambda_http import call
@@ -81,17 +82,15 @@ def test_revocation_takes_effect_immediately(auth: Client, user: Account) -> Non
     assert auth.get("/v1/auth/me", headers=headers).status == 401
 
 
-def test_expiry_takes_effect_immediately(auth: Client, user: Account) -> None:
+def test_expiry_takes_effect_immediately(auth: Client, user: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     created = create_key(auth, user, ["read"], expires_in_days=1)
     headers = {"X-API-Key": created["key"]}
-    assert auth.get("/v1/auth/me", headers=headers).status == 200
-    with UnitOfWork() as uow:
-        uow.session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == uuid.UUID(created["id"]))
-            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
-        )
+    assert auth.get("/v1/auth/me", headers=headers).status == 200  # now cached
+    expires_at = datetime.fromisoformat(created["expires_at"]).timestamp()
+    monkeypatch.setattr(authn, "now", lambda: expires_at + 1)
     assert auth.get("/v1/auth/me", headers=headers).status == 401
+    monkeypatch.setattr(authn, "now", lambda: expires_at - 1)
+    assert auth.get("/v1/auth/me", headers=headers).status == 200
 
 
 def test_someone_elses_key_is_not_found(auth: Client, user: Account) -> None:

@@ -1,0 +1,124 @@
+"""Authenticate a request's credential: from the principal cache when it can, from the database when it must.
+
+This module imports no ORM: a cache hit never loads SQLAlchemy or the models. A miss (or an
+unreachable cache, which never fails open) imports the identity service and reads the database.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from autoindex.auth import api_keys as key_format
+from autoindex.auth import tokens
+from autoindex.auth.principal import Principal, scopes_for_role
+from autoindex.auth.principal_cache import CacheUnavailable, KeyFacts, PrincipalCache, get_principal_cache
+from autoindex.errors import Unauthorized
+from autoindex.observability import add_metric, logger
+
+if TYPE_CHECKING:
+    from autoindex.db.uow import UnitOfWork
+
+INVALID_KEY = "The API key is invalid."
+LAPSED_KEY = "The API key is revoked or expired."
+INVALID_TOKEN = "The access token is invalid or expired."  # noqa: S105 - a message, not a secret
+LAST_USED_RESOLUTION_S = 60  # last_used_at is written at most once a minute per key
+
+T = TypeVar("T")
+
+
+def now() -> float:
+    """Seconds since the epoch; one place, so tests can move the clock."""
+    return time.time()
+
+
+def check_key(facts: KeyFacts, presented_hmac: str, at: float) -> Principal:
+    """The key's principal if the presented secret is its own and it is live at ``at``; else Unauthorized."""
+    if not hmac.compare_digest(presented_hmac, facts.secret_hmac):
+        raise Unauthorized(INVALID_KEY)
+    if not key_is_live(facts, at):
+        raise Unauthorized(LAPSED_KEY)
+    return facts.principal()
+
+
+def key_is_live(facts: KeyFacts, at: float) -> bool:
+    return not facts.revoked and facts.owner_active and (facts.expires_at is None or facts.expires_at > at)
+
+
+def last_use_due(facts: KeyFacts, at: float) -> bool:
+    return facts.last_used_at is None or at - facts.last_used_at >= LAST_USED_RESOLUTION_S
+
+
+def api_key_principal(
+    presented: str, *, uow: UnitOfWork | None = None, cache: PrincipalCache | None = None
+) -> Principal:
+    """Format and checksum, then the cached facts (or one primary-key read), a constant-time HMAC compare,
+    revocation and expiry. A cached key whose last use is over a minute old is read (and touched) again.
+    """
+    parsed = key_format.parse(presented)
+    if parsed is None:
+        raise Unauthorized(INVALID_KEY)
+    presented_hmac = key_format.secret_hmac(parsed.secret)
+    cache = cache or get_principal_cache()
+    at = now()
+    facts, reachable = _cached(lambda: cache.api_key(parsed.key_id, presented_hmac), cache)
+    if facts is None or (key_is_live(facts, at) and last_use_due(facts, at)):
+        from autoindex.services import identity  # the ORM, only on a miss
+
+        facts = identity.load_api_key(
+            uow=uow or _write_uow(), key_id=parsed.key_id, presented_hmac=presented_hmac, at=at
+        )
+        if reachable:
+            _store(lambda: cache.put_api_key(facts), cache)
+    return check_key(facts, presented_hmac, at)
+
+
+def bearer_principal(token: str, *, uow: UnitOfWork | None = None, cache: PrincipalCache | None = None) -> Principal:
+    """The JWT is verified locally; the role and active flag come from the cache, or the database on a miss.
+
+    The role is never taken from the token, so a demotion applies once its cache entry is
+    invalidated (``identity.invalidate_user``) or, at the latest, after ``PRINCIPAL_CACHE_TTL_S``.
+    """
+    claims = tokens.decode_access_token(token)
+    cache = cache or get_principal_cache()
+    facts, reachable = _cached(lambda: cache.user(claims.subject), cache)
+    if facts is None:
+        from autoindex.services import identity  # the ORM, only on a miss
+
+        facts = identity.load_user(uow=uow or _write_uow(), user_id=claims.subject)
+        if facts is None:
+            raise Unauthorized(INVALID_TOKEN)
+        if reachable:
+            _store(lambda: cache.put_user(facts), cache)
+    if not facts.active:
+        raise Unauthorized(INVALID_TOKEN)
+    return Principal(
+        kind="user", user_id=facts.user_id, email=facts.email, role=facts.role, scopes=scopes_for_role(facts.role)
+    )
+
+
+def _cached(lookup: Callable[[], T | None], cache: PrincipalCache) -> tuple[T | None, bool]:
+    """(facts or None, whether the cache answered). A cache that cannot be reached is a miss, never a pass."""
+    if not cache.enabled:
+        return None, False
+    try:
+        return lookup(), True
+    except CacheUnavailable as exc:
+        add_metric("PrincipalCacheUnavailable")
+        logger.warning("principal cache unavailable; reading the database", extra={"error": str(exc)})
+        return None, False
+
+
+def _store(write: Callable[[], None], cache: PrincipalCache) -> None:
+    try:
+        write()
+    except CacheUnavailable as exc:  # the next request reads the database again; nothing else to do
+        logger.warning("principal cache unavailable; not cached", extra={"error": str(exc)})
+
+
+def _write_uow() -> UnitOfWork:
+    from autoindex.db.uow import UnitOfWork
+
+    return UnitOfWork()
