@@ -32,19 +32,21 @@ _OK: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/v1/index/current", response_model=IndexCurrent, responses=_OK)
-def current(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
+async def current(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
     """Today's allocation: drifted weights at the last close, with the last rebalance's notes."""
     return cache.respond(request, index_read.current(uow=uow))
 
 
 @router.get("/v1/index/history", response_model=IndexHistory, responses=_OK)
-def history(query: Annotated[HistoryQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
+async def history(
+    query: Annotated[HistoryQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
+) -> Response:
     """Index values from the base date (100); `fields` adds daily returns or drawdowns."""
     return cache.respond(request, index_read.history(uow=uow, query=query))
 
 
 @router.get("/v1/index/allocations", response_model=AllocationsRead, responses=_OK)
-def allocations(
+async def allocations(
     query: Annotated[AllocationQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
     """The target weights of the rebalance in effect on `date` (default: the last index date)."""
@@ -58,13 +60,13 @@ def simulate(body: SimulationRequest, _: ReaderPrincipal, uow: ReadUowDep) -> Si
 
 
 @router.get("/v1/currencies", response_model=CurrencyList, responses=_OK)
-def currencies(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
+async def currencies(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
     """The currencies a simulation accepts."""
     return cache.respond(request, index_read.currencies(uow=uow))
 
 
 @router.get("/v1/benchmark/series", response_model=BenchmarkSeries, responses=_OK)
-def benchmark_series(
+async def benchmark_series(
     query: Annotated[RangeQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
     """The benchmark's closes, normalised to 100 at the first date."""
@@ -72,7 +74,7 @@ def benchmark_series(
 
 
 @router.get("/v1/benchmark/compare", response_model=BenchmarkCompare, responses=_OK)
-def benchmark_compare(
+async def benchmark_compare(
     query: Annotated[RangeQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
     """Risk metrics of the index and the benchmark over one range, and their difference."""

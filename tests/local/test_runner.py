@@ -122,3 +122,25 @@ def test_loader_keeps_each_function_s_modules_apart(tmp_path: Path) -> None:
     assert load_handler(base / "one", "app.handler")({}, None) == "one"
     assert load_handler(base / "two", "app.handler")({}, None) == "two"
     assert "routes" not in sys.modules and "app" not in sys.modules
+
+
+def test_a_body_shorter_than_its_content_length_is_refused_not_waited_for(served: str) -> None:
+    import socket as sock_module
+
+    host, port = served.removeprefix("http://").split(":")
+    with sock_module.create_connection((host, int(port)), timeout=30) as raw:
+        raw.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
+        started = time.monotonic()
+        answer = raw.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 400") and "application/problem+json" in answer
+    assert time.monotonic() - started < 20
+
+
+def test_oversized_bodies_are_refused(served: str) -> None:
+    import socket as sock_module
+
+    host, port = served.removeprefix("http://").split(":")
+    with sock_module.create_connection((host, int(port)), timeout=30) as raw:
+        raw.sendall(f"POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: {11 * 1024 * 1024}\r\n\r\n".encode())
+        answer = raw.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 413")

@@ -6,7 +6,7 @@ and no SQLAlchemy import; a miss or an audited denial imports what it needs when
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -18,7 +18,7 @@ from autoindex.web.problems import request_id_of
 from autoindex.web.ratelimit import client_ip, enforce_rate_limits
 
 
-def authenticate(request: Request, response: Response) -> Principal:
+async def authenticate(request: Request, response: Response) -> Principal:
     """Who is calling, from ``Authorization: Bearer …`` or ``X-API-Key``; then per-caller limits and quota.
 
     Cookies are never read: a browser's ambient credentials authenticate nothing, which is the
@@ -50,10 +50,10 @@ def authenticate(request: Request, response: Response) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-def require_scope(scope: str) -> Callable[[Request, Principal], Principal]:
+def require_scope(scope: str) -> Callable[[Request, Principal], Awaitable[Principal]]:
     """A dependency that admits only principals holding ``scope``; refused admin attempts are audited."""
 
-    def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
+    async def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
         if principal.has(scope):
             return principal
         if scope == "admin":

@@ -4,21 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-from sqlalchemy.orm import Session, sessionmaker
+if TYPE_CHECKING:
+    from types import TracebackType
 
-from autoindex.db.engine import read_engine, write_engine
+    from sqlalchemy.orm import Session
 
-SessionFactory = Callable[[], Session]
+# SQLAlchemy loads on the first unit of work that opens, not when a route module imports this one:
+# a read answered from the cache never pays for the ORM.
+SessionFactory = Callable[[], "Session"]
 
 
 def write_sessions() -> SessionFactory:
+    from sqlalchemy.orm import sessionmaker
+
+    from autoindex.db.engine import write_engine
+
     return sessionmaker(bind=write_engine(), expire_on_commit=False)
 
 
 def read_sessions() -> SessionFactory:
+    from sqlalchemy.orm import sessionmaker
+
+    from autoindex.db.engine import read_engine
+
     return sessionmaker(bind=read_engine(), expire_on_commit=False)
 
 

@@ -17,6 +17,8 @@ from autoindex.local.template import Template, load_template
 from autoindex.observability import logger
 
 LOOPBACK = "127.0.0.1"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+BODY_TIMEOUT_S = 5
 
 
 def _container_thread() -> None:
@@ -93,14 +95,41 @@ def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     return int(result["statusCode"]), headers, body
 
 
+def _read_body(handler: BaseHTTPRequestHandler) -> bytes | tuple[int, str]:
+    """The request body, or the status and reason to refuse it with (as API Gateway would)."""
+    try:
+        length = int(handler.headers.get("content-length") or 0)
+    except ValueError:
+        return 400, "Content-Length is not a number."
+    if length < 0:
+        return 400, "Content-Length is negative."
+    if length > MAX_BODY_BYTES:
+        return 413, f"The body is larger than {MAX_BODY_BYTES} bytes."
+    try:
+        body = handler.rfile.read(length) if length else b""
+    except TimeoutError:
+        body = b""
+    if len(body) != length:
+        handler.close_connection = True
+        return 400, "The body is shorter than its Content-Length."
+    return body
+
+
 def _request_handler(runner: Runner) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "autoindex-local"
+        timeout = BODY_TIMEOUT_S  # a client that announces more body than it sends cannot hold a thread
 
         def _dispatch(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = _read_body(self)
+            if isinstance(body, tuple):  # refused before any function runs, as API Gateway would
+                status, detail = body
+                problem = {"type": "about:blank", "title": "Bad Request" if status == 400 else "Content Too Large",
+                           "status": status, "detail": detail, "instance": self.path.split("?")[0]}  # fmt: skip
+                headers = [("content-type", "application/problem+json")]
+                self._send(status, headers, json.dumps(problem).encode())
+                return
             status, headers, payload = runner.http(
                 method=self.command,
                 target=self.path,
@@ -108,6 +137,9 @@ def _request_handler(runner: Runner) -> type[BaseHTTPRequestHandler]:
                 body=body,
                 source_ip=self.client_address[0],
             )
+            self._send(status, headers, payload)
+
+        def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
             self.send_response(status)
             for name, value in headers:
                 if name.lower() not in ("content-length", "connection", "transfer-encoding"):

@@ -9,13 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from autoindex import pagination
 from autoindex.errors import ValidationFailed
+from autoindex.schemas.common import CleanText
 
 
 class AuditQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Annotated[str, Field(max_length=64, pattern=r"^[a-z_.]+$")] | None = None
-    actor_id: Annotated[str, Field(max_length=64)] | None = None
+    actor_id: Annotated[CleanText, Field(max_length=64)] | None = None
     outcome: Literal["success", "failure", "denied"] | None = None
     since: datetime | None = None
     until: datetime | None = None

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Sequence
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 from autoindex.settings import get_settings
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL text and JSONB refuse NUL, and UTF-8 cannot carry lone surrogates: refuse them here as a 422,
+    # with the other control characters, rather than let the database refuse them as a 500.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+# Any free text a client sends that may reach the database or a log line.
+CleanText = Annotated[str, AfterValidator(_storable)]
 
 
 def check_range(start: dt.date | None, end: dt.date | None) -> None:

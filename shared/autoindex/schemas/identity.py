@@ -9,9 +9,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from autoindex.auth.passwords import MAX_LENGTH
+from autoindex.schemas.common import CleanText
 
-Password = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH)]
-OpaqueToken = Annotated[str, Field(min_length=16, max_length=128)]
+Password = Annotated[CleanText, Field(min_length=1, max_length=MAX_LENGTH)]
+OpaqueToken = Annotated[CleanText, Field(min_length=16, max_length=128)]
 
 
 class Strict(BaseModel):
@@ -25,7 +26,7 @@ class RegisterRequest(Strict):
 
 
 class LoginRequest(Strict):
-    email: Annotated[str, Field(min_length=3, max_length=254)]
+    email: Annotated[CleanText, Field(min_length=3, max_length=254)]
     password: Password
 
 

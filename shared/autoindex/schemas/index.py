@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from autoindex.engine.strategy import StrategyParams
-from autoindex.schemas.common import RangeQuery, check_range, field_list
+from autoindex.schemas.common import CleanText, RangeQuery, check_range, field_list
 
 HISTORY_FIELDS = ("value", "daily_return", "drawdown")
 ROLLING_WINDOWS = (30, 90)  # the engine's (engine.periods imports NumPy, so not imported here)
@@ -146,7 +146,7 @@ class StrategyChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     params: StrategyParams
-    reason: Annotated[str, Field(min_length=3, max_length=500)]
+    reason: Annotated[CleanText, Field(min_length=3, max_length=500)]
 
 
 class StrategyVersionRead(BaseModel):

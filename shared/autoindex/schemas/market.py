@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from autoindex.schemas.common import RangeQuery, field_list
+from autoindex.schemas.common import CleanText, RangeQuery, field_list
 
 AssetType = Literal["stock", "etf", "index", "fx", "crypto"]
 SYMBOL_PATTERN = r"^[A-Za-z0-9.\-]{1,20}(/[A-Za-z0-9]{2,10})?$"
@@ -42,7 +42,7 @@ class AssetQuery(BaseModel):
 
     type: AssetType | None = None
     in_universe: bool | None = None
-    q: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    q: Annotated[CleanText, Field(min_length=1, max_length=50)] | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, Field(max_length=64)] | None = None
 
@@ -90,12 +90,12 @@ class UniverseChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    name: Annotated[CleanText, Field(min_length=1, max_length=200)] | None = None
     asset_type: AssetType | None = None
-    exchange: Annotated[str, Field(max_length=32)] | None = None
-    mic_code: Annotated[str, Field(max_length=8)] | None = None
+    exchange: Annotated[CleanText, Field(max_length=32)] | None = None
+    mic_code: Annotated[CleanText, Field(max_length=8)] | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
-    sector: Annotated[str, Field(max_length=64)] | None = None
+    sector: Annotated[CleanText, Field(max_length=64)] | None = None
     in_universe: bool = True
     is_benchmark: bool | None = None
     is_active: bool = True

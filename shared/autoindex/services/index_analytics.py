@@ -9,20 +9,16 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from autoindex import cache
 from autoindex.errors import ValidationFailed
-from autoindex.models import Asset, DailyPrice
-from autoindex.schemas.common import RangeQuery
 from autoindex.schemas.index import BenchmarkCompare, SimulationRead, SimulationRequest
-from autoindex.services.index_read import benchmark_asset, check_overlap, series, snapshot
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from autoindex.db.uow import UnitOfWork
+    from autoindex.schemas.common import RangeQuery
 
 _NOT_RELATIVE = ("beta", "alpha", "correlation", "tracking_error", "information_ratio")
 
@@ -32,6 +28,7 @@ def _compare(uow: UnitOfWork, query: RangeQuery) -> tuple[str, BaseModel]:
 
     from autoindex.engine.metrics import risk_metrics
     from autoindex.services.compute_inputs import aligned_closes
+    from autoindex.services.index_queries import benchmark_asset, check_overlap, series, snapshot
 
     with snapshot(uow) as (session, pub):
         assert pub.strategy_version is not None
@@ -84,7 +81,11 @@ def simulate(*, uow: UnitOfWork, request: SimulationRequest) -> SimulationRead:
     ValidationFailed
         Unknown currency, dates outside the index data, or no usable rate for a date (422).
     """
+    from sqlalchemy import select
+
     from autoindex.engine.simulation import BASE_CURRENCY, simulate_investment
+    from autoindex.models import Asset, DailyPrice
+    from autoindex.services.index_queries import series, snapshot
 
     code = request.currency.upper()
     fx_dates: list[Any] | None = None

@@ -12,15 +12,15 @@ from autoindex.web.problems import request_id_of
 from autoindex.web.ratelimit import client_ip
 
 
-def _write_uow() -> UnitOfWork:
+async def _write_uow() -> UnitOfWork:
     return UnitOfWork()
 
 
-def _read_uow() -> UnitOfWork:
+async def _read_uow() -> UnitOfWork:
     return UnitOfWork(read_only=True)
 
 
-def _request_meta(request: Request) -> RequestMeta:
+async def _request_meta(request: Request) -> RequestMeta:
     return RequestMeta(request_id=request_id_of(request), source_ip=client_ip(request))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import Request, Response
 
@@ -60,12 +60,12 @@ def _apply(response: Response, decision: Decision) -> Decision:
     return decision
 
 
-def rate_limit(policy: str) -> Callable[[Request, Response], Decision | None]:
+def rate_limit(policy: str) -> Callable[[Request, Response], Awaitable[Decision | None]]:
     """A dependency that limits callers by IP under the named policy."""
     if policy not in get_settings().rate_limit_policies:
         raise KeyError(f"unknown rate-limit policy {policy!r}")  # fail at cold start, not on a request
 
-    def dependency(request: Request, response: Response) -> Decision | None:
+    async def dependency(request: Request, response: Response) -> Decision | None:
         return enforce_rate_limit(request, response, policy=policy, identity=f"ip:{client_ip(request)}")
 
     dependency.__name__ = f"rate_limit_{policy}"

@@ -114,3 +114,20 @@ def test_login_budget_per_account_holds_across_addresses(auth: Client, user: Acc
         other = Client(auth.handler)  # a new source address each time
         statuses.append(other.post("/v1/auth/login", body={"email": user.email, "password": f"guess-{i}-xx"}).status)
     assert statuses[-1] == 429
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/auth/login", {"email": "nul\u0000@example.com", "password": "whatever-password"}),
+        ("/v1/auth/login", {"email": "a@example.com", "password": "lone \ud800 surrogate"}),
+        ("/v1/auth/refresh", {"refresh_token": "token-with-\u0000-nul-byte"}),
+        ("/v1/auth/register", {"email": "b@example.com", "password": "Sur\udfffrogate-password"}),
+    ],
+)
+def test_text_the_database_cannot_store_is_a_422(auth: Client, path: str, body: dict[str, str]) -> None:
+    import json as json_module
+
+    raw = json_module.dumps(body)  # JSON escapes keep the NUL and the lone surrogate intact on the wire
+    result = auth.post(path, body=raw, headers={"content-type": "application/json"})
+    assert result.status == 422, result.body
