@@ -93,7 +93,8 @@ def _problem_json_errors(ctx: Any, response: Any, case: Any) -> bool | None:
 
 @pytest.mark.slow
 @SCHEMA.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: CI replays the same examples every run, so a red build always means a real regression.
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_operation_ever_answers_500(case: Any, server: dict[str, str]) -> None:
     response = case.call(base_url=server["base_url"], headers={"Authorization": f"Bearer {server['token']}"})
     try:
