@@ -234,25 +234,11 @@ def read_through(name: str, params: Mapping[str, Any], load: Callable[[], tuple[
     return CachedBody(version=loaded_version, key=key, body=body, hit=False)
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
-    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
-
-
 def respond(request: Request, cached: CachedBody) -> Response:
     """The JSON response for a cached body, or 304 when ``If-None-Match`` holds its ETag."""
-    from fastapi.responses import Response
+    from autoindex.web.etag import conditional_json
 
-    headers = {
-        "ETag": cached.etag,
-        "Cache-Control": "private, max-age=0, must-revalidate",
-        "Vary": "Accept-Encoding",
-        "X-Cache": "hit" if cached.hit else "miss",
-    }
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match and _matches(if_none_match, cached.etag):
-        return Response(status_code=304, headers=headers)
-    return Response(content=cached.body, media_type="application/json", headers=headers)
+    return conditional_json(request, cached.body, cached.etag, headers={"X-Cache": "hit" if cached.hit else "miss"})
 
 
 def reset() -> None:

@@ -57,6 +57,20 @@ class RedisScript:
             return client.eval(self.source, len(keys), *keys, *args)
 
 
+def lua_now_ms(argv: int, name: str = "now_ms") -> str:
+    """Lua that sets ``name`` to milliseconds since the epoch: ``ARGV[argv]`` when a test injects a clock,
+    else the server's ``TIME`` (so every caller agrees, whatever its own clock says)."""
+    return (
+        f"local {name}\n"
+        f"if ARGV[{argv}] ~= '' then\n"
+        f"  {name} = tonumber(ARGV[{argv}])\n"
+        "else\n"
+        "  local t = redis.call('TIME')\n"
+        f"  {name} = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+        "end\n"
+    )
+
+
 def redis_unavailable_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean "Redis could not be reached in time" (not a script bug)."""
     from redis.exceptions import ConnectionError as RedisConnectionError

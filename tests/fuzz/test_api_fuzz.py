@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,15 +26,10 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import ADMIN_URL
 from tests.lambda_http import ROOT
+from tests.net import free_port
 
 SCHEMA = schemathesis.openapi.from_dict(json.loads((ROOT / "functions" / "docs" / "openapi.json").read_text()))
 ADMIN_PASSWORD = "Fuzz-admin-password-" + uuid.uuid4().hex[:6]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     admin_engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin_engine.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False),

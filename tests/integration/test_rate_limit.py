@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import socket
 import subprocess
 import time
 import uuid
@@ -22,6 +21,7 @@ from redis import Redis
 
 from tests.conftest import REDIS_URL, clear_process_caches
 from tests.lambda_http import call
+from tests.net import free_port
 
 WORKERS = 4
 LIMIT = 25
@@ -128,16 +128,10 @@ def test_forwarded_for_is_ignored_unless_trusted(fresh_settings: pytest.MonkeyPa
     assert (a.status, b.status) == (200, 200)  # the nearest trusted hop's client, not the proxy, is the key
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A Redis of this test's own on a spare loopback port, which the test may stop."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,17 +15,12 @@ import pytest
 from autoindex.local.loader import load_handler
 
 from tests.lambda_http import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.net import free_port
 
 
 @pytest.fixture(scope="module")
 def served(migrated: object) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "autoindex.cli", "serve"],

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from autoindex.observability import add_metric, logger
 from autoindex.providers.errors import BudgetUnavailable
-from autoindex.redis_scripts import RedisScript, redis_unavailable_errors
+from autoindex.redis_scripts import RedisScript, lua_now_ms, redis_unavailable_errors
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -95,15 +95,9 @@ def _check_cost(cost: int, minute_limit: int, day_limit: int) -> None:
 # ARGV: cost (0 = read only), minute limit, day limit, window ms, guard ms, now ms ('' = server TIME).
 # Reply: granted (0/1), refusal (0 none, 1 minute, 2 day), minute used, day used, ms to window end,
 # ms to day end, window id.
-_RESERVE = RedisScript("""
-local now_ms
-if ARGV[6] ~= '' then
-  now_ms = tonumber(ARGV[6])
-else
-  local t = redis.call('TIME')
-  now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local cost, mlim, dlim = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+_RESERVE = RedisScript(
+    lua_now_ms(6)
+    + """local cost, mlim, dlim = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, guard = tonumber(ARGV[4]), tonumber(ARGV[5])
 local day = 86400000
 local wid = math.floor(now_ms / window)
@@ -128,7 +122,8 @@ if mused == cost then redis.call('PEXPIRE', mkey, window + 1000) end
 dused = redis.call('INCRBY', dkey, cost)
 if dused == cost then redis.call('PEXPIRE', dkey, day + 60000) end
 return {1, 0, mused, dused, mleft, dleft, wid}
-""")
+"""
+)
 
 # ARGV: scope ('minute' | 'day'), limit, window ms, now ms ('' = server TIME).
 _EXHAUST = RedisScript("""

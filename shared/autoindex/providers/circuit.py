@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from autoindex.observability import add_metric, logger
 from autoindex.providers.budget import ClockMs
-from autoindex.redis_scripts import RedisScript, as_text, redis_unavailable_errors
+from autoindex.redis_scripts import RedisScript, as_text, lua_now_ms, redis_unavailable_errors
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -62,15 +62,9 @@ def _check(threshold: int, window_ms: int, cooldown_ms: int, lease_ms: int) -> N
 
 # ARGV: op ('acquire' | 'success' | 'failure' | 'peek'), threshold, window ms, cooldown ms, lease ms,
 # now ms ('' = server TIME). Reply: allowed (0/1), state, retry-after ms, trial (0/1), failures.
-_CIRCUIT = RedisScript("""
-local now
-if ARGV[6] ~= '' then
-  now = tonumber(ARGV[6])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local op = ARGV[1]
+_CIRCUIT = RedisScript(
+    lua_now_ms(6, "now")
+    + """local op = ARGV[1]
 local threshold, window = tonumber(ARGV[2]), tonumber(ARGV[3])
 local cooldown, lease = tonumber(ARGV[4]), tonumber(ARGV[5])
 local key = KEYS[1]
@@ -127,7 +121,8 @@ end
 redis.call('HSET', key, 'trial_until', s(now + lease))
 redis.call('PEXPIRE', key, ttl)
 return {1, 'half_open', 0, 1, failures}
-""")
+"""
+)
 
 
 class RedisCircuitBreaker:

@@ -14,16 +14,23 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-def etag_json(request: Request, model: BaseModel, *, max_age_s: int = 0) -> Response:
-    """Serialise ``model``; answer 304 without a body when the client already holds these exact bytes."""
-    body = model.model_dump_json().encode()
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    headers = {
+def conditional_json(
+    request: Request, body: bytes, etag: str, *, max_age_s: int = 0, headers: dict[str, str] | None = None
+) -> Response:
+    """``body`` as JSON under ``etag``, or a bodiless 304 when ``If-None-Match`` already holds it."""
+    out = {
         "ETag": etag,
         "Cache-Control": f"private, max-age={max_age_s}, must-revalidate",
         "Vary": "Accept-Encoding",
+        **(headers or {}),
     }
     if_none_match = request.headers.get("if-none-match")
     if if_none_match and _matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    return Response(content=body, media_type="application/json", headers=headers)
+        return Response(status_code=304, headers=out)
+    return Response(content=body, media_type="application/json", headers=out)
+
+
+def etag_json(request: Request, model: BaseModel, *, max_age_s: int = 0) -> Response:
+    """Serialise ``model`` with a strong ETag of its bytes (see :func:`conditional_json`)."""
+    body = model.model_dump_json().encode()
+    return conditional_json(request, body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', max_age_s=max_age_s)
