@@ -7,6 +7,7 @@ server to use) and TEST_REDIS_URL; `make test` defaults them to the local ones.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -115,3 +116,19 @@ def redis_client() -> Iterator[object]:
     yield client
     client.flushdb()
     client.close()
+
+
+STEADY_S = 5.0  # longer than any test that counts against a fixed window takes (bcrypt runs at cost 4 here)
+
+
+@pytest.fixture
+def steady_minute() -> None:
+    """Start at least STEADY_S before a UTC minute turns.
+
+    Every fixed rate-limit window (minute, five minutes, hour, day) turns on a minute boundary; a
+    test that counts requests against one would see the counter reset if a boundary fell inside it.
+    Use it first (``@pytest.mark.usefixtures``) so fixtures that already spend requests run after.
+    """
+    left = 60.0 - time.time() % 60.0
+    if left < STEADY_S:
+        time.sleep(left + 0.05)

@@ -100,6 +100,7 @@ def _limited_handler(fresh_settings: pytest.MonkeyPatch, policies: str, **env: s
     return http_handler(create_app([router], title="test", rate_limit_policy="default"))
 
 
+@pytest.mark.usefixtures("steady_minute")
 def test_headers_count_down_then_429_with_retry_after(fresh_settings: pytest.MonkeyPatch, redis_client: Redis) -> None:
     handler = _limited_handler(fresh_settings, '{"default": {"limit": 3, "window_s": 60}}')
     results = [call(handler, "GET", "/v1/ping", source_ip="203.0.113.1") for _ in range(4)]
@@ -115,6 +116,7 @@ def test_headers_count_down_then_429_with_retry_after(fresh_settings: pytest.Mon
     assert call(handler, "GET", "/v1/ping", source_ip="203.0.113.2").status == 200
 
 
+@pytest.mark.usefixtures("steady_minute")
 def test_forwarded_for_is_ignored_unless_trusted(fresh_settings: pytest.MonkeyPatch, redis_client: Redis) -> None:
     handler = _limited_handler(fresh_settings, '{"default": {"limit": 1, "window_s": 60}}')
     first = call(handler, "GET", "/v1/ping", source_ip="203.0.113.5", headers={"X-Forwarded-For": "10.0.0.1"})
@@ -148,6 +150,7 @@ def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     proc.wait()
 
 
+@pytest.mark.usefixtures("steady_minute")
 @pytest.mark.parametrize(("fail_mode", "expected"), [("open", 200), ("closed", 503)])
 def test_redis_outage_follows_the_policy_within_the_timeout(
     fresh_settings: pytest.MonkeyPatch, own_redis: tuple[str, Any], fail_mode: str, expected: int
@@ -172,6 +175,7 @@ def test_redis_outage_follows_the_policy_within_the_timeout(
         assert "ratelimit" not in result.headers  # no made-up numbers while degraded
 
 
+@pytest.mark.usefixtures("steady_minute")
 def test_decisions_survive_a_script_cache_flush(redis_client: Redis) -> None:
     # A failover or SCRIPT FLUSH empties the server's script cache; the next decision reloads it.
     limiter = Limiter(RedisCounterStore(redis_client), {"p": RateLimitPolicy(limit=2, window_s=60)}, key_prefix="f")
@@ -234,6 +238,7 @@ def test_four_processes_get_exactly_every_budget_of_a_combined_decision(redis_cl
     assert [(burst[2 * w], burst[2 * w + 1]) for w in full] == [(BURST, TOTAL - BURST)] * 2, burst
 
 
+@pytest.mark.usefixtures("steady_minute")
 @pytest.mark.parametrize("store", ["redis", "memory"])
 def test_a_combined_decision_counts_in_every_budget_or_in_none(redis_client: Redis, store: str) -> None:
     counters = RedisCounterStore(redis_client) if store == "redis" else MemoryCounterStore()
@@ -283,6 +288,7 @@ def _two_policy_handler(fresh_settings: pytest.MonkeyPatch, policies: str, **env
     return http_handler(create_app([router], title="test", rate_limit_policy=None))
 
 
+@pytest.mark.usefixtures("steady_minute")
 def test_combined_headers_report_the_most_restrictive_then_the_refusal(
     fresh_settings: pytest.MonkeyPatch, redis_client: Redis
 ) -> None:
@@ -302,6 +308,7 @@ def test_combined_headers_report_the_most_restrictive_then_the_refusal(
     assert 1 <= int(results[3].headers["retry-after"]) <= 60
 
 
+@pytest.mark.usefixtures("steady_minute")
 @pytest.mark.parametrize(("slow_mode", "expected"), [("open", 200), ("closed", 503)])
 def test_a_combined_decision_fails_closed_if_any_policy_does(
     fresh_settings: pytest.MonkeyPatch, own_redis: tuple[str, Any], slow_mode: str, expected: int

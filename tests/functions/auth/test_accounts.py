@@ -96,6 +96,7 @@ def test_a_cookie_alone_authenticates_nothing(auth: Client, user: Account) -> No
         assert auth.get("/v1/auth/me", headers={"Cookie": cookie}).status == 401
 
 
+@pytest.mark.usefixtures("steady_minute")
 def test_login_brute_force_ends_in_429_with_retry_after(auth: Client, user: Account) -> None:
     statuses = [
         auth.post("/v1/auth/login", body={"email": user.email, "password": f"wrong-password-{i}"}).status
@@ -108,6 +109,7 @@ def test_login_brute_force_ends_in_429_with_retry_after(auth: Client, user: Acco
     assert int(blocked.headers["retry-after"]) > 0
 
 
+@pytest.mark.usefixtures("steady_minute")
 def test_login_budget_per_account_holds_across_addresses(auth: Client, user: Account) -> None:
     statuses = []
     for i in range(7):

@@ -155,6 +155,7 @@ def test_too_many_active_keys_is_a_conflict(auth: Client, user: Account, fresh_s
     assert third.status == 409
 
 
+@pytest.mark.usefixtures("steady_minute")
 def test_daily_quota_per_key(auth: Client, user: Account, fresh_settings: pytest.MonkeyPatch) -> None:
     fresh_settings.setenv("API_KEY_DAILY_QUOTA", "3")
     key = create_key(auth, user, ["read"])["key"]

@@ -68,6 +68,7 @@ def test_readiness_is_503_when_redis_is_down(handler: Any, fresh_settings: pytes
     assert result.json()["checks"]["redis"]["status"] == "down"
 
 
+@pytest.mark.usefixtures("steady_minute")
 def test_health_is_exempt_from_rate_limiting(handler: Any, fresh_settings: pytest.MonkeyPatch) -> None:
     fresh_settings.setenv("RATE_LIMIT_POLICIES", '{"default": {"limit": 1, "window_s": 60}}')
     statuses = {call(handler, "GET", "/health").status for _ in range(5)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -90,11 +91,13 @@ def test_four_concurrent_ingests_use_the_whole_budget_and_never_get_a_429(
     prefix = f"pipe-{uuid.uuid4().hex[:8]}"
     errors: list[BaseException] = []
 
-    def worker() -> None:
+    def make_provider() -> TwelveDataProvider:
         budget = RedisCreditBudget(
             Redis.from_url(REDIS_URL), minute_limit=8, day_limit=800, key_prefix=prefix, window_ms=2000, guard_ms=300
         )
-        provider = TwelveDataProvider.from_settings(get_settings(), budget=budget)
+        return TwelveDataProvider.from_settings(get_settings(), budget=budget)
+
+    def worker(provider: TwelveDataProvider) -> None:
         while True:
             try:
                 message = work.get_nowait()
@@ -106,8 +109,12 @@ def test_four_concurrent_ingests_use_the_whole_budget_and_never_get_a_429(
             except BaseException as exc:
                 errors.append(exc)
 
-    # When four ingests run at once
-    threads = [threading.Thread(target=worker) for _ in range(4)]
+    # When four ingests run at once, starting just after a window turns (a start inside the last
+    # guard_ms of a window would rightly push some first calls into the next one and spread 16
+    # credits over three windows, which says nothing about the budget)
+    providers = [make_provider() for _ in range(4)]
+    threads = [threading.Thread(target=worker, args=(provider,)) for provider in providers]
+    time.sleep(2.0 - time.time() % 2.0 + 0.05)
     for thread in threads:
         thread.start()
     for thread in threads:
