@@ -7,6 +7,7 @@ server to use) and TEST_REDIS_URL; `make test` defaults them to the local ones.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -132,3 +133,27 @@ def steady_minute() -> None:
     left = 60.0 - time.time() % 60.0
     if left < STEADY_S:
         time.sleep(left + 0.05)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis of this test's own on a spare loopback port, which the test may stop."""
+    from redis import Redis
+
+    from tests.net import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    client = Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except Exception:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0", proc
+    proc.kill()
+    proc.wait()

@@ -4,9 +4,12 @@ An entry's key holds the data version it was built from (``ix:v42-<stamp>:index.
 nothing is ever deleted on a change: the compute job bumps the version, readers ask for keys of the
 new version, and the old entries age out (``CACHE_TTL_S``). The current version itself is kept in
 Redis for ``INDEX_CACHE_VERSION_TTL_S`` (set by the compute job and the warmer, never lowered by
-them), so a hit costs one Redis round trip (a script returns the version and the entry together)
-and no database query. A miss reads the version and the data from one database snapshot and stores
-the body under *that* version, so a lagging replica can never file old numbers under a new version.
+them). Entries never change once written (their key names the version), so each container keeps
+a bounded in-process copy of the ones it has served: a hit costs one small Redis ``GET`` of the
+current version and no transfer of the body, and a new version still takes effect on the very next
+request. A body this container has not seen yet costs a second ``GET``; neither touches the
+database. A miss reads the version and the data from one database snapshot and stores the body
+under *that* version, so a lagging replica can never file old numbers under a new version.
 The version token is the data version plus the time of its publication, and the newest publication
 wins, so a database restored to an earlier version (or a fresh test database) never meets entries
 another history left behind.
@@ -29,24 +32,15 @@ from typing import TYPE_CHECKING, Any
 
 from autoindex.clients import get_redis
 from autoindex.observability import add_metric, logger
+from autoindex.redis_scripts import RedisScript, as_text
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
     from fastapi import Request, Response
     from pydantic import BaseModel
-    from redis import Redis
-    from redis.commands.core import Script
 
-# KEYS[1] = version key; ARGV[1] = entry prefix ("ix:v"), ARGV[2] = entry suffix (":name:digest").
-_GET_LUA = """
-local v = redis.call('GET', KEYS[1])
-if not v then return false end
-local body = redis.call('GET', ARGV[1] .. v .. ARGV[2])
-if not body then return {v} end
-return {v, body}
-"""
 # Set the version token unless a newer one is there (compared by publication time, the hex after "-").
-_PUBLISH_LUA = """
+_PUBLISH = RedisScript("""
 local current = tonumber(string.match(redis.call('GET', KEYS[1]) or '', '-(%x+)$') or '0', 16)
 if tonumber(string.match(ARGV[1], '-(%x+)$'), 16) >= current then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
@@ -54,7 +48,7 @@ if tonumber(string.match(ARGV[1], '-(%x+)$'), 16) >= current then
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 0
-"""
+""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +82,16 @@ def entry_suffix(name: str, params: Mapping[str, Any]) -> str:
 
 
 class _LocalStore:
-    """The embedded mode's cache: an LRU of entries and a version with the same lifetimes as in Redis."""
+    """An LRU of entries bounded by count and bytes, and (in embedded mode) the current version.
+
+    With Redis it holds copies of entries this container has served; without, it is the whole cache,
+    with the same lifetimes as in Redis.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._bytes = 0
         self._version: tuple[float, str] | None = None
 
     def version(self) -> str | None:
@@ -115,33 +114,32 @@ class _LocalStore:
             self._entries.move_to_end(key)
             return found[1]
 
-    def set(self, key: str, body: bytes, ttl_s: int, max_entries: int) -> None:
+    def set(self, key: str, body: bytes, ttl_s: int, max_entries: int, max_bytes: int) -> None:
+        if len(body) > max_bytes:
+            return  # larger than the whole budget: served from Redis (or rebuilt) each time
         with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[1])
             self._entries[key] = (time.monotonic() + ttl_s, body)
-            self._entries.move_to_end(key)
-            while len(self._entries) > max_entries:
-                self._entries.popitem(last=False)
+            self._bytes += len(body)
+            while len(self._entries) > max_entries or self._bytes > max_bytes:
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self._bytes -= len(evicted)
+
+    def size(self) -> tuple[int, int]:
+        """(entries, bytes) held now."""
+        with self._lock:
+            return len(self._entries), self._bytes
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
             self._version = None
 
 
 local_store = _LocalStore()
-
-
-_registered: list[tuple[Redis, Script, Script]] = []
-
-
-def _scripts() -> tuple[Script, Script] | None:
-    client = get_redis()
-    if client is None:
-        return None
-    # Bound to the current client: tests (and a settings reload) may replace it.
-    if not _registered or _registered[0][0] is not client:
-        _registered[:] = [(client, client.register_script(_GET_LUA), client.register_script(_PUBLISH_LUA))]
-    return _registered[0][1], _registered[0][2]
 
 
 def _version_key() -> str:
@@ -158,32 +156,52 @@ def _unavailable(exc: Exception) -> None:
 
 
 def _lookup(suffix: str) -> tuple[str | None, bytes | None]:
-    scripts = _scripts()
-    if scripts is None:
+    """(current version token, its entry's body), either of them None when absent."""
+    client = get_redis()
+    if client is None:
         version = local_store.version()
         return version, None if version is None else local_store.get(f"{_entry_prefix()}{version}{suffix}")
     from redis.exceptions import RedisError
 
     try:
-        found = scripts[0](keys=[_version_key()], args=[_entry_prefix(), suffix])
+        raw = client.get(_version_key())
+        if raw is None:
+            return None, None
+        version = as_text(raw)
+        key = f"{_entry_prefix()}{version}{suffix}"
+        body = local_store.get(key)
+        if body is None:
+            # Not atomic with the version read, and need not be: an entry's key names its version.
+            found = client.get(key)
+            body = found.encode() if isinstance(found, str) else found
+            if body is not None:
+                _keep_locally(key, body)
     except RedisError as exc:
         _unavailable(exc)
         return None, None
-    if not found:
-        return None, None
-    return found[0].decode(), (found[1] if len(found) > 1 else None)
+    return version, body
+
+
+def _keep_locally(key: str, body: bytes) -> None:
+    settings = get_settings()
+    local_store.set(
+        key,
+        body,
+        settings.cache_ttl_s,
+        settings.index_cache_local_max_entries,
+        settings.index_cache_local_max_bytes,
+    )
 
 
 def _store(key: str, body: bytes) -> None:
-    settings = get_settings()
+    _keep_locally(key, body)
     client = get_redis()
     if client is None:
-        local_store.set(key, body, settings.cache_ttl_s, settings.index_cache_local_max_entries)
         return
     from redis.exceptions import RedisError
 
     try:
-        client.set(key, body, ex=settings.cache_ttl_s)
+        client.set(key, body, ex=get_settings().cache_ttl_s)
     except RedisError as exc:
         _unavailable(exc)
 
@@ -191,14 +209,14 @@ def _store(key: str, body: bytes) -> None:
 def publish_version(version: str) -> None:
     """Make ``version`` the one readers use (never lowering a newer one); called after each compute commits."""
     ttl = get_settings().index_cache_version_ttl_s
-    scripts = _scripts()
-    if scripts is None:
+    client = get_redis()
+    if client is None:
         local_store.publish(version, ttl)
         return
     from redis.exceptions import RedisError
 
     try:
-        scripts[1](keys=[_version_key()], args=[version, ttl])
+        _PUBLISH.run(client, keys=[_version_key()], args=[version, ttl])
     except RedisError as exc:
         _unavailable(exc)
 
@@ -243,5 +261,4 @@ def respond(request: Request, cached: CachedBody) -> Response:
 
 def reset() -> None:
     """Forget the process's clients and local entries (tests change settings between cases)."""
-    _registered.clear()
     local_store.clear()

@@ -126,6 +126,7 @@ class Settings(BaseSettings):
     index_cache_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "ix"
     index_cache_version_ttl_s: Annotated[int, Field(ge=1, le=3_600)] = 30
     index_cache_local_max_entries: Annotated[int, Field(ge=1, le=100_000)] = 512
+    index_cache_local_max_bytes: Annotated[int, Field(ge=0, le=1_073_741_824)] = 33_554_432
     market_timezone: str = "America/New_York"
 
     # --- market-data provider plan (Twelve Data Basic: 8 credits a minute, 800 a day)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
-import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +19,6 @@ from redis import Redis
 
 from tests.conftest import REDIS_URL, clear_process_caches
 from tests.lambda_http import call
-from tests.net import free_port
 
 WORKERS = 4
 LIMIT = 25
@@ -128,26 +125,6 @@ def test_forwarded_for_is_ignored_unless_trusted(fresh_settings: pytest.MonkeyPa
     a = call(trusting, "GET", "/v1/ping", source_ip=proxy, headers={"X-Forwarded-For": "1.1.1.1, 203.0.113.8"})
     b = call(trusting, "GET", "/v1/ping", source_ip=proxy, headers={"X-Forwarded-For": "1.1.1.1, 203.0.113.9"})
     assert (a.status, b.status) == (200, 200)  # the nearest trusted hop's client, not the proxy, is the key
-
-
-@pytest.fixture
-def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A Redis of this test's own on a spare loopback port, which the test may stop."""
-    port = free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    client = Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except Exception:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0", proc
-    proc.kill()
-    proc.wait()
 
 
 @pytest.mark.usefixtures("steady_minute")
