@@ -31,14 +31,15 @@ class RateLimitPolicy(BaseModel):
 
 
 DEFAULT_RATE_LIMIT_POLICIES: dict[str, RateLimitPolicy] = {
-    # Anonymous and authenticated reads: generous, and reads may go on when Redis is down.
+    # Route-group policies count per caller: the IP when anonymous, the account or key once verified.
+    # Reads: generous, and they may go on when Redis is down.
     "default": RateLimitPolicy(limit=120, window_s=60, fail_mode="open"),
     # Credential endpoints: strict, and closed when Redis is down (no brute force through an outage).
     "auth": RateLimitPolicy(limit=10, window_s=60, fail_mode="closed"),
     "login": RateLimitPolicy(limit=5, window_s=300, fail_mode="closed"),
     "register": RateLimitPolicy(limit=5, window_s=3_600, fail_mode="closed"),
     "admin": RateLimitPolicy(limit=60, window_s=60, fail_mode="closed"),
-    # Once the caller is known: per user and per API key, on top of the per-IP policy.
+    # Once the caller is verified: per account and per API key, with the route group's policy.
     "user": RateLimitPolicy(limit=600, window_s=60, fail_mode="open"),
     "api_key": RateLimitPolicy(limit=600, window_s=60, fail_mode="open"),
 }

@@ -52,10 +52,15 @@ def last_use_due(facts: KeyFacts, at: float) -> bool:
 
 
 def api_key_principal(
-    presented: str, *, uow: UnitOfWork | None = None, cache: PrincipalCache | None = None
+    presented: str,
+    *,
+    uow: UnitOfWork | None = None,
+    cache: PrincipalCache | None = None,
+    before_database: Callable[[], None] | None = None,
 ) -> Principal:
     """Format and checksum, then the cached facts (or one primary-key read), a constant-time HMAC compare,
     revocation and expiry. A cached key whose last use is over a minute old is read (and touched) again.
+    ``before_database`` runs first when the database must be read (the caller's anonymous rate limit).
     """
     parsed = key_format.parse(presented)
     if parsed is None:
@@ -65,6 +70,8 @@ def api_key_principal(
     at = now()
     facts, reachable = _cached(lambda: cache.api_key(parsed.key_id, presented_hmac), cache)
     if facts is None or (key_is_live(facts, at) and last_use_due(facts, at)):
+        if before_database is not None:
+            before_database()
         from autoindex.services import identity  # the ORM, only on a miss
 
         facts = identity.load_api_key(
@@ -75,8 +82,15 @@ def api_key_principal(
     return check_key(facts, presented_hmac, at)
 
 
-def bearer_principal(token: str, *, uow: UnitOfWork | None = None, cache: PrincipalCache | None = None) -> Principal:
-    """The JWT is verified locally; the role and active flag come from the cache, or the database on a miss.
+def bearer_principal(
+    token: str,
+    *,
+    uow: UnitOfWork | None = None,
+    cache: PrincipalCache | None = None,
+    before_database: Callable[[], None] | None = None,
+) -> Principal:
+    """The JWT is verified locally; the role and active flag come from the cache, or the database on a miss
+    (after ``before_database``, as for an API key).
 
     The role is never taken from the token, so a demotion applies once its cache entry is
     invalidated (``identity.invalidate_user``) or, at the latest, after ``PRINCIPAL_CACHE_TTL_S``.
@@ -85,6 +99,8 @@ def bearer_principal(token: str, *, uow: UnitOfWork | None = None, cache: Princi
     cache = cache or get_principal_cache()
     facts, reachable = _cached(lambda: cache.user(claims.subject), cache)
     if facts is None:
+        if before_database is not None:
+            before_database()
         from autoindex.services import identity  # the ORM, only on a miss
 
         facts = identity.load_user(uow=uow or _write_uow(), user_id=claims.subject)

@@ -13,38 +13,67 @@ from fastapi import Depends, Request, Response
 
 from autoindex.auth import authn
 from autoindex.auth.principal import Principal, RequestMeta
-from autoindex.errors import BadRequest, Forbidden, Unauthorized
+from autoindex.errors import AppError, BadRequest, Forbidden, Unauthorized
 from autoindex.web.problems import request_id_of
-from autoindex.web.ratelimit import client_ip, enforce_rate_limits
+from autoindex.web.ratelimit import AUTHENTICATES, client_ip, deferred_policies, enforce_rate_limits
 
 
 async def authenticate(request: Request, response: Response) -> Principal:
-    """Who is calling, from ``Authorization: Bearer …`` or ``X-API-Key``; then per-caller limits and quota.
+    """Who is calling, from ``Authorization: Bearer …`` or ``X-API-Key``; then the caller's rate limits.
 
     Cookies are never read: a browser's ambient credentials authenticate nothing, which is the
     API's CSRF posture.
+
+    Rate limits: the route group's policies (deferred to here by ``rate_limit``) count per verified
+    caller, together with the per-user or per-key policies and the key's daily quota, in one round
+    trip. Until a credential is verified the caller is anonymous: a missing or failed credential,
+    and any credential that needs a database read, is first counted per client IP.
     """
+    groups = deferred_policies(request)
+    anonymous = _AnonymousLimit(request, response, groups)
+    try:
+        principal = _verify(request, before_database=anonymous.count)
+    except AppError:
+        anonymous.count()  # a 429 here outranks the 401: guessing ends in Retry-After
+        raise
+    request.state.principal = principal
+    caller = principal.rate_limit_identity
+    own = [("api_key", caller), ("api_key_daily", caller)] if principal.kind == "api_key" else [("user", caller)]
+    enforce_rate_limits(response, [(policy, caller) for policy in groups] + own)
+    return principal
+
+
+class _AnonymousLimit:
+    """Counts the deferred route-group policies against the client IP, at most once per request."""
+
+    def __init__(self, request: Request, response: Response, groups: list[str]) -> None:
+        self._request, self._response, self._groups = request, response, groups
+        self._counted = False
+
+    def count(self) -> None:
+        if self._counted or not self._groups:
+            return
+        self._counted = True
+        ip = f"ip:{client_ip(self._request)}"
+        enforce_rate_limits(self._response, [(policy, ip) for policy in self._groups])
+
+
+def _verify(request: Request, *, before_database: Callable[[], None]) -> Principal:
     authorization = request.headers.get("authorization")
     api_key = request.headers.get("x-api-key")
     if authorization and api_key:
         raise BadRequest("Send either a bearer token or an API key, not both.")
     if api_key:
-        principal = authn.api_key_principal(api_key)
-    elif authorization:
+        return authn.api_key_principal(api_key, before_database=before_database)
+    if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Use 'Authorization: Bearer <access token>' or an X-API-Key header.")
-        principal = authn.bearer_principal(token.strip())
-    else:
-        raise Unauthorized("Authentication required: a bearer token or an X-API-Key header.")
-    request.state.principal = principal
-    caller = principal.rate_limit_identity
-    if principal.kind == "api_key":
-        # The per-minute policy and the daily quota: one round trip, counted in both or in neither.
-        enforce_rate_limits(response, [("api_key", caller), ("api_key_daily", caller)])
-    else:
-        enforce_rate_limits(response, [("user", caller)])
-    return principal
+        return authn.bearer_principal(token.strip(), before_database=before_database)
+    raise Unauthorized("Authentication required: a bearer token or an X-API-Key header.")
+
+
+setattr(authenticate, AUTHENTICATES, True)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

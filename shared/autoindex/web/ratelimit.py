@@ -60,12 +60,48 @@ def _apply(response: Response, decision: Decision) -> Decision:
     return decision
 
 
+AUTHENTICATES = "authenticates_caller"  # set on the authentication dependency; see route_authenticates
+_DEFERRED = "deferred_rate_limit_policies"
+_MEMO = "_autoindex_authenticates"  # the answer, kept on the route object itself (routes are not hashable)
+
+
+def route_authenticates(request: Request) -> bool:
+    """Whether the matched route runs the authentication dependency (directly or through another)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return False
+    known: bool | None = getattr(route, _MEMO, None)
+    if known is None:
+        pending, known = [dependant], False
+        while pending and not known:
+            node = pending.pop()
+            known = bool(getattr(node.call, AUTHENTICATES, False))
+            pending.extend(node.dependencies)
+        setattr(route, _MEMO, known)
+    return known
+
+
+def deferred_policies(request: Request) -> list[str]:
+    """The route-group policies left for the authentication dependency to count (see :func:`rate_limit`)."""
+    return list(getattr(request.state, _DEFERRED, ()))
+
+
 def rate_limit(policy: str) -> Callable[[Request, Response], Awaitable[Decision | None]]:
-    """A dependency that limits callers by IP under the named policy."""
+    """A dependency that applies a route-group policy to each caller.
+
+    On a route that authenticates, the policy is counted by the authentication dependency, against
+    the verified principal (with the principal's own policies, in one round trip), or against the
+    client IP when the credential is missing, wrong or not yet verified. Elsewhere it is counted
+    here, per client IP.
+    """
     if policy not in get_settings().rate_limit_policies:
         raise KeyError(f"unknown rate-limit policy {policy!r}")  # fail at cold start, not on a request
 
     async def dependency(request: Request, response: Response) -> Decision | None:
+        if route_authenticates(request):
+            setattr(request.state, _DEFERRED, [*deferred_policies(request), policy])
+            return None
         return enforce_rate_limit(request, response, policy=policy, identity=f"ip:{client_ip(request)}")
 
     dependency.__name__ = f"rate_limit_{policy}"
