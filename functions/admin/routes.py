@@ -6,6 +6,14 @@ import uuid
 from typing import Annotated
 
 from autoindex.auth.deps import AdminPrincipal
+from autoindex.schemas.admin import (
+    CacheInvalidated,
+    CacheStatsRead,
+    ComputeAccepted,
+    ComputeRequest,
+    ComputeRunPage,
+    ComputeRunRead,
+)
 from autoindex.schemas.audit import AuditPage, AuditQuery
 from autoindex.schemas.market import (
     SYMBOL_PATTERN,
@@ -17,7 +25,7 @@ from autoindex.schemas.market import (
     RunRead,
     UniverseChange,
 )
-from autoindex.services import audit_log, pipeline_admin
+from autoindex.services import audit_log, index_admin, pipeline_admin
 from autoindex.services.refresh import request_refresh
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.web.ratelimit import rate_limit
@@ -105,3 +113,42 @@ def remove_from_universe(symbol: SymbolPath, principal: AdminPrincipal, uow: Uow
     """Take an asset out of the universe (its history is kept)."""
     pipeline_admin.remove_from_universe(uow=uow, principal=principal, symbol=symbol, meta=meta)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/compute", status_code=status.HTTP_202_ACCEPTED)
+def start_compute(
+    body: ComputeRequest, principal: AdminPrincipal, uow: UowDep, meta: RequestMetaDep, response: Response
+) -> ComputeAccepted:
+    """Queue a compute of the active strategy version (`full` rebuilds every day); the compute job does it."""
+    accepted = index_admin.request_compute(uow=uow, principal=principal, request=body, meta=meta)
+    response.headers["Location"] = f"/v1/admin/compute-runs/{accepted.run_id}"
+    return accepted
+
+
+@router.get("/compute-runs")
+def list_compute_runs(
+    _: AdminPrincipal,
+    uow: ReadUowDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> ComputeRunPage:
+    """Compute runs (on new prices, strategy changes and requests), newest first."""
+    return index_admin.list_compute_runs(uow=uow, limit=limit, cursor=cursor)
+
+
+@router.get("/compute-runs/{run_id}")
+def get_compute_run(run_id: uuid.UUID, _: AdminPrincipal, uow: ReadUowDep) -> ComputeRunRead:
+    """One compute run: status, mode (full or incremental), data version and days added."""
+    return index_admin.get_compute_run(uow=uow, run_id=run_id)
+
+
+@router.get("/cache")
+def cache_stats(_: AdminPrincipal, uow: ReadUowDep) -> CacheStatsRead:
+    """The published data version against the token readers use, and the reads stored for it."""
+    return index_admin.cache_stats(uow=uow)
+
+
+@router.post("/cache/invalidate")
+def invalidate_cache(principal: AdminPrincipal, uow: UowDep, meta: RequestMetaDep) -> CacheInvalidated:
+    """Replace every cached index read and ETag with a new token for the same data; the warmer rebuilds them."""
+    return index_admin.invalidate_cache(uow=uow, principal=principal, meta=meta)

@@ -1,4 +1,4 @@
-"""The compute job: on PricesRefreshed and StrategyChanged, bring the active version's index up to date."""
+"""The compute job: on new prices, a strategy change or an operator's request, bring the active index up to date."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ def _run_id(detail: dict[str, Any]) -> uuid.UUID | None:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The EventBridge event id keys the idempotency ledger: a redelivery does nothing.
     trigger = str(event.get("detail-type") or "unknown")
-    run_id = _run_id(event.get("detail") or {})
+    detail = event.get("detail") or {}
+    run_id = _run_id(detail)
+    full = detail.get("full") is True  # only an operator's ComputeRequested asks for a rebuild
     try:
-        outcome = run_compute(uow=UnitOfWork(), trigger=trigger, event_id=event.get("id"), run_id=run_id)
+        outcome = run_compute(uow=UnitOfWork(), trigger=trigger, event_id=event.get("id"), run_id=run_id, full=full)
     except Exception as exc:
         if run_id is not None:
             mark_failed(uow=UnitOfWork(), run_id=run_id, error=type(exc).__name__)

@@ -1,4 +1,4 @@
-"""Cache warming: on IndexComputed, build the index API's most common reads for the new data version."""
+"""Cache warming: on IndexComputed and CacheInvalidated, build the index API's most common reads for the new token."""
 
 from __future__ import annotations
 

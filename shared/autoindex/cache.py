@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from autoindex.clients import get_redis
 from autoindex.observability import add_metric, logger
@@ -127,6 +127,11 @@ class _LocalStore:
                 _, (_, evicted) = self._entries.popitem(last=False)
                 self._bytes -= len(evicted)
 
+    def count_prefix(self, prefix: str) -> int:
+        with self._lock:
+            now = time.monotonic()
+            return sum(1 for key, (expiry, _) in self._entries.items() if key.startswith(prefix) and expiry >= now)
+
     def size(self) -> tuple[int, int]:
         """(entries, bytes) held now."""
         with self._lock:
@@ -204,6 +209,50 @@ def _store(key: str, body: bytes) -> None:
         client.set(key, body, ex=get_settings().cache_ttl_s)
     except RedisError as exc:
         _unavailable(exc)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheState:
+    """What an operator needs to know about the cache right now (see :func:`state`)."""
+
+    backend: Literal["redis", "memory"]
+    reachable: bool
+    current_token: str | None
+    entries_current: int | None
+    entries_counted_all: bool
+    local_entries: int
+    local_bytes: int
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
+
+def state(scan_limit: int = 100_000) -> CacheState:
+    """The current token, how many reads are stored for it (a bounded ``SCAN``), and this process's copy."""
+    local_entries, local_bytes = local_store.size()
+    client = get_redis()
+    if client is None:
+        token = local_store.version()
+        count = local_store.count_prefix(f"{_entry_prefix()}{token}:") if token else None
+        return CacheState("memory", True, token, count, True, local_entries, local_bytes)
+    from redis.exceptions import RedisError
+
+    try:
+        raw = client.get(_version_key())
+        token = None if raw is None else as_text(raw)
+        count, complete = None, True
+        if token is not None:
+            count = 0
+            for _ in client.scan_iter(match=_glob_escape(f"{_entry_prefix()}{token}:") + "*", count=1_000):
+                if count == scan_limit:
+                    complete = False
+                    break
+                count += 1
+    except RedisError as exc:
+        _unavailable(exc)
+        return CacheState("redis", False, None, None, False, local_entries, local_bytes)
+    return CacheState("redis", True, token, count, complete, local_entries, local_bytes)
 
 
 def publish_version(version: str) -> None:

@@ -67,6 +67,15 @@ def _begin(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         timeout = int(get_settings().compute_statement_timeout_ms)
         session.execute(text(f"SET LOCAL statement_timeout = {timeout}"))
+    lock_publication(session)
+
+
+def lock_publication(session: Session) -> None:
+    """Hold the compute lock until the transaction ends: computes and republications never interleave.
+
+    Whoever holds it takes the publication time, so version tokens are published in time order.
+    """
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _COMPUTE_LOCK})
 
 
@@ -169,7 +178,12 @@ def _save_state(
 
 
 def run_compute(
-    *, uow: UnitOfWork, trigger: str, event_id: str | None = None, run_id: uuid.UUID | None = None
+    *,
+    uow: UnitOfWork,
+    trigger: str,
+    event_id: str | None = None,
+    run_id: uuid.UUID | None = None,
+    full: bool = False,
 ) -> ComputeOutcome:
     """Bring the active strategy version's index, allocations and metrics up to date with the stored prices.
 
@@ -182,7 +196,9 @@ def run_compute(
     event_id
         The triggering event's id; a second delivery of it does nothing.
     run_id
-        The compute run a strategy change queued, if any.
+        The compute run a strategy change or an operator queued, if any.
+    full
+        Recompute every day from the first instead of extending the stored series.
 
     Returns
     -------
@@ -195,7 +211,7 @@ def run_compute(
             return ComputeOutcome(status="duplicate")
         if event_id:
             session.add(ProcessedEvent(consumer=CONSUMER, event_id=event_id))
-        outcome = _locked(session, trigger=trigger, run_id=run_id)
+        outcome = _locked(session, trigger=trigger, run_id=run_id, full=full)
     # After the commit only: readers must never be pointed at a version that might roll back.
     if outcome.version_token is not None:
         cache.publish_version(outcome.version_token)
@@ -204,7 +220,7 @@ def run_compute(
     return outcome
 
 
-def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None) -> ComputeOutcome:
+def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None, full: bool) -> ComputeOutcome:
     now = datetime.now(UTC)
     version = active_version(session)
     run = _run_row(session, run_id, trigger, version.id)
@@ -213,7 +229,8 @@ def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None) -> Comp
     state_row = session.get(IndexEngineState, version.id)
     # A version never published is computed from scratch; a published one may be extended.
     published = publication is not None and publication.strategy_version == version.id
-    computed = _compute(session, version, universe, state_row if published else None) if universe else None
+    extend_from = state_row if published and not full else None
+    computed = _compute(session, version, universe, extend_from) if universe else None
     if computed is None:
         run.status, run.finished_at = "noop", now
         return ComputeOutcome(status="noop", run_id=run.id, strategy_version=version.id)

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from autoindex import audit, pagination
+from autoindex import audit
 from autoindex.errors import Conflict, NotFound, ValidationFailed
 from autoindex.models import Asset, RefreshRun
 from autoindex.repos import market as market_repo
+from autoindex.repos import runs as runs_repo
 from autoindex.schemas.market import (
     FreshnessItem,
     FreshnessRead,
@@ -38,24 +39,9 @@ def get_run(*, uow: UnitOfWork, run_id: uuid.UUID) -> RunRead:
 
 def list_runs(*, uow: UnitOfWork, limit: int, cursor: str | None) -> RunPage:
     """Newest first; the cursor carries the last run's creation time and id."""
-    query = select(RefreshRun).order_by(RefreshRun.created_at.desc(), RefreshRun.id.desc()).limit(limit + 1)
-    if cursor:
-        stamp, _, ident = pagination.decode_cursor("r", cursor).partition("|")
-        try:
-            after = (datetime.fromisoformat(stamp), uuid.UUID(ident))
-        except ValueError:
-            raise ValidationFailed("The cursor is not valid; start again without it.") from None
-        query = query.where(
-            (RefreshRun.created_at < after[0]) | ((RefreshRun.created_at == after[0]) & (RefreshRun.id < after[1]))
-        )
     with uow:
-        rows = list(uow.session.scalars(query))
-        items = [RunRead.model_validate(r) for r in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_cursor = pagination.encode_cursor("r", f"{last.created_at.isoformat()}|{last.id}")
-    return RunPage(items=items, next_cursor=next_cursor)
+        rows, next_cursor = runs_repo.newest_first(uow.session, RefreshRun, kind="r", limit=limit, cursor=cursor)
+        return RunPage(items=[RunRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 def freshness(*, uow: UnitOfWork, now: datetime | None = None) -> FreshnessRead:
