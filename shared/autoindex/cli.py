@@ -1,4 +1,4 @@
-"""``autoindex``: the management command (serve, invoke, migrate, refresh, create-admin, fake-twelvedata)."""
+"""``autoindex``: the management command (serve, invoke, migrate, refresh, compute, maintenance, create-admin, ...)."""
 
 from __future__ import annotations
 
@@ -203,6 +203,20 @@ def _compute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _maintenance(args: argparse.Namespace) -> int:
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.services.maintenance import run_maintenance
+
+    report = run_maintenance(uow=UnitOfWork())
+    cutoffs = report.as_dict()["cutoffs"]
+    print(f"maintenance: {report.total} rows deleted (one transaction, as of {report.now.isoformat()})")
+    for table, count in report.deleted.items():
+        # The batches go with their runs, so they share the runs' cutoff.
+        cutoff = cutoffs["refresh_runs" if table == "refresh_batches" else table]
+        print(f"  {table:<17} {count:>8}  dead before {cutoff}")
+    return 0
+
+
 def _fake_twelvedata(args: argparse.Namespace) -> int:
     from autoindex.local.fake_twelvedata import run_fake
 
@@ -237,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compute", help="bring the index of the active strategy up to date (as the compute job)")
     p.add_argument("--template", type=Path, default=None)
     p.set_defaults(run=_compute)
+
+    p = sub.add_parser("maintenance", help="delete what the retention settings allow, now (as the weekly job)")
+    p.set_defaults(run=_maintenance)
 
     p = sub.add_parser("fake-twelvedata", help="serve a fake Twelve Data API on 127.0.0.1 for local experiments")
     p.add_argument("--port", type=int, default=8765)

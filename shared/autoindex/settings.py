@@ -119,6 +119,13 @@ class Settings(BaseSettings):
     refresh_batch_symbols: Annotated[int, Field(ge=1, le=120)] = 8
     refresh_max_bars_per_call: Annotated[int, Field(ge=1, le=5_000)] = 5_000
     ingest_max_receives: Annotated[int, Field(ge=1, le=100)] = 5  # the queue's maxReceiveCount
+    # --- retention: the weekly maintenance job deletes rows dead for longer than this (audit_events: never)
+    retention_refresh_tokens_days: Annotated[int, Field(ge=1, le=3_650)] = 30
+    retention_refresh_runs_days: Annotated[int, Field(ge=1, le=3_650)] = 180
+    retention_compute_runs_days: Annotated[int, Field(ge=1, le=3_650)] = 180
+    # The ledger must outlive every redelivery: EventBridge retries for 1 h, the ingest queue keeps a message 4 days.
+    retention_processed_events_days: Annotated[int, Field(ge=5, le=3_650)] = 14
+    retention_api_keys_days: Annotated[int, Field(ge=1, le=3_650)] = 365
     # --- index engine: compute job, risk metrics, simulation, versioned read cache
     risk_free_rate: Annotated[float, Field(ge=-0.1, le=1.0)] = 0.0  # annual, de-annualised geometrically
     compute_statement_timeout_ms: Annotated[int, Field(ge=1_000, le=3_600_000)] = 300_000
@@ -143,6 +150,7 @@ class Settings(BaseSettings):
     provider_circuit_cooldown_s: Annotated[int, Field(ge=1, le=3_600)] = 30
     twelvedata_base_url: str = "https://api.twelvedata.com"
     twelvedata_api_key: SecretStr | None = None
+    twelvedata_api_key_secret_arn: str | None = None  # in AWS: read at run time, never put in the environment
     twelvedata_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
     twelvedata_connect_timeout_s: Annotated[float, Field(gt=0, le=60)] = 3.0
     twelvedata_retry_attempts: Annotated[int, Field(ge=1, le=10)] = 3
@@ -165,8 +173,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _provider_key_present(self) -> Settings:
-        if self.market_data_provider == "twelvedata" and self.twelvedata_api_key is None:
-            raise ValueError("TWELVEDATA_API_KEY is required when MARKET_DATA_PROVIDER=twelvedata")
+        keyless = self.twelvedata_api_key is None and self.twelvedata_api_key_secret_arn is None
+        if self.market_data_provider == "twelvedata" and keyless:
+            raise ValueError(
+                "TWELVEDATA_API_KEY or TWELVEDATA_API_KEY_SECRET_ARN is required when MARKET_DATA_PROVIDER=twelvedata"
+            )
         return self
 
     @field_validator("cors_allow_origins", mode="before")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import boto3
@@ -54,3 +55,44 @@ def test_locally_a_missing_secret_is_random_but_stable(fresh_settings: pytest.Mo
     fresh_settings.setenv("STAGE", "local")
     first = secret_store.api_key_pepper()
     assert len(first) == 32 and secret_store.api_key_pepper() == first
+
+
+def test_the_twelvedata_key_is_read_from_secrets_manager_and_sent_only_to_the_provider(
+    aws: pytest.MonkeyPatch,
+) -> None:
+    from autoindex.local.fake_twelvedata import FakeTwelveData
+    from autoindex.providers import clear_provider_caches, get_provider
+    from autoindex.settings import get_settings
+
+    key = "td-key-from-secrets-manager-5150"
+    arn = boto3.client("secretsmanager").create_secret(Name="twelvedata", SecretString=key)["ARN"]
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    with FakeTwelveData(credits_per_minute=8, credits_per_day=800, api_key=key) as fake:
+        aws.delenv("TWELVEDATA_API_KEY", raising=False)
+        for name, value in {
+            "MARKET_DATA_PROVIDER": "twelvedata",
+            "TWELVEDATA_API_KEY_SECRET_ARN": arn,
+            "TWELVEDATA_BASE_URL": fake.url,
+        }.items():
+            aws.setenv(name, value)
+        clear_provider_caches()
+        try:
+            quote = get_provider().latest_quote("AAPL")
+        finally:
+            clear_provider_caches()
+        # The fake answers only to its own key, sent in the Authorization header
+        assert quote.symbol == "AAPL"
+        assert fake.requests[-1].headers.get("authorization") == f"apikey {key}"
+    assert key not in repr(get_settings()) and all(key not in value for value in os.environ.values())
+
+
+def test_an_empty_twelvedata_secret_stops_the_provider(aws: pytest.MonkeyPatch) -> None:
+    arn = boto3.client("secretsmanager").create_secret(Name="twelvedata-empty", SecretString=" ")["ARN"]
+    aws.setenv("TWELVEDATA_API_KEY_SECRET_ARN", arn)
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    with pytest.raises(ConfigurationError, match="TWELVEDATA_API_KEY_SECRET_ARN"):
+        secret_store.twelvedata_api_key()

@@ -131,11 +131,12 @@ class TwelveDataProvider:
 
         Raises
         ------
-        ValueError
-            TWELVEDATA_API_KEY is not set.
+        ConfigurationError
+            Neither TWELVEDATA_API_KEY nor TWELVEDATA_API_KEY_SECRET_ARN gives a key.
         """
-        if settings.twelvedata_api_key is None:
-            raise ValueError("TWELVEDATA_API_KEY is required for MARKET_DATA_PROVIDER=twelvedata")
+        from autoindex.secret_store import twelvedata_api_key
+
+        api_key = twelvedata_api_key()
         config = TransportConfig(
             base_url=settings.twelvedata_base_url,
             timeout_s=settings.twelvedata_timeout_s,
@@ -147,7 +148,7 @@ class TwelveDataProvider:
             budget_max_wait_s=settings.provider_budget_max_wait_s,
         )
         transport = TwelveDataTransport(
-            api_key=settings.twelvedata_api_key.get_secret_value(),
+            api_key=api_key,
             config=config,
             budget=budget,
             circuit=circuit,

@@ -1,0 +1,83 @@
+"""The weekly maintenance job is wired up: template.yaml schedules it, and the local runner delivers it."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+import pytest
+from autoindex.local import dispatch
+from autoindex.local.cron import Cron
+from autoindex.local.dispatch import LocalDispatcher
+from autoindex.local.loader import load_handler
+from autoindex.local.runner import Runner
+from autoindex.local.template import load_template
+
+from tests.lambda_http import ROOT
+
+SUNDAY_4AM = datetime(2026, 11, 29, 4, 0, 20, tzinfo=UTC)
+
+
+def test_the_template_schedules_the_maintenance_handler_weekly() -> None:
+    template = load_template(ROOT / "template.yaml")
+    fn = template.function("maintenance")
+    assert fn.logical_id == "MaintenanceFunction"
+    assert fn.code_uri == (ROOT / "functions" / "maintenance").resolve()
+    assert callable(load_handler(fn.code_uri, fn.handler))
+    schedules = [props["Schedule"] for f, props in template.events_of_type("Schedule") if f is fn]
+    assert schedules == ["cron(0 4 ? * SUN *)"]
+
+
+@pytest.mark.parametrize(
+    ("moment", "fires"),
+    [
+        (datetime(2026, 11, 29, 4, 0, tzinfo=UTC), True),  # a Sunday
+        (datetime(2026, 12, 6, 4, 0, tzinfo=UTC), True),  # the next Sunday
+        (datetime(2026, 11, 29, 4, 1, tzinfo=UTC), False),
+        (datetime(2026, 11, 29, 5, 0, tzinfo=UTC), False),
+        (datetime(2026, 11, 28, 4, 0, tzinfo=UTC), False),  # Saturday
+        (datetime(2026, 11, 30, 4, 0, tzinfo=UTC), False),  # Monday
+    ],
+)
+def test_the_local_cron_evaluator_reads_the_weekly_expression(moment: datetime, fires: bool) -> None:
+    assert Cron("cron(0 4 ? * SUN *)").matches(moment) is fires
+
+
+class _FrozenClock(datetime):
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _FrozenClock:
+        return cls.fromtimestamp(SUNDAY_4AM.timestamp(), tz)
+
+
+class _RecordingRunner(Runner):
+    """The real template and handler lookup; the invocation is recorded instead of run (no database here)."""
+
+    def __init__(self) -> None:
+        super().__init__(load_template(ROOT / "template.yaml"))
+        self.invoked: list[tuple[str, dict[str, Any]]] = []
+        self.arrived = threading.Event()
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        fn = self.template.function(function)
+        assert callable(load_handler(fn.code_uri, fn.handler))
+        self.invoked.append((fn.logical_id, event))
+        self.arrived.set()
+        return None
+
+
+def test_the_local_runner_delivers_the_schedule_on_sunday_at_four(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dispatch, "datetime", _FrozenClock)
+    runner = _RecordingRunner()
+    local = LocalDispatcher(runner)
+    try:
+        local.start_schedules()
+        assert runner.arrived.wait(10), "no schedule fired"
+        assert local.drain(10)
+    finally:
+        local.close()
+        runner.close()
+    # Only the weekly job: the refresh runs on weekdays, and nothing else at 04:00.
+    assert [name for name, _ in runner.invoked] == ["MaintenanceFunction"]
+    event = runner.invoked[0][1]
+    assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
