@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tests.lambda_http import Result, call, function_handler
-from tests.pipeline_fixtures import dispatcher, market  # noqa: F401 - pytest fixtures
+from tests.pipeline_fixtures import RecordingDispatcher, dispatcher, market  # noqa: F401 - pytest fixtures
 
 
 def random_ip() -> str:
@@ -91,6 +92,21 @@ def make_admin(email: str | None = None, password: str = GOOD_PASSWORD) -> tuple
 @pytest.fixture
 def user(auth: Client) -> Account:
     return register_and_login(auth)
+
+
+@pytest.fixture
+def reader(auth: Client) -> Account:
+    """A plain account that reads the index."""
+    return register_and_login(auth)
+
+
+@pytest.fixture(scope="module")
+def seeded(migrated: Engine) -> Iterator[RecordingDispatcher]:
+    """A market with enough history for the index, refreshed and computed through the real pipeline, per module."""
+    from tests.integration.compute.seeding import seeded_market
+
+    with seeded_market() as recording:
+        yield recording
 
 
 @pytest.fixture

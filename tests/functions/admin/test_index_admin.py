@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -10,18 +9,11 @@ import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.models import IndexValue
 from sqlalchemy import update
-from sqlalchemy.engine import Engine
 
-from tests.functions.conftest import Account, Client, register_and_login
-from tests.integration.compute.seeding import publication, seeded_market, stored_values
+from tests.functions.conftest import Account, Client
+from tests.integration.compute.seeding import publication, stored_values
 from tests.lambda_http import function_handler
 from tests.pipeline_fixtures import RecordingDispatcher
-
-
-@pytest.fixture(scope="module")
-def seeded(migrated: Engine) -> Iterator[RecordingDispatcher]:
-    with seeded_market() as dispatcher:
-        yield dispatcher
 
 
 @pytest.fixture
@@ -91,9 +83,8 @@ def test_compute_runs_page_newest_first(ops: Client, admin: Account, seeded: Rec
 
 
 def test_cache_state_is_in_step_with_the_published_version(
-    ops: Client, admin: Account, index_api: Client, auth: Client, seeded: RecordingDispatcher
+    ops: Client, admin: Account, index_api: Client, reader: Account
 ) -> None:
-    reader = register_and_login(auth)
     assert index_api.get("/v1/index/history", headers=reader.bearer()).status == 200
     stats = ops.get("/v1/admin/cache", headers=admin.bearer()).json()
     assert stats["backend"] == "redis" and stats["reachable"] is True
@@ -102,9 +93,8 @@ def test_cache_state_is_in_step_with_the_published_version(
 
 
 def test_invalidation_replaces_every_etag_and_the_warmer_rebuilds(
-    ops: Client, admin: Account, index_api: Client, auth: Client, seeded: RecordingDispatcher
+    ops: Client, admin: Account, index_api: Client, reader: Account, seeded: RecordingDispatcher
 ) -> None:
-    reader = register_and_login(auth)
     first = index_api.get("/v1/index/history", headers=reader.bearer())
     etag = first.headers["etag"]
     done = ops.post("/v1/admin/cache/invalidate", headers=admin.bearer())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,29 +11,17 @@ from autoindex.db.uow import UnitOfWork
 from autoindex.models import Asset, DailyPrice
 from autoindex.services.compute import run_compute
 from sqlalchemy import select, update
-from sqlalchemy.engine import Engine
 
 from tests.conftest import REDIS_URL
-from tests.functions.conftest import Account, Client, register_and_login
-from tests.integration.compute.seeding import publication, reset_index, seeded_market, stored_values
+from tests.functions.conftest import Account, Client
+from tests.integration.compute.seeding import publication, reset_index, stored_values
 from tests.lambda_http import function_handler
 from tests.pipeline_fixtures import RecordingDispatcher
-
-
-@pytest.fixture(scope="module")
-def seeded(migrated: Engine) -> Iterator[RecordingDispatcher]:
-    with seeded_market() as dispatcher:
-        yield dispatcher
 
 
 @pytest.fixture
 def api(seeded: RecordingDispatcher) -> Client:
     return Client(function_handler("index"))
-
-
-@pytest.fixture
-def reader(auth: Client) -> Account:
-    return register_and_login(auth)
 
 
 def get(api: Client, reader: Account, path: str, query: str = "", **headers: str) -> Any:

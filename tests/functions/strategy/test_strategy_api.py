@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.models import AuditEvent
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 
-from tests.functions.conftest import Account, Client, register_and_login
-from tests.integration.compute.seeding import latest_run, publication, seeded_market
+from tests.functions.conftest import Account, Client
+from tests.integration.compute.seeding import latest_run, publication
 from tests.lambda_http import function_handler
 from tests.pipeline_fixtures import RecordingDispatcher
 
 NEW_PARAMS = {"momentum_weight": 0.2, "market_cap_weight": 0.3, "risk_parity_weight": 0.5, "momentum_lookback_days": 40}
 
 
-@pytest.fixture(scope="module")
-def seeded(migrated: Engine) -> Iterator[RecordingDispatcher]:
-    with seeded_market() as dispatcher:
-        yield dispatcher
-
-
 @pytest.fixture
 def api(seeded: RecordingDispatcher) -> Client:
     return Client(function_handler("strategy"))
-
-
-@pytest.fixture
-def reader(auth: Client) -> Account:
-    return register_and_login(auth)
 
 
 def put(api: Client, account: Account, body: dict[str, Any]) -> Any:
