@@ -20,7 +20,7 @@ from autoindex.schemas.identity import (
 )
 from autoindex.services import api_keys, identity
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
-from autoindex.web.ratelimit import client_ip, enforce_rate_limit, rate_limit
+from autoindex.web.ratelimit import client_ip, enforce_rate_limits, rate_limit
 from fastapi import APIRouter, Depends, Request, Response, status
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -38,11 +38,12 @@ def register(body: RegisterRequest, uow: UowDep, meta: RequestMetaDep) -> UserRe
 
 
 @router.post("/login")
-def login(body: LoginRequest, request: Request, response: Response, uow: UowDep, meta: RequestMetaDep) -> TokenPairRead:
+def login(body: LoginRequest, request: Request, uow: UowDep, meta: RequestMetaDep) -> TokenPairRead:
     """Exchange e-mail and password for an access token and a refresh token."""
-    # Two budgets: per address (spraying many accounts) and per account (one account from many addresses).
-    enforce_rate_limit(request, response, policy="login", identity=f"ip:{client_ip(request)}")
-    enforce_rate_limit(request, response, policy="login", identity=f"email:{identity.normalise_email(body.email)}")
+    # Two budgets in one decision: per address (spraying many accounts) and per account (one account
+    # from many addresses); an attempt refused by either spends neither.
+    address, account = f"ip:{client_ip(request)}", f"email:{identity.normalise_email(body.email)}"
+    enforce_rate_limits(request, [("login", address), ("login", account)])
     pair = identity.login(uow=uow, email=body.email, password=body.password, meta=meta)
     return TokenPairRead(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 

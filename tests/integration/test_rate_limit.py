@@ -14,7 +14,7 @@ from autoindex.ratelimit.store import MemoryCounterStore, RedisCounterStore
 from autoindex.settings import RateLimitPolicy
 from autoindex.web.app import create_app, http_handler
 from autoindex.web.ratelimit import enforce_rate_limits
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request
 from redis import Redis
 
 from tests.conftest import REDIS_URL, clear_process_caches
@@ -258,8 +258,8 @@ def _two_policy_handler(fresh_settings: pytest.MonkeyPatch, policies: str, **env
     router = APIRouter()
 
     @router.get("/v1/ping")
-    def ping(response: Response) -> dict[str, bool]:
-        enforce_rate_limits(response, [("quick", "key:k"), ("slow", "key:k")])
+    def ping(request: Request) -> dict[str, bool]:
+        enforce_rate_limits(request, [("quick", "key:k"), ("slow", "key:k")])
         return {"pong": True}
 
     return http_handler(create_app([router], title="test", rate_limit_policy=None))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 
 from autoindex.auth import authn
 from autoindex.auth.principal import Principal, RequestMeta
@@ -18,7 +18,7 @@ from autoindex.web.problems import request_id_of
 from autoindex.web.ratelimit import AUTHENTICATES, client_ip, deferred_policies, enforce_rate_limits
 
 
-async def authenticate(request: Request, response: Response) -> Principal:
+async def authenticate(request: Request) -> Principal:
     """Who is calling, from ``Authorization: Bearer …`` or ``X-API-Key``; then the caller's rate limits.
 
     Cookies are never read: a browser's ambient credentials authenticate nothing, which is the
@@ -30,7 +30,7 @@ async def authenticate(request: Request, response: Response) -> Principal:
     and any credential that needs a database read, is first counted per client IP.
     """
     groups = deferred_policies(request)
-    anonymous = _AnonymousLimit(request, response, groups)
+    anonymous = _AnonymousLimit(request, groups)
     try:
         principal = _verify(request, before_database=anonymous.count)
     except AppError:
@@ -39,15 +39,15 @@ async def authenticate(request: Request, response: Response) -> Principal:
     request.state.principal = principal
     caller = principal.rate_limit_identity
     own = [("api_key", caller), ("api_key_daily", caller)] if principal.kind == "api_key" else [("user", caller)]
-    enforce_rate_limits(response, [(policy, caller) for policy in groups] + own)
+    enforce_rate_limits(request, [(policy, caller) for policy in groups] + own)
     return principal
 
 
 class _AnonymousLimit:
     """Counts the deferred route-group policies against the client IP, at most once per request."""
 
-    def __init__(self, request: Request, response: Response, groups: list[str]) -> None:
-        self._request, self._response, self._groups = request, response, groups
+    def __init__(self, request: Request, groups: list[str]) -> None:
+        self._request, self._groups = request, groups
         self._counted = False
 
     def count(self) -> None:
@@ -55,7 +55,7 @@ class _AnonymousLimit:
             return
         self._counted = True
         ip = f"ip:{client_ip(self._request)}"
-        enforce_rate_limits(self._response, [(policy, ip) for policy in self._groups])
+        enforce_rate_limits(self._request, [(policy, ip) for policy in self._groups])
 
 
 def _verify(request: Request, *, before_database: Callable[[], None]) -> Principal:

@@ -1,4 +1,4 @@
-"""One pure-ASGI middleware for what every response needs: request id, security headers, last-resort 500."""
+"""One pure-ASGI middleware for what every response needs: request id, security and rate-limit headers, a 500."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from autoindex.observability import client_request_id, logger
 from autoindex.web.problems import problem_response
+
+RATE_LIMIT_HEADERS = "rate_limit_headers"  # set in request state by autoindex.web.ratelimit
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,6 +68,12 @@ class RequestContextMiddleware:
                 present = {name.lower() for name, _ in headers}
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 headers.extend(h for h in self.extra_headers if h[0] not in present)
+                limits = scope["state"].get(RATE_LIMIT_HEADERS) or {}
+                headers.extend(
+                    (name.lower().encode(), value.encode())
+                    for name, value in limits.items()
+                    if name.lower().encode() not in present
+                )
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from fastapi import Request, Response
+from fastapi import Request
 
 from autoindex.errors import RateLimited
 from autoindex.observability import add_metric
 from autoindex.ratelimit import Decision, get_limiter, most_restrictive
 from autoindex.settings import get_settings
+from autoindex.web.middleware import RATE_LIMIT_HEADERS
 
 
 def client_ip(request: Request) -> str:
@@ -26,28 +27,22 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def enforce_rate_limit(request: Request, response: Response, *, policy: str, identity: str) -> Decision | None:
-    """Apply one policy to one identity (``ip:…``, ``user:…``, ``key:…``); raise RateLimited when over.
-
-    This is the hook the identity layer calls with per-user and per-API-key identities once it
-    knows who the caller is; the route-group dependency below calls it with the client IP.
-    """
-    if not get_settings().rate_limit_enabled:
-        return None
-    return _apply(response, get_limiter().hit(policy, identity))
+def enforce_rate_limit(request: Request, *, policy: str, identity: str) -> Decision | None:
+    """Apply one policy to one identity (``ip:…``, ``user:…``, ``key:…``); raise RateLimited when over."""
+    return enforce_rate_limits(request, [(policy, identity)])
 
 
-def enforce_rate_limits(response: Response, checks: Sequence[tuple[str, str]]) -> Decision | None:
+def enforce_rate_limits(request: Request, checks: Sequence[tuple[str, str]]) -> Decision | None:
     """Apply several ``(policy, identity)`` pairs in one store round trip; raise RateLimited if any refuses.
 
     The response (or the 429) reports the most restrictive decision.
     """
     if not get_settings().rate_limit_enabled or not checks:
         return None
-    return _apply(response, most_restrictive(get_limiter().hit_all(checks)))
+    return _apply(request, most_restrictive(get_limiter().hit_all(checks)))
 
 
-def _apply(response: Response, decision: Decision) -> Decision:
+def _apply(request: Request, decision: Decision) -> Decision:
     if not decision.allowed:
         add_metric("RateLimitRejected")
         raise RateLimited(
@@ -55,8 +50,9 @@ def _apply(response: Response, decision: Decision) -> Decision:
             headers=decision.headers(),
             extensions={"policy": decision.policy, "retry_after": decision.reset_s},
         )
-    if not decision.degraded:
-        response.headers.update(decision.headers())
+    # The middleware adds them to whatever response goes out, including one a route built itself
+    # (FastAPI drops a dependency's response headers when the route returns a Response).
+    setattr(request.state, RATE_LIMIT_HEADERS, None if decision.degraded else decision.headers())
     return decision
 
 
@@ -87,7 +83,7 @@ def deferred_policies(request: Request) -> list[str]:
     return list(getattr(request.state, _DEFERRED, ()))
 
 
-def rate_limit(policy: str) -> Callable[[Request, Response], Awaitable[Decision | None]]:
+def rate_limit(policy: str) -> Callable[[Request], Awaitable[Decision | None]]:
     """A dependency that applies a route-group policy to each caller.
 
     On a route that authenticates, the policy is counted by the authentication dependency, against
@@ -98,11 +94,11 @@ def rate_limit(policy: str) -> Callable[[Request, Response], Awaitable[Decision 
     if policy not in get_settings().rate_limit_policies:
         raise KeyError(f"unknown rate-limit policy {policy!r}")  # fail at cold start, not on a request
 
-    async def dependency(request: Request, response: Response) -> Decision | None:
+    async def dependency(request: Request) -> Decision | None:
         if route_authenticates(request):
             setattr(request.state, _DEFERRED, [*deferred_policies(request), policy])
             return None
-        return enforce_rate_limit(request, response, policy=policy, identity=f"ip:{client_ip(request)}")
+        return enforce_rate_limit(request, policy=policy, identity=f"ip:{client_ip(request)}")
 
     dependency.__name__ = f"rate_limit_{policy}"
     return dependency

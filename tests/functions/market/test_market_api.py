@@ -12,7 +12,7 @@ from autoindex.events.transport import use_local_dispatcher
 from autoindex.services.refresh import request_refresh
 from sqlalchemy.engine import Engine
 
-from tests.functions.conftest import Account, Client, register_and_login
+from tests.functions.conftest import Account, Client
 from tests.lambda_http import ROOT, function_handler
 from tests.pipeline_fixtures import RECENT_START, RecordingDispatcher, reset_market, weekdays_between
 
@@ -51,17 +51,23 @@ def market(seeded: None) -> Client:
     return Client(function_handler("market"))
 
 
-@pytest.fixture
-def reader(auth: Client) -> Account:
-    return register_and_login(auth)
-
-
 def get(market: Client, reader: Account, path: str, query: str = "", **headers: str) -> Any:
     return market.get(path, query=query, headers={**reader.bearer(), **headers})
 
 
 def test_reads_need_authentication(market: Client) -> None:
     assert market.get("/v1/assets").status == 401
+
+
+def test_every_read_reports_the_callers_budget_even_a_304(market: Client, reader: Account) -> None:
+    # The route builds its own response (for the ETag): the limit headers must survive that
+    first = get(market, reader, "/v1/assets")
+    second = get(market, reader, "/v1/assets", **{"If-None-Match": first.headers["etag"]})
+    assert (first.status, second.status) == (200, 304)
+    policies = [r.headers["ratelimit-policy"] for r in (first, second)]
+    assert policies == ['"default";q=120;w=60'] * 2
+    remaining = [int(r.headers["ratelimit"].split(";")[1].removeprefix("r=")) for r in (first, second)]
+    assert remaining[1] == remaining[0] - 1  # the same caller's budget, counted per account
 
 
 def test_assets_filter_search_and_pages(market: Client, reader: Account) -> None:
