@@ -45,6 +45,8 @@ pytest:
 ## bench: the benchmarks, printed as ratios against a baseline measured in the same run
 bench: install services
 	$(BIN)/python -m bench.cold_start
+	$(BIN)/python -m bench.index_cold_start
+	$(BIN)/python -m bench.index_history_latency
 	$(BIN)/python -m bench.ratelimit_latency
 	$(BIN)/python -m bench.auth_latency
 	$(BIN)/python -m bench.compute

@@ -30,5 +30,6 @@ def report(name: str, measured: list[float], baseline: list[float], goal: float 
     ratio = m / b
     met = goal is None or ratio <= goal
     verdict = "recorded, no goal" if goal is None else f"goal <= {goal}x, {'OK' if met else 'OVER GOAL'}"
-    print(f"{name}: median {m * scale:.2f} {unit} vs baseline {b * scale:.2f} {unit} -> {ratio:.2f}x ({verdict})")
+    shown = f"1/{1 / ratio:.0f}" if 0 < ratio < 0.1 else f"{ratio:.2f}x"
+    print(f"{name}: median {m * scale:.2f} {unit} vs baseline {b * scale:.2f} {unit} -> {shown} ({verdict})")
     return met

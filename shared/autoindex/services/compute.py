@@ -33,6 +33,7 @@ from autoindex.models import (
 from autoindex.observability import add_metric, logger
 from autoindex.services import compute_inputs as inputs
 from autoindex.services.compute_metrics import write_metrics
+from autoindex.services.publication import lock_publication
 from autoindex.services.strategy import active_version
 from autoindex.settings import get_settings
 
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 INDEX_COMPUTED = "IndexComputed"
 CONSUMER = "compute"
 # One number for pg_advisory_xact_lock: computes are serialised across every instance.
-_COMPUTE_LOCK = 0x41_49_43_50  # "AICP"
 
 Status = Literal["succeeded", "noop", "duplicate"]
 Mode = Literal["full", "incremental"]
@@ -68,15 +68,6 @@ def _begin(session: Session) -> None:
         timeout = int(get_settings().compute_statement_timeout_ms)
         session.execute(text(f"SET LOCAL statement_timeout = {timeout}"))
     lock_publication(session)
-
-
-def lock_publication(session: Session) -> None:
-    """Hold the compute lock until the transaction ends: computes and republications never interleave.
-
-    Whoever holds it takes the publication time, so version tokens are published in time order.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _COMPUTE_LOCK})
 
 
 def _run_row(session: Session, run_id: uuid.UUID | None, trigger: str, version: int) -> ComputeRun:

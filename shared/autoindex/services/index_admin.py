@@ -20,7 +20,7 @@ from autoindex.schemas.admin import (
     ComputeRunRead,
     PublishedVersion,
 )
-from autoindex.services.compute import lock_publication
+from autoindex.services.publication import lock_publication
 from autoindex.services.strategy import active_version
 
 if TYPE_CHECKING:
