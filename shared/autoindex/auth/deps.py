@@ -73,7 +73,7 @@ def _verify(request: Request, *, before_database: Callable[[], None]) -> Princip
     raise Unauthorized("Authentication required: a bearer token or an X-API-Key header.")
 
 
-setattr(authenticate, AUTHENTICATES, True)
+setattr(authenticate, AUTHENTICATES, True)  # how rate_limit() knows a route authenticates its caller
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
