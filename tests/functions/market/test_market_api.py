@@ -59,6 +59,7 @@ def test_reads_need_authentication(market: Client) -> None:
     assert market.get("/v1/assets").status == 401
 
 
+@pytest.mark.usefixtures("steady_minute")
 def test_every_read_reports_the_callers_budget_even_a_304(market: Client, reader: Account) -> None:
     # The route builds its own response (for the ETag): the limit headers must survive that
     first = get(market, reader, "/v1/assets")
