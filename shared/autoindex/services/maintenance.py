@@ -122,11 +122,12 @@ def _key_pages(
         last = rows[-1]
 
 
-def _delete_by_key(session: Session, model: Any, key: Any, condition: ColumnElement[bool]) -> int:
-    """Delete the rows of a single-column key that match ``condition``, one bounded page at a time."""
+def _delete_by_key(session: Session, model: Any, keys: Sequence[Any], condition: ColumnElement[bool]) -> int:
+    """Delete the rows matching ``condition`` by their key (one or more columns), one bounded page at a time."""
     deleted = 0
-    for page in _key_pages(session, select(key).where(condition), [key]):
-        deleted += _rowcount(session.execute(delete(model).where(key.in_([k for (k,) in page]))))
+    for page in _key_pages(session, select(*keys).where(condition), keys):
+        matched = keys[0].in_([k for (k,) in page]) if len(keys) == 1 else tuple_(*keys).in_(page)
+        deleted += _rowcount(session.execute(delete(model).where(matched)))
     return deleted
 
 
@@ -136,16 +137,13 @@ def _rowcount(result: Any) -> int:
 
 def _prune_processed_events(session: Session, cutoff: datetime) -> int:
     keys = [ProcessedEvent.consumer, ProcessedEvent.event_id]
-    deleted = 0
-    for page in _key_pages(session, select(*keys).where(ProcessedEvent.processed_at < cutoff), keys):
-        deleted += _rowcount(session.execute(delete(ProcessedEvent).where(tuple_(*keys).in_(page))))
-    return deleted
+    return _delete_by_key(session, ProcessedEvent, keys, ProcessedEvent.processed_at < cutoff)
 
 
 def _prune_compute_runs(session: Session, cutoff: datetime) -> int:
     # Nothing references a compute run; a queued one has no finished_at, and its status guards it too.
     finished = and_(ComputeRun.status.not_in(COMPUTE_ACTIVE_STATUSES), ComputeRun.finished_at < cutoff)
-    return _delete_by_key(session, ComputeRun, ComputeRun.id, finished)
+    return _delete_by_key(session, ComputeRun, [ComputeRun.id], finished)
 
 
 def _prune_refresh_runs(session: Session, cutoff: datetime) -> tuple[int, int]:
@@ -183,7 +181,7 @@ def _prune_refresh_tokens(session: Session, cutoff: datetime) -> int:
 def _prune_api_keys(session: Session, cutoff: datetime) -> int:
     # No foreign key references api_keys (audit rows name a key by string), so a dead key can simply go.
     dead = or_(ApiKey.revoked_at < cutoff, ApiKey.expires_at < cutoff)
-    return _delete_by_key(session, ApiKey, ApiKey.id, dead)
+    return _delete_by_key(session, ApiKey, [ApiKey.id], dead)
 
 
 def _prune(session: Session, cutoffs: RetentionCutoffs) -> dict[str, int]:
