@@ -8,7 +8,7 @@ PORT ?= 3000
 export TEST_DATABASE_URL ?= postgresql+pg8000://postgres@127.0.0.1:5432/postgres
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test install services lint typecheck pytest bench template-check clean
+.PHONY: run test test-unit install services lint typecheck imports pytest bench template-check clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,12 @@ run: install
 	$(BIN)/autoindex refresh --if-empty
 	PORT=$(PORT) $(BIN)/autoindex serve
 
-## test: create .venv, install, make sure PostgreSQL and Redis run, then lint, type-check and the whole suite
-test: install services lint typecheck pytest
+## test: create .venv, install, make sure PostgreSQL and Redis run, then lint, type-check, layering and the whole suite
+test: install services lint typecheck imports pytest
+
+## test-unit: the fast tier: lint, layering and every test that needs no PostgreSQL, Redis or network
+test-unit: install lint imports
+	$(BIN)/pytest tests/unit
 
 services:
 	@bash infra/ensure-services.sh
@@ -35,9 +39,13 @@ lint:
 	$(BIN)/ruff format --check .
 
 typecheck:
-	$(BIN)/mypy shared/autoindex tests bench
+	$(BIN)/mypy shared/autoindex dev/autoindex_dev tests bench
 	@# Each function folder is its own code root in Lambda (`from routes import router`), so check each alone.
 	@for fn in functions/*/; do MYPYPATH=shared:$$fn $(BIN)/mypy --config-file pyproject.toml $$fn*.py || exit 1; done
+
+## imports: the layering contracts of pyproject.toml (docs/architecture.md)
+imports:
+	$(BIN)/lint-imports
 
 pytest:
 	$(BIN)/pytest

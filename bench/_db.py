@@ -23,8 +23,8 @@ def bench_database() -> Iterator[str]:
     url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     os.environ["DATABASE_URL"] = url
     try:
-        from autoindex.db import migrate
         from autoindex.db.engine import write_engine
+        from autoindex.migrations import migrate
 
         migrate.upgrade(write_engine())
         yield url

@@ -31,12 +31,12 @@ from bench._db import bench_database
 
 def _login_bench(samples: int) -> bool:
     import bcrypt
-    from autoindex.auth import passwords
     from autoindex.db.uow import UnitOfWork
-    from autoindex.local.events import LocalContext, http_event
-    from autoindex.local.loader import load_handler
-    from autoindex.services import identity
+    from autoindex.identity import passwords
+    from autoindex.identity import service as identity
     from autoindex.settings import get_settings
+    from autoindex_dev.lambda_events import LocalContext, http_event
+    from autoindex_dev.loader import load_handler
 
     rounds = get_settings().bcrypt_rounds
     email, password = f"bench-{uuid.uuid4().hex[:8]}@example.com", "Bench-password-" + uuid.uuid4().hex[:8]
@@ -69,10 +69,11 @@ def _login_bench(samples: int) -> bool:
 
 
 def _api_key_bench(samples: int) -> bool:
-    from autoindex.auth.principal import Principal, RequestMeta, scopes_for_role
     from autoindex.db.uow import UnitOfWork
-    from autoindex.models import ApiKey
-    from autoindex.services import api_keys, identity
+    from autoindex.identity import api_keys
+    from autoindex.identity import service as identity
+    from autoindex.identity.models import ApiKey
+    from autoindex.identity.principal import Principal, RequestMeta, scopes_for_role
     from sqlalchemy import select
 
     email = f"bench-{uuid.uuid4().hex[:8]}@example.com"

@@ -3,7 +3,7 @@
 Data: 500 assets x 2,520 trading days (ten years) of synthetic closes with gaps, late listings and
 market caps, default strategy (weekly rebalancing over 60 days, 5 bps costs).
 
-1. Full compute through ``autoindex.engine.index.compute_index`` against ``plain_reference`` below, a
+1. Full compute through ``autoindex.index.engine.index.compute_index`` against ``plain_reference`` below, a
    straightforward vectorised implementation of the same method (rolling sums for every window, one
    loop over rebalance dates for the drift), in the same run, samples alternating. Goal: <= 2x. The
    two must agree to 1e-9, or the benchmark fails: a fast wrong reference proves nothing.
@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from autoindex.engine.index import compute_index, extend_index
-from autoindex.engine.strategy import StrategyParams
+from autoindex.index.engine.index import compute_index, extend_index
+from autoindex.index.engine.strategy import StrategyParams
 
 from bench._common import report
 

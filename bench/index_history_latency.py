@@ -39,10 +39,11 @@ def _seed() -> str:
     """Index values and a publication row (what a compute writes), and a read-scope API key."""
     from decimal import Decimal
 
-    from autoindex.auth.principal import Principal, RequestMeta, scopes_for_role
     from autoindex.db.uow import UnitOfWork
-    from autoindex.models import IndexPublication, IndexValue
-    from autoindex.services import api_keys, identity
+    from autoindex.identity import api_keys
+    from autoindex.identity import service as identity
+    from autoindex.identity.principal import Principal, RequestMeta, scopes_for_role
+    from autoindex.index.models import IndexPublication, IndexValue
     from sqlalchemy import insert, update
 
     start = date(2016, 1, 4)
@@ -69,8 +70,8 @@ def _seed() -> str:
 
 
 def _bench(key: str, samples: int) -> bool:
-    from autoindex.local.events import LocalContext, http_event
-    from autoindex.local.loader import load_handler
+    from autoindex_dev.lambda_events import LocalContext, http_event
+    from autoindex_dev.loader import load_handler
     from fastapi import FastAPI
     from fastapi.responses import Response
     from mangum import Mangum

@@ -17,7 +17,7 @@ from typing import Any
 
 os.environ.setdefault("STAGE", "bench")
 
-from autoindex.repos.market import PriceRow
+from autoindex.market.queries import PriceRow
 
 from bench._common import report
 from bench._db import bench_database
@@ -41,8 +41,8 @@ def _rows(asset_ids: list[int]) -> list[PriceRow]:
 def main() -> int:
     from autoindex.db.engine import write_engine
     from autoindex.db.uow import UnitOfWork
-    from autoindex.models import Asset
-    from autoindex.repos.market import upsert_prices
+    from autoindex.market.models import Asset
+    from autoindex.market.queries import upsert_prices
     from sqlalchemy import text
 
     with bench_database():

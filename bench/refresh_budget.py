@@ -50,12 +50,12 @@ def _refresh(fake_url: str, *, per_window: int, key: str) -> tuple[float, int, i
     """One planned refresh ingested by four concurrent workers; (seconds, run credits, run rows)."""
     from autoindex.db.uow import UnitOfWork
     from autoindex.events.transport import use_local_dispatcher
-    from autoindex.models import Asset, DailyPrice, RefreshRun
-    from autoindex.providers.budget import RedisCreditBudget
-    from autoindex.providers.twelvedata import TwelveDataProvider
-    from autoindex.services.ingest import ingest_batch
-    from autoindex.services.refresh import request_refresh
-    from autoindex.services.refresh_plan import last_final_session
+    from autoindex.market.ingest import ingest_batch
+    from autoindex.market.models import Asset, DailyPrice, RefreshRun
+    from autoindex.market.planning import last_final_session
+    from autoindex.market.providers.budget import RedisCreditBudget
+    from autoindex.market.providers.twelvedata.client import TwelveDataProvider
+    from autoindex.market.refresh import request_refresh
     from autoindex.settings import get_settings
     from redis import Redis
     from sqlalchemy import update
@@ -108,8 +108,8 @@ def _refresh(fake_url: str, *, per_window: int, key: str) -> tuple[float, int, i
 
 def main() -> int:
     from autoindex.db.uow import UnitOfWork
-    from autoindex.local.fake_twelvedata import FakeTwelveData
-    from autoindex.models import Asset
+    from autoindex.market.models import Asset
+    from autoindex_dev.fake_twelvedata.server import FakeTwelveData
     from sqlalchemy import update
 
     from tests.conftest import clear_process_caches

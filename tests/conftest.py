@@ -1,7 +1,10 @@
-"""Test-wide fixtures: a fresh PostgreSQL database per session, a Redis database per session, clean caches.
+"""Test-wide fixtures: the test environment, clean caches, and (only where asked for) real PostgreSQL and Redis.
 
-The suite talks to the real servers named by TEST_DATABASE_URL (a maintenance database on the
-server to use) and TEST_REDIS_URL; `make test` defaults them to the local ones.
+Every test runs with the same settings (stage ``test``, fixed secrets, cheap bcrypt). Nothing here
+connects to a server by itself: a directory whose tests need PostgreSQL and Redis asks for
+``services`` (its conftest makes it autouse), which creates a fresh database for the session on the
+server named by TEST_DATABASE_URL (a maintenance database there) and uses TEST_REDIS_URL. The unit
+tier (``tests/unit``, ``make test-unit``) never does, so it passes with both servers down.
 """
 
 from __future__ import annotations
@@ -22,54 +25,36 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 def clear_process_caches() -> None:
     """Forget everything built from settings, so the next call sees the current environment."""
-    from autoindex import cache as index_cache
     from autoindex.clients import get_redis
     from autoindex.db.engine import dispose_engines
+    from autoindex.index import read_cache
+    from autoindex.market.providers.factory import clear_provider_caches
     from autoindex.observability import get_tracer
-    from autoindex.providers import clear_provider_caches
     from autoindex.ratelimit.limiter import get_limiter
     from autoindex.settings import get_settings
 
     dispose_engines()
     clear_provider_caches()
-    index_cache.reset()
+    read_cache.reset()
     for cached in (get_settings, get_limiter, get_redis, get_tracer):
         cached.cache_clear()
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """A database of its own for this test session, created empty and dropped at the end."""
-    name = f"autoindex_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
-            ),
-            {"n": name},
-        )
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
-
-
 @pytest.fixture(scope="session", autouse=True)
-def test_environment(database_url: str) -> Iterator[None]:
-    """Point the product at the test PostgreSQL and Redis for the whole session."""
+def test_environment() -> Iterator[None]:
+    """The product's settings for the whole session; the database URL is replaced once ``services`` runs."""
     saved = dict(os.environ)
     os.environ.update(
         {
             "STAGE": "test",
-            "DATABASE_URL": database_url,
+            # Until a test asks for ``services``, settings name the maintenance database, which no unit test opens.
+            "DATABASE_URL": ADMIN_URL,
             "REDIS_URL": REDIS_URL,
             "METRICS_NAMESPACE": "AutoIndexTest",
             "JWT_SIGNING_KEY": "test-signing-key-0123456789abcdef-0123456789",
             "API_KEY_PEPPER": "test-api-key-pepper-0123456789abcdef-012345",
             "BCRYPT_ROUNDS": "4",  # the minimum: tests exercise logic, the benchmark measures cost
+            "MARKET_DATA_PROVIDER": "demo",
         }
     )
     for key in (
@@ -89,10 +74,37 @@ def test_environment(database_url: str) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def migrated(test_environment: None) -> Engine:
+def database_url(test_environment: None) -> Iterator[str]:
+    """A database of its own for this test session, created empty and dropped at the end."""
+    name = f"autoindex_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def services(database_url: str) -> None:
+    """Point the product at the session's own PostgreSQL database and the test Redis (autouse where needed)."""
+    os.environ["DATABASE_URL"] = database_url
+    clear_process_caches()
+
+
+@pytest.fixture(scope="session")
+def migrated(services: None) -> Engine:
     """The session database at the head revision, migrated by the same code as `autoindex migrate`."""
-    from autoindex.db import migrate
     from autoindex.db.engine import write_engine
+    from autoindex.migrations import migrate
 
     engine = write_engine()
     migrate.upgrade(engine)

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autoindex.local.events import LocalContext, http_event
-from autoindex.local.loader import load_handler
+from autoindex_dev.lambda_events import LocalContext, http_event
+from autoindex_dev.loader import load_handler
 
 ROOT = Path(__file__).resolve().parents[1]
 

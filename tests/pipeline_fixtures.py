@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from autoindex.db.uow import UnitOfWork
+from autoindex.events.ledger import ProcessedEvent
 from autoindex.events.transport import use_local_dispatcher
-from autoindex.local.dispatch import LocalDispatcher
-from autoindex.local.runner import Runner
-from autoindex.models import Asset, DailyPrice, ProcessedEvent, RefreshBatch, RefreshRun
+from autoindex.market.models import Asset, DailyPrice, RefreshBatch, RefreshRun
+from autoindex_dev.dispatch import LocalDispatcher
+from autoindex_dev.runner import Runner
 from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 

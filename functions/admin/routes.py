@@ -6,7 +6,10 @@ import uuid
 from typing import Annotated
 
 from autoindex.auth.deps import AdminPrincipal
-from autoindex.schemas.admin import (
+from autoindex.identity import audit_log
+from autoindex.identity.audit_schemas import AuditPage, AuditQuery
+from autoindex.index import admin as index_admin
+from autoindex.index.admin_schemas import (
     CacheInvalidated,
     CacheStatsRead,
     ComputeAccepted,
@@ -14,8 +17,9 @@ from autoindex.schemas.admin import (
     ComputeRunPage,
     ComputeRunRead,
 )
-from autoindex.schemas.audit import AuditPage, AuditQuery
-from autoindex.schemas.market import (
+from autoindex.market import admin as pipeline_admin
+from autoindex.market.refresh import request_refresh
+from autoindex.market.schemas import (
     SYMBOL_PATTERN,
     AssetRead,
     FreshnessRead,
@@ -25,8 +29,6 @@ from autoindex.schemas.market import (
     RunRead,
     UniverseChange,
 )
-from autoindex.services import audit_log, index_admin, pipeline_admin
-from autoindex.services.refresh import request_refresh
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.web.ratelimit import rate_limit
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 
 from autoindex.auth.deps import CurrentPrincipal
-from autoindex.models import User
-from autoindex.schemas.identity import (
+from autoindex.identity import api_keys
+from autoindex.identity import service as identity
+from autoindex.identity.models import User
+from autoindex.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyList,
@@ -18,7 +20,6 @@ from autoindex.schemas.identity import (
     TokenPairRead,
     UserRead,
 )
-from autoindex.services import api_keys, identity
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.web.ratelimit import client_ip, enforce_rate_limits, rate_limit
 from fastapi import APIRouter, Depends, Request, Response, status

@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from autoindex.db.uow import UnitOfWork
+from autoindex.index.compute import mark_failed, run_compute
 from autoindex.observability import lambda_entry, logger
-from autoindex.services.compute import mark_failed, run_compute
 
 
 def _run_id(detail: dict[str, Any]) -> uuid.UUID | None:

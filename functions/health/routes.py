@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from autoindex import __version__
-from autoindex.health import readiness
+from autoindex.ops.health import readiness
 from autoindex.settings import get_settings
 from autoindex.web.problems import problem_response, request_id_of
 from fastapi import APIRouter, Request

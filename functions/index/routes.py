@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from autoindex import cache
 from autoindex.auth.deps import ReaderPrincipal
-from autoindex.schemas.common import RangeQuery
-from autoindex.schemas.index import (
+from autoindex.index import analytics as index_analytics
+from autoindex.index import read as index_read
+from autoindex.index.schemas import (
     AllocationQuery,
     AllocationsRead,
     BenchmarkCompare,
@@ -19,8 +19,9 @@ from autoindex.schemas.index import (
     SimulationRead,
     SimulationRequest,
 )
-from autoindex.services import index_analytics, index_read
+from autoindex.schemas import RangeQuery
 from autoindex.web.deps import ReadUowDep
+from autoindex.web.etag import cached_json
 from fastapi import APIRouter, Query, Request, Response
 
 router = APIRouter(tags=["index"])
@@ -34,7 +35,7 @@ _OK: dict[int | str, dict[str, Any]] = {
 @router.get("/v1/index/current", response_model=IndexCurrent, responses=_OK)
 async def current(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
     """Today's allocation: drifted weights at the last close, with the last rebalance's notes."""
-    return cache.respond(request, index_read.current(uow=uow))
+    return cached_json(request, index_read.current(uow=uow))
 
 
 @router.get("/v1/index/history", response_model=IndexHistory, responses=_OK)
@@ -42,7 +43,7 @@ async def history(
     query: Annotated[HistoryQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
     """Index values from the base date (100); `fields` adds daily returns or drawdowns."""
-    return cache.respond(request, index_read.history(uow=uow, query=query))
+    return cached_json(request, index_read.history(uow=uow, query=query))
 
 
 @router.get("/v1/index/allocations", response_model=AllocationsRead, responses=_OK)
@@ -50,7 +51,7 @@ async def allocations(
     query: Annotated[AllocationQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
     """The target weights of the rebalance in effect on `date` (default: the last index date)."""
-    return cache.respond(request, index_read.allocations(uow=uow, query=query))
+    return cached_json(request, index_read.allocations(uow=uow, query=query))
 
 
 @router.post("/v1/index/simulate")
@@ -62,7 +63,7 @@ def simulate(body: SimulationRequest, _: ReaderPrincipal, uow: ReadUowDep) -> Si
 @router.get("/v1/currencies", response_model=CurrencyList, responses=_OK)
 async def currencies(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
     """The currencies a simulation accepts."""
-    return cache.respond(request, index_read.currencies(uow=uow))
+    return cached_json(request, index_read.currencies(uow=uow))
 
 
 @router.get("/v1/benchmark/series", response_model=BenchmarkSeries, responses=_OK)
@@ -70,7 +71,7 @@ async def benchmark_series(
     query: Annotated[RangeQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
     """The benchmark's closes, normalised to 100 at the first date."""
-    return cache.respond(request, index_read.benchmark_series(uow=uow, query=query))
+    return cached_json(request, index_read.benchmark_series(uow=uow, query=query))
 
 
 @router.get("/v1/benchmark/compare", response_model=BenchmarkCompare, responses=_OK)
@@ -78,4 +79,4 @@ async def benchmark_compare(
     query: Annotated[RangeQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
     """Risk metrics of the index and the benchmark over one range, and their difference."""
-    return cache.respond(request, index_analytics.compare(uow=uow, query=query))
+    return cached_json(request, index_analytics.compare(uow=uow, query=query))

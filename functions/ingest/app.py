@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from autoindex.jobs import IngestMessage
+from autoindex.market.ingest import ingest_batch
+from autoindex.market.messages import IngestMessage
+from autoindex.market.providers.factory import get_provider
 from autoindex.observability import lambda_entry, logger
-from autoindex.providers import get_provider
-from autoindex.services.ingest import ingest_batch
 from autoindex.settings import get_settings
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord

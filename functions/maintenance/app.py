@@ -6,7 +6,7 @@ from typing import Any
 
 from autoindex.db.uow import UnitOfWork
 from autoindex.observability import lambda_entry
-from autoindex.services.maintenance import run_maintenance
+from autoindex.ops.maintenance import run_maintenance
 
 
 @lambda_entry(kind="event")

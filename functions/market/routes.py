@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from autoindex.auth.deps import ReaderPrincipal
-from autoindex.schemas.market import (
+from autoindex.market import read as market_read
+from autoindex.market.schemas import (
     SYMBOL_PATTERN,
     AssetPage,
     AssetQuery,
@@ -15,7 +16,6 @@ from autoindex.schemas.market import (
     PricePage,
     PriceQuery,
 )
-from autoindex.services import market_read
 from autoindex.web.deps import ReadUowDep
 from autoindex.web.etag import etag_json
 from fastapi import APIRouter, Path, Query, Request, Response

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from autoindex.db.uow import UnitOfWork
+from autoindex.market.refresh import request_refresh
 from autoindex.observability import lambda_entry, logger
-from autoindex.services.refresh import request_refresh
 
 
 @lambda_entry(kind="event")

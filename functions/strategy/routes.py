@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from autoindex import cache
 from autoindex.auth.deps import AdminPrincipal, ReaderPrincipal
-from autoindex.schemas.index import (
+from autoindex.index import read as index_read
+from autoindex.index import strategy
+from autoindex.index.schemas import (
     RiskMetricsQuery,
     RiskMetricsRead,
     StrategyAccepted,
@@ -14,9 +15,8 @@ from autoindex.schemas.index import (
     StrategyHistory,
     StrategyVersionRead,
 )
-from autoindex.services import index_read, strategy
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
-from autoindex.web.etag import etag_json
+from autoindex.web.etag import cached_json, etag_json
 from autoindex.web.ratelimit import rate_limit
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
@@ -60,4 +60,4 @@ def risk_metrics(
     query: Annotated[RiskMetricsQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
     """Risk metrics per period for the index and the benchmark, and one rolling series (30 or 90 days)."""
-    return cache.respond(request, index_read.risk_metrics(uow=uow, query=query))
+    return cached_json(request, index_read.risk_metrics(uow=uow, query=query))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from autoindex.index.warm import warm
 from autoindex.observability import lambda_entry, logger
-from autoindex.services.index_warm import warm
 
 
 @lambda_entry(kind="event")

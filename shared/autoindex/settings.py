@@ -141,7 +141,8 @@ class Settings(BaseSettings):
     provider_credits_per_minute: Annotated[int, Field(ge=1)] = 8
     provider_credits_per_day: Annotated[int, Field(ge=1)] = 800
     # --- market-data provider: which one, the shared credit budget and circuit, the Twelve Data client
-    market_data_provider: Literal["demo", "twelvedata"] = "demo"
+    # Unset means "demo" only in the local stage; anywhere else it must be named (demo prices are synthetic).
+    market_data_provider: Literal["demo", "twelvedata"] | None = None
     provider_key_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "provider"
     provider_budget_max_wait_s: Annotated[float, Field(ge=0, le=900)] = 65.0
     provider_budget_guard_ms: Annotated[int, Field(ge=0, le=10_000)] = 1_000
@@ -170,6 +171,17 @@ class Settings(BaseSettings):
         if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
             raise ValueError("must be an https URL (http only for 127.0.0.1 or localhost)")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _provider_named_outside_local(self) -> Settings:
+        if self.market_data_provider is None:
+            if self.stage != "local":
+                raise ValueError(
+                    "MARKET_DATA_PROVIDER is required outside the local stage: 'twelvedata', or 'demo' to serve "
+                    "synthetic prices on purpose"
+                )
+            object.__setattr__(self, "market_data_provider", "demo")
+        return self
 
     @model_validator(mode="after")
     def _provider_key_present(self) -> Settings:

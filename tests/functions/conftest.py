@@ -15,6 +15,11 @@ from tests.lambda_http import Result, call, function_handler
 from tests.pipeline_fixtures import RecordingDispatcher, dispatcher, market  # noqa: F401 - pytest fixtures
 
 
+@pytest.fixture(autouse=True)
+def _services(services: None) -> None:
+    """Every function test runs against the session's own PostgreSQL database and the test Redis."""
+
+
 def random_ip() -> str:
     return f"203.0.{random.randint(0, 255)}.{random.randint(1, 254)}"
 
@@ -82,7 +87,7 @@ def register_and_login(auth: Client, email: str | None = None, password: str = G
 def make_admin(email: str | None = None, password: str = GOOD_PASSWORD) -> tuple[str, str]:
     """An admin made the only way there is: the management command's service."""
     from autoindex.db.uow import UnitOfWork
-    from autoindex.services import identity
+    from autoindex.identity import service as identity
 
     email = email or new_email()
     identity.create_admin(uow=UnitOfWork(), email=email, password=password)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from autoindex.local.openapi import render
-from autoindex.local.template import load_template
+from autoindex_dev.openapi import render
+from autoindex_dev.template import load_template
 
 from tests.lambda_http import ROOT, call, function_handler
 

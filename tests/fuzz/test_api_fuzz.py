@@ -50,7 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         "LOG_LEVEL": "ERROR",
     }
     env.pop("RATE_LIMIT_POLICIES", None)
-    cli = [sys.executable, "-m", "autoindex.cli"]
+    cli = [sys.executable, "-m", "autoindex_dev.cli"]
     email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
     for args in (["migrate"], ["create-admin", "--email", email, "--password", ADMIN_PASSWORD], ["refresh"]):
         subprocess.run([*cli, *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=180)

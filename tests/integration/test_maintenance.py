@@ -15,21 +15,15 @@ from typing import Any
 import pytest
 from autoindex.db.base import Base
 from autoindex.db.uow import UnitOfWork
-from autoindex.local.events import LocalContext, scheduled_event
-from autoindex.models import (
-    ApiKey,
-    AuditEvent,
-    ComputeRun,
-    ProcessedEvent,
-    RefreshBatch,
-    RefreshRun,
-    RefreshToken,
-    User,
-)
+from autoindex.events.ledger import ProcessedEvent
+from autoindex.identity.models import ApiKey, AuditEvent, RefreshToken, User
+from autoindex.index.models import ComputeRun
+from autoindex.market.models import RefreshBatch, RefreshRun
 from autoindex.observability import logger
-from autoindex.services import maintenance
-from autoindex.services.maintenance import MaintenanceReport, run_maintenance
+from autoindex.ops import maintenance
+from autoindex.ops.maintenance import MaintenanceReport, run_maintenance
 from autoindex.settings import ConfigurationError, get_settings
+from autoindex_dev.lambda_events import LocalContext, scheduled_event
 from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -433,7 +427,7 @@ def test_the_scheduled_handler_runs_the_job(seeded: Seeded) -> None:
 
 
 def test_the_cli_prints_the_report(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
-    from autoindex.cli import main
+    from autoindex_dev.cli import main
 
     assert main(["maintenance"]) == 0
     out = capsys.readouterr().out
@@ -444,8 +438,8 @@ def test_the_cli_prints_the_report(seeded: Seeded, capsys: pytest.CaptureFixture
 
 def test_the_embedded_sqlite_database_is_pruned_the_same_way(tmp_path: Path) -> None:
     """`autoindex serve` delivers the weekly schedule locally, on SQLite by default."""
-    from autoindex.db import migrate
     from autoindex.db.engine import build_engine
+    from autoindex.migrations import migrate
     from sqlalchemy.engine import make_url
 
     engine = build_engine(make_url(f"sqlite+pysqlite:///{tmp_path / 'embedded.sqlite3'}"), get_settings())

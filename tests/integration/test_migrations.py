@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autoindex.db import migrate
 from autoindex.db.base import Base
+from autoindex.migrations import migrate
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Engine
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from autoindex import cache
+from autoindex.index import read_cache
 from pydantic import BaseModel
 from redis import Redis
 
@@ -31,15 +31,15 @@ class Database:
 
     @property
     def token(self) -> str:
-        return cache.version_token(self.data_version, self.published_at)
+        return read_cache.version_token(self.data_version, self.published_at)
 
     def load(self) -> tuple[str, BaseModel]:
         self.loads += 1
         return self.token, Body(version=self.data_version, values=[float(i) for i in range(self.size)])
 
 
-def read(db: Database, name: str = "index.history", params: dict[str, Any] | None = None) -> cache.CachedBody:
-    return cache.read_through(name, params or {"start": None}, db.load)
+def read(db: Database, name: str = "index.history", params: dict[str, Any] | None = None) -> read_cache.CachedBody:
+    return read_cache.read_through(name, params or {"start": None}, db.load)
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_a_hit_is_the_stored_bytes_and_reads_no_database(prefix: str) -> None:
     assert Body.model_validate_json(second.body).version == 1
     assert db.loads == 1
     # Another container (a fresh process copy) is served the same bytes from Redis, still without the database
-    cache.local_store.clear()
+    read_cache.local_store.clear()
     assert read(db).body == first.body and db.loads == 1
 
 
@@ -83,7 +83,7 @@ def test_a_new_version_is_read_on_the_very_next_request(prefix: str) -> None:
     assert read(db).hit
     # A compute commits version 2 and publishes it
     db.data_version, db.published_at = 2, T0 + timedelta(minutes=5)
-    cache.publish_version(db.token)
+    read_cache.publish_version(db.token)
     new = read(db)
     assert not new.hit and Body.model_validate_json(new.body).version == 2
     assert new.etag != old.etag
@@ -93,8 +93,8 @@ def test_a_new_version_is_read_on_the_very_next_request(prefix: str) -> None:
 def test_an_older_publication_never_replaces_a_newer_one(prefix: str) -> None:
     newer = Database(data_version=7, published_at=T0 + timedelta(hours=1))
     older = Database(data_version=6, published_at=T0)
-    cache.publish_version(newer.token)
-    cache.publish_version(older.token)  # a late warmer of the previous compute
+    read_cache.publish_version(newer.token)
+    read_cache.publish_version(older.token)  # a late warmer of the previous compute
     assert Redis.from_url(REDIS_URL).get(f"{prefix}:data-version") == newer.token.encode()
 
 
@@ -131,12 +131,12 @@ def test_the_in_process_copy_is_bounded_by_bytes_and_entries(prefix: str, fresh_
     clear_process_caches()
     db = Database(size=1_000)  # a body of about 6 kB
     bodies = [read(db, params={"n": i}) for i in range(6)]
-    entries, held = cache.local_store.size()
+    entries, held = read_cache.local_store.size()
     assert entries == 3 and held <= 20_000
     # The oldest went from the process copy, never from Redis: it is a hit all the same
     assert read(db, params={"n": 0}).body == bodies[0].body and db.loads == 6
     huge = read(Database(size=10_000), params={"n": "huge"})  # about 60 kB: larger than the whole copy
-    assert len(huge.body) > 20_000 and cache.local_store.size()[1] <= 20_000
+    assert len(huge.body) > 20_000 and read_cache.local_store.size()[1] <= 20_000
 
 
 def test_without_redis_the_same_rules_hold_in_process(fresh_settings: pytest.MonkeyPatch) -> None:
@@ -145,5 +145,5 @@ def test_without_redis_the_same_rules_hold_in_process(fresh_settings: pytest.Mon
     db = Database()
     assert [read(db).hit, read(db).hit] == [False, True]
     db.data_version, db.published_at = 2, T0 + timedelta(minutes=1)
-    cache.publish_version(db.token)
+    read_cache.publish_version(db.token)
     assert Body.model_validate_json(read(db).body).version == 2 and db.loads == 2

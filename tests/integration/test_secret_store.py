@@ -60,9 +60,9 @@ def test_locally_a_missing_secret_is_random_but_stable(fresh_settings: pytest.Mo
 def test_the_twelvedata_key_is_read_from_secrets_manager_and_sent_only_to_the_provider(
     aws: pytest.MonkeyPatch,
 ) -> None:
-    from autoindex.local.fake_twelvedata import FakeTwelveData
-    from autoindex.providers import clear_provider_caches, get_provider
+    from autoindex.market.providers.factory import clear_provider_caches, get_provider
     from autoindex.settings import get_settings
+    from autoindex_dev.fake_twelvedata.server import FakeTwelveData
 
     key = "td-key-from-secrets-manager-5150"
     arn = boto3.client("secretsmanager").create_secret(Name="twelvedata", SecretString=key)["ARN"]

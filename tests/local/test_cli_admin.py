@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from autoindex.db.uow import UnitOfWork
-from autoindex.models import User
+from autoindex.identity.models import User
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -17,7 +17,7 @@ from tests.lambda_http import ROOT
 
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "autoindex.cli", *args],
+        [sys.executable, "-m", "autoindex_dev.cli", *args],
         cwd=ROOT,
         check=False,
         env=dict(os.environ),

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from autoindex.local.dispatch import LocalDispatcher
-from autoindex.local.runner import Runner
+from autoindex_dev.dispatch import LocalDispatcher
+from autoindex_dev.runner import Runner
 
 TEMPLATE = """
 Resources:
@@ -68,7 +68,7 @@ def dispatcher(tmp_path: Path) -> Any:
 
 
 def _module(runner: Runner, function: str) -> Any:
-    from autoindex.local.loader import load_module
+    from autoindex_dev.loader import load_module
 
     fn = runner.template.function(function)
     return vars(load_module(fn.code_uri, fn.handler))

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import pytest
-from autoindex.local import dispatch
-from autoindex.local.cron import Cron
-from autoindex.local.dispatch import LocalDispatcher
-from autoindex.local.loader import load_handler
-from autoindex.local.runner import Runner
-from autoindex.local.template import load_template
+from autoindex_dev import dispatch
+from autoindex_dev.cron import Cron
+from autoindex_dev.dispatch import LocalDispatcher
+from autoindex_dev.loader import load_handler
+from autoindex_dev.runner import Runner
+from autoindex_dev.template import load_template
 
 from tests.lambda_http import ROOT
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from autoindex.local.loader import load_handler
+from autoindex_dev.loader import load_handler
 
 from tests.lambda_http import ROOT
 from tests.net import free_port
@@ -23,7 +23,7 @@ def served(migrated: object) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "PORT": str(port)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "autoindex.cli", "serve"],
+        [sys.executable, "-m", "autoindex_dev.cli", "serve"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -78,7 +78,7 @@ def test_serve_binds_loopback_only(served: str) -> None:
 
 def test_invoke_runs_a_generated_sample_event(migrated: object) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "autoindex.cli", "invoke", "health"],
+        [sys.executable, "-m", "autoindex_dev.cli", "invoke", "health"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -91,12 +91,12 @@ def test_invoke_runs_a_generated_sample_event(migrated: object) -> None:
 
 
 def test_invoke_takes_an_event_file(tmp_path: Path, migrated: object) -> None:
-    from autoindex.local.events import http_event
+    from autoindex_dev.lambda_events import http_event
 
     event_file = tmp_path / "event.json"
     event_file.write_text(json.dumps(http_event(method="GET", path="/health/ready")))
     out = subprocess.run(
-        [sys.executable, "-m", "autoindex.cli", "invoke", "HealthFunction", "--event", str(event_file)],
+        [sys.executable, "-m", "autoindex_dev.cli", "invoke", "HealthFunction", "--event", str(event_file)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from autoindex.local.template import Route, Template, load_template
+from autoindex_dev.template import Route, Template, load_template
 
 from tests.lambda_http import ROOT
 

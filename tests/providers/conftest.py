@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from autoindex.local.fake_twelvedata import FakeTwelveData
-from autoindex.providers.budget import CreditBudget
-from autoindex.providers.circuit import CircuitBreaker
-from autoindex.providers.td_transport import TransportConfig, TwelveDataTransport
-from autoindex.providers.twelvedata import TwelveDataProvider
+from autoindex.market.providers.budget import CreditBudget
+from autoindex.market.providers.circuit import CircuitBreaker
+from autoindex.market.providers.twelvedata.client import TwelveDataProvider
+from autoindex.market.providers.twelvedata.transport import TransportConfig, TwelveDataTransport
+from autoindex_dev.fake_twelvedata.server import FakeTwelveData
 from redis import Redis
 
 from tests.conftest import REDIS_URL

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from autoindex.providers.budget import CreditBudget, MemoryCreditBudget, RedisCreditBudget
-from autoindex.providers.errors import BudgetUnavailable
+from autoindex.market.providers.budget import CreditBudget, MemoryCreditBudget, RedisCreditBudget
+from autoindex.market.providers.errors import BudgetUnavailable
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry

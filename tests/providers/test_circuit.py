@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from autoindex.providers.circuit import CircuitBreaker, MemoryCircuitBreaker, RedisCircuitBreaker
+from autoindex.market.providers.circuit import CircuitBreaker, MemoryCircuitBreaker, RedisCircuitBreaker
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry

@@ -13,12 +13,12 @@ from collections import Counter
 from datetime import date
 
 import pytest
-from autoindex.local.fake_twelvedata import FakeTwelveData
-from autoindex.providers.base import SymbolBars
-from autoindex.providers.budget import RedisCreditBudget
-from autoindex.providers.sessions import utc_now
-from autoindex.providers.td_transport import TransportConfig, TwelveDataTransport
-from autoindex.providers.twelvedata import TwelveDataProvider
+from autoindex.market.providers.budget import RedisCreditBudget
+from autoindex.market.providers.protocol import SymbolBars
+from autoindex.market.providers.sessions import utc_now
+from autoindex.market.providers.twelvedata.client import TwelveDataProvider
+from autoindex.market.providers.twelvedata.transport import TransportConfig, TwelveDataTransport
+from autoindex_dev.fake_twelvedata.server import FakeTwelveData
 from redis import Redis
 
 from tests.conftest import REDIS_URL

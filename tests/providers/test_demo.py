@@ -11,10 +11,10 @@ import time
 from datetime import UTC, date, datetime
 
 import pytest
-from autoindex.providers import catalog
-from autoindex.providers.base import MarketDataProvider, SymbolBars, SymbolError, SymbolNotFound
-from autoindex.providers.demo import DemoProvider
-from autoindex.providers.validation import validate_bar
+from autoindex.market.providers import catalog
+from autoindex.market.providers.demo import DemoProvider
+from autoindex.market.providers.protocol import MarketDataProvider, SymbolBars, SymbolError, SymbolNotFound
+from autoindex.market.providers.validation import validate_bar
 
 from tests.lambda_http import ROOT
 
@@ -24,7 +24,7 @@ UNIVERSE = [s for s in catalog.INSTRUMENTS if "/" not in s]
 _DIGEST = """
 import hashlib
 from datetime import UTC, date, datetime
-from autoindex.providers.demo import DemoProvider
+from autoindex.market.providers.demo import DemoProvider
 result = DemoProvider(clock=lambda: datetime(2024, 3, 13, tzinfo=UTC)).daily_bars(
     ["AAPL", "USD/JPY", "ZZZQ"], date(2019, 1, 1), date(2024, 3, 1)
 )

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from autoindex.providers import clear_provider_caches, get_circuit_breaker, get_credit_budget, get_provider
-from autoindex.providers.budget import MemoryCreditBudget, RedisCreditBudget
-from autoindex.providers.demo import DemoProvider
-from autoindex.providers.twelvedata import TwelveDataProvider
+from autoindex.market.providers.budget import MemoryCreditBudget, RedisCreditBudget
+from autoindex.market.providers.demo import DemoProvider
+from autoindex.market.providers.factory import (
+    clear_provider_caches,
+    get_circuit_breaker,
+    get_credit_budget,
+    get_provider,
+)
+from autoindex.market.providers.twelvedata.client import TwelveDataProvider
 from autoindex.settings import ConfigurationError, get_settings
 
 SECRET = "td-very-secret-0042"

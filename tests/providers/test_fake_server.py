@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import httpx
-from autoindex.local.fake_twelvedata import FakeTwelveData
+from autoindex_dev.fake_twelvedata.server import FakeTwelveData
 
 from tests.lambda_http import ROOT
 from tests.providers.conftest import API_KEY
@@ -39,7 +39,7 @@ def test_every_response_carries_the_credit_headers(fake: FakeTwelveData) -> None
 
 
 def test_run_fake_serves_on_loopback_until_stopped() -> None:
-    code = "from autoindex.local.fake_twelvedata import run_fake; run_fake(0, 8, 800)"
+    code = "from autoindex_dev.fake_twelvedata.server import run_fake; run_fake(0, 8, 800)"
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

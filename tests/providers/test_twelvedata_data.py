@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from autoindex.local.fake_twelvedata import FakeTwelveData
-from autoindex.providers.base import CreditHeaders, SymbolBars, SymbolError
-from autoindex.providers.budget import MemoryCreditBudget
+from autoindex.market.providers.budget import MemoryCreditBudget
+from autoindex.market.providers.protocol import CreditHeaders, SymbolBars, SymbolError
+from autoindex_dev.fake_twelvedata.server import FakeTwelveData
 
 from tests.providers.conftest import API_KEY, MakeProvider, ManualClock
 

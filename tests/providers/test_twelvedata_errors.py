@@ -6,8 +6,9 @@ import logging
 from datetime import UTC, date, datetime
 
 import pytest
-from autoindex.local.fake_twelvedata import FakeTwelveData
-from autoindex.providers.base import (
+from autoindex.market.providers.budget import MemoryCreditBudget
+from autoindex.market.providers.circuit import MemoryCircuitBreaker
+from autoindex.market.providers.protocol import (
     AuthenticationFailed,
     CircuitOpen,
     DailyLimitExhausted,
@@ -18,8 +19,7 @@ from autoindex.providers.base import (
     SymbolError,
     SymbolNotFound,
 )
-from autoindex.providers.budget import MemoryCreditBudget
-from autoindex.providers.circuit import MemoryCircuitBreaker
+from autoindex_dev.fake_twelvedata.server import FakeTwelveData
 
 from tests.providers.conftest import API_KEY, MakeProvider, ManualClock
 

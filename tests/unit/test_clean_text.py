@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from autoindex.schemas.common import CleanText
+from autoindex.schemas import CleanText
 from pydantic import TypeAdapter, ValidationError
 
 ADAPTER: TypeAdapter[str] = TypeAdapter(CleanText)

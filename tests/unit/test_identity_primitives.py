@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from autoindex.auth import api_keys, passwords
+from autoindex.identity import key_format as api_keys
+from autoindex.identity import passwords
 
 
 def test_hash_verifies_and_differs_per_salt() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
-from autoindex.services.refresh_plan import add_weekdays, last_final_session, plan_batches
+from autoindex.market.planning import add_weekdays, last_final_session, plan_batches
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

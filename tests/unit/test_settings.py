@@ -68,7 +68,7 @@ def test_outside_local_a_database_must_be_configured(fresh_settings: pytest.Monk
 def test_cli_reports_bad_configuration_without_a_traceback(
     fresh_settings: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from autoindex.cli import main
+    from autoindex_dev.cli import main
 
     fresh_settings.setenv("DB_POOL_SIZE", "x")
     assert main(["migrate"]) == 2

@@ -1,1 +1,1 @@
-"""Identity primitives: password hashing, access tokens, API keys, and the request principal."""
+"""The web side of authentication: the FastAPI dependency every route uses."""

@@ -11,9 +11,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from autoindex.auth import authn
-from autoindex.auth.principal import Principal, RequestMeta
 from autoindex.errors import AppError, BadRequest, Forbidden, Unauthorized
+from autoindex.identity import authn
+from autoindex.identity.principal import Principal, RequestMeta
 from autoindex.web.problems import request_id_of
 from autoindex.web.ratelimit import AUTHENTICATES, client_ip, deferred_policies, enforce_rate_limits
 
@@ -86,8 +86,8 @@ def require_scope(scope: str) -> Callable[[Request, Principal], Awaitable[Princi
         if principal.has(scope):
             return principal
         if scope == "admin":
-            from autoindex import audit  # the ORM, only for an audited denial
             from autoindex.db.uow import UnitOfWork
+            from autoindex.identity import audit  # the ORM, only for an audited denial
 
             meta = RequestMeta(request_id=request_id_of(request), source_ip=client_ip(request))
             with UnitOfWork() as uow:

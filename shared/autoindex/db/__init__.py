@@ -1,1 +1,1 @@
-"""Database access: engines for writes and reads, the unit of work, models' base and migrations."""
+"""Database access: engines for writes and reads, the unit of work, the models' base and column types, keyset pages."""

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from autoindex.events.envelopes import dumps
 from autoindex.observability import logger
 from autoindex.settings import get_settings
+
+
+def dumps(payload: dict[str, Any]) -> str:
+    """An event detail or message body as compact, key-sorted JSON (dates and ids as strings)."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str)
 
 
 class LocalDispatcher(Protocol):

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from autoindex.auth.principal import RequestMeta
 from autoindex.db.uow import UnitOfWork
+from autoindex.identity.principal import RequestMeta
 from autoindex.web.problems import request_id_of
 from autoindex.web.ratelimit import client_ip
 

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Protocol
 
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+
+
+class CachedJson(Protocol):
+    """A stored JSON body with its ETag, as the index read cache hands it out."""
+
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def etag(self) -> str: ...
+
+    @property
+    def hit(self) -> bool: ...
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
@@ -34,3 +48,8 @@ def etag_json(request: Request, model: BaseModel, *, max_age_s: int = 0) -> Resp
     """Serialise ``model`` with a strong ETag of its bytes (see :func:`conditional_json`)."""
     body = model.model_dump_json().encode()
     return conditional_json(request, body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', max_age_s=max_age_s)
+
+
+def cached_json(request: Request, cached: CachedJson) -> Response:
+    """A cached body as JSON (``X-Cache: hit`` or ``miss``), or 304 when ``If-None-Match`` holds its ETag."""
+    return conditional_json(request, cached.body, cached.etag, headers={"X-Cache": "hit" if cached.hit else "miss"})

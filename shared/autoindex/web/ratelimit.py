@@ -8,7 +8,7 @@ from fastapi import Request
 
 from autoindex.errors import RateLimited
 from autoindex.observability import add_metric
-from autoindex.ratelimit import Decision, get_limiter, most_restrictive
+from autoindex.ratelimit.limiter import Decision, get_limiter, most_restrictive
 from autoindex.settings import get_settings
 from autoindex.web.middleware import RATE_LIMIT_HEADERS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autoindex.db.uow import UnitOfWork
-from autoindex.models import AuditEvent
+from autoindex.identity.models import AuditEvent
 
 from tests.functions.conftest import Account, Client, new_email, register_and_login
 
@@ -106,7 +106,7 @@ def test_audit_rows_cannot_be_updated_or_deleted(migrated: Any) -> None:
     from sqlalchemy.exc import DBAPIError
 
     with UnitOfWork() as uow:
-        from autoindex import audit
+        from autoindex.identity import audit
 
         row = audit.record(uow.session, action="test.append_only", outcome="success", meta=None)
         row_id = row.id

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 from autoindex.db.uow import UnitOfWork
-from autoindex.models import IndexValue
+from autoindex.index.models import IndexValue
 from sqlalchemy import update
 
 from tests.functions.conftest import Account, Client

@@ -83,7 +83,7 @@ def test_switching_the_benchmark_leaves_exactly_one(admin_api: Client, admin: Ac
         == 200
     )
     from autoindex.db.uow import UnitOfWork
-    from autoindex.models import Asset
+    from autoindex.market.models import Asset
     from sqlalchemy import select
 
     with UnitOfWork(read_only=True) as uow:

@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from autoindex.auth import authn
 from autoindex.auth.deps import WriterPrincipal
 from autoindex.db.uow import UnitOfWork
-from autoindex.models import ApiKey
+from autoindex.identity import authn
+from autoindex.identity.models import ApiKey
 from autoindex.web.app import create_app, http_handler
 from fastapi import APIRouter
 from sqlalchemy import select
@@ -175,7 +175,7 @@ def test_keys_are_listed_newest_first(auth: Client, user: Account) -> None:
 
 def _secret_of(key: str) -> str:
     """The secret part of a full key (it may itself contain "_", so no naive split)."""
-    from autoindex.auth import api_keys as key_parts
+    from autoindex.identity import key_format as key_parts
 
     parsed = key_parts.parse(key)
     assert parsed is not None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from autoindex.auth import api_keys as key_format
 from autoindex.db.uow import UnitOfWork
-from autoindex.models import ApiKey
+from autoindex.identity import key_format
+from autoindex.identity.models import ApiKey
 
 from tests.conftest import clear_process_caches
 from tests.functions.auth.test_api_keys import create_key

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from autoindex.db.uow import UnitOfWork
-from autoindex.models import ApiKey, User
+from autoindex.identity.models import ApiKey, User
 from sqlalchemy import select
 
 from tests.functions.conftest import Client, new_email
@@ -45,7 +45,7 @@ def test_full_flow_leaks_nothing(
 
 def test_audit_row_shares_the_transaction_of_its_action(auth: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given the audit write fails, the registration it records must not survive either.
-    from autoindex import audit
+    from autoindex.identity import audit
 
     def broken_record(*args: object, **kwargs: object) -> None:
         raise RuntimeError("audit store down")
@@ -60,7 +60,7 @@ def test_audit_row_shares_the_transaction_of_its_action(auth: Client, monkeypatc
 
 def _secret_of(key: str) -> str:
     """The secret part of a full key (it may itself contain "_", so no naive split)."""
-    from autoindex.auth import api_keys as key_parts
+    from autoindex.identity import key_format as key_parts
 
     parsed = key_parts.parse(key)
     assert parsed is not None

@@ -14,10 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from autoindex.auth import api_keys as key_format
-from autoindex.auth import authn
-from autoindex.auth.principal import Principal, RequestMeta
-from autoindex.auth.principal_cache import (
+from autoindex.db.uow import UnitOfWork
+from autoindex.errors import ServiceUnavailable, Unauthorized
+from autoindex.identity import api_keys, authn, key_format, principal_facts
+from autoindex.identity import service as identity
+from autoindex.identity.models import ApiKey, User
+from autoindex.identity.principal import Principal, RequestMeta
+from autoindex.identity.principal_cache import (
     CacheStore,
     CacheUnavailable,
     KeyFacts,
@@ -26,10 +29,6 @@ from autoindex.auth.principal_cache import (
     RedisCacheStore,
     UserFacts,
 )
-from autoindex.db.uow import UnitOfWork
-from autoindex.errors import ServiceUnavailable, Unauthorized
-from autoindex.models import ApiKey, User
-from autoindex.services import api_keys, identity
 from redis import Redis
 from sqlalchemy import update
 
@@ -58,7 +57,7 @@ def prefix(fresh_settings: pytest.MonkeyPatch) -> str:
 def db_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Each database read of the authentication path, by kind."""
     reads: list[str] = []
-    load_key, load_user = identity.load_api_key, identity.load_user
+    load_key, load_user = principal_facts.load_api_key, principal_facts.load_user
 
     def counting_key(**kwargs: Any) -> KeyFacts:
         reads.append("key")
@@ -68,8 +67,8 @@ def db_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         reads.append("user")
         return load_user(**kwargs)
 
-    monkeypatch.setattr(identity, "load_api_key", counting_key)
-    monkeypatch.setattr(identity, "load_user", counting_user)
+    monkeypatch.setattr(principal_facts, "load_api_key", counting_key)
+    monkeypatch.setattr(principal_facts, "load_user", counting_user)
     return reads
 
 
@@ -325,10 +324,12 @@ def test_a_cache_hit_imports_no_orm(auth: Client, user: Account, prefix: str) ->
     # Then a fresh process authenticates it without importing SQLAlchemy or the models
     script = (
         "import sys\n"
-        "from autoindex.auth import deps, authn\n"
+        "from autoindex.auth import deps\n"
+        "from autoindex.identity import authn\n"
         "assert 'sqlalchemy' not in sys.modules, 'deps imports the ORM'\n"
         f"assert authn.api_key_principal({key!r}).kind == 'api_key'\n"
-        "loaded = [m for m in sys.modules if m.startswith(('sqlalchemy', 'autoindex.models', 'autoindex.audit'))]\n"
+        "orm = ('sqlalchemy', 'autoindex.identity.models', 'autoindex.identity.audit', 'autoindex.identity.service')\n"
+        "loaded = [m for m in sys.modules if m.startswith(orm)]\n"
         "assert not loaded, loaded\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "shared")}
@@ -340,7 +341,7 @@ def test_a_cache_hit_imports_no_orm(auth: Client, user: Account, prefix: str) ->
 
 def _secret_of(key: str) -> str:
     """The secret part of a full key (it may itself contain "_", so no naive split)."""
-    from autoindex.auth import api_keys as key_parts
+    from autoindex.identity import key_format as key_parts
 
     parsed = key_parts.parse(key)
     assert parsed is not None

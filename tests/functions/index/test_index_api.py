@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from autoindex.db.uow import UnitOfWork
-from autoindex.models import Asset, DailyPrice
-from autoindex.services.compute import run_compute
+from autoindex.index.compute import run_compute
+from autoindex.market.models import Asset, DailyPrice
 from sqlalchemy import select, update
 
 from tests.conftest import REDIS_URL
@@ -200,7 +200,7 @@ def test_before_the_first_compute_reads_answer_409(api: Client, reader: Account)
 def test_a_new_compute_changes_the_etag(api: Client, reader: Account) -> None:
     first = get(api, reader, "/v1/index/current")
     with UnitOfWork() as uow:
-        from autoindex.models import IndexEngineState
+        from autoindex.index.models import IndexEngineState
         from sqlalchemy import delete
 
         uow.session.execute(delete(IndexEngineState))

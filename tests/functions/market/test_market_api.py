@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.events.transport import use_local_dispatcher
-from autoindex.services.refresh import request_refresh
+from autoindex.market.refresh import request_refresh
 from sqlalchemy.engine import Engine
 
 from tests.functions.conftest import Account, Client
@@ -22,7 +22,7 @@ def seeded(migrated: Engine) -> Iterator[None]:
     """Four symbols with 45 days of demo prices, ingested by the real pipeline once for the module."""
     import os
 
-    from autoindex.local.runner import Runner
+    from autoindex_dev.runner import Runner
 
     from tests.conftest import clear_process_caches
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from autoindex.db.uow import UnitOfWork
-from autoindex.models import AuditEvent
+from autoindex.identity.models import AuditEvent
 from sqlalchemy import select
 
 from tests.functions.conftest import Account, Client

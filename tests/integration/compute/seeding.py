@@ -13,14 +13,11 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-from autoindex import cache
 from autoindex.db.uow import UnitOfWork
 from autoindex.events.transport import use_local_dispatcher
-from autoindex.local.runner import Runner
-from autoindex.models import (
-    Asset,
+from autoindex.index import read_cache
+from autoindex.index.models import (
     ComputeRun,
-    DailyPrice,
     IndexAllocation,
     IndexEngineState,
     IndexMetric,
@@ -28,7 +25,9 @@ from autoindex.models import (
     IndexValue,
     StrategyVersion,
 )
-from autoindex.services.refresh import request_refresh
+from autoindex.market.models import Asset, DailyPrice
+from autoindex.market.refresh import request_refresh
+from autoindex_dev.runner import Runner
 from sqlalchemy import delete, select, update
 
 from tests.conftest import clear_process_caches
@@ -68,7 +67,7 @@ def seeded_market() -> Iterator[RecordingDispatcher]:
     os.environ["HISTORY_START"] = LONG_START.isoformat()
     os.environ["REFRESH_BATCH_SYMBOLS"] = "4"
     clear_process_caches()
-    cache.reset()
+    read_cache.reset()
     reset_market(keep=SYMBOLS)
     reset_index()
     dispatcher = RecordingDispatcher(Runner.from_file(ROOT / "template.yaml"))
@@ -88,7 +87,7 @@ def seeded_market() -> Iterator[RecordingDispatcher]:
             else:
                 os.environ[key] = value
         clear_process_caches()
-        cache.reset()
+        read_cache.reset()
 
 
 def closes_matrix(symbols: tuple[str, ...] = UNIVERSE) -> tuple[list[date], np.ndarray]:

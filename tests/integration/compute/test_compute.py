@@ -10,16 +10,18 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
-from autoindex.auth.principal import Principal, RequestMeta, scopes_for_role
 from autoindex.db.uow import UnitOfWork
-from autoindex.engine.index import compute_index
-from autoindex.engine.strategy import StrategyParams
-from autoindex.events.envelopes import eventbridge_event
-from autoindex.local.events import LocalContext
-from autoindex.models import Asset, DailyPrice, IndexAllocation, IndexEngineState, ProcessedEvent
-from autoindex.schemas.index import StrategyChange
-from autoindex.services import strategy
-from autoindex.services.compute import ComputeOutcome, run_compute
+from autoindex.events.ledger import ProcessedEvent
+from autoindex.identity.principal import Principal, RequestMeta, scopes_for_role
+from autoindex.index import strategy
+from autoindex.index.compute import ComputeOutcome, run_compute
+from autoindex.index.engine.index import compute_index
+from autoindex.index.engine.strategy import StrategyParams
+from autoindex.index.models import IndexAllocation, IndexEngineState
+from autoindex.index.schemas import StrategyChange
+from autoindex.market.models import Asset, DailyPrice
+from autoindex_dev.envelopes import eventbridge_event
+from autoindex_dev.lambda_events import LocalContext
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 

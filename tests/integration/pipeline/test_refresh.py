@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from autoindex.db.uow import UnitOfWork
-from autoindex.events.envelopes import sqs_event, sqs_record
-from autoindex.local.events import LocalContext, scheduled_event
-from autoindex.models import DailyPrice, RefreshBatch, RefreshRun
-from autoindex.services.refresh import request_refresh
+from autoindex.market.models import DailyPrice, RefreshBatch, RefreshRun
+from autoindex.market.refresh import request_refresh
+from autoindex_dev.envelopes import sqs_event, sqs_record
+from autoindex_dev.lambda_events import LocalContext, scheduled_event
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -33,13 +33,13 @@ def price_count() -> int:
 
 
 def refresh_handler() -> Any:
-    from autoindex.local.loader import load_handler
+    from autoindex_dev.loader import load_handler
 
     return load_handler(ROOT / "functions" / "refresh", "app.handler")
 
 
 def ingest_handler() -> Any:
-    from autoindex.local.loader import load_handler
+    from autoindex_dev.loader import load_handler
 
     return load_handler(ROOT / "functions" / "ingest", "app.handler")
 
@@ -134,7 +134,7 @@ def test_a_malformed_message_fails_alone(market: Any, monkeypatch: pytest.Monkey
 def test_killing_the_connection_mid_batch_leaves_nothing_and_the_retry_completes(
     market: Any, monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> None:
-    from autoindex.repos import market as market_repo
+    from autoindex.market import queries as market_repo
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
@@ -172,7 +172,7 @@ def test_impossible_bars_are_refused_by_the_database_itself(market: Any) -> None
     from datetime import date
     from decimal import Decimal
 
-    from autoindex.models import Asset
+    from autoindex.market.models import Asset
 
     with UnitOfWork(read_only=True) as uow:
         asset_id = uow.session.scalars(select(Asset.id).where(Asset.symbol == "AAPL")).one()

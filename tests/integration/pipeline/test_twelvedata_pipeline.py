@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from autoindex.db.uow import UnitOfWork
-from autoindex.local.fake_twelvedata import FakeTwelveData
-from autoindex.models import Asset, DailyPrice, RefreshRun
-from autoindex.providers.budget import RedisCreditBudget
-from autoindex.providers.twelvedata import TwelveDataProvider
-from autoindex.services.ingest import ingest_batch
-from autoindex.services.refresh import request_refresh
+from autoindex.market.ingest import ingest_batch
+from autoindex.market.models import Asset, DailyPrice, RefreshRun
+from autoindex.market.providers.budget import RedisCreditBudget
+from autoindex.market.providers.twelvedata.client import TwelveDataProvider
+from autoindex.market.refresh import request_refresh
 from autoindex.settings import get_settings
+from autoindex_dev.fake_twelvedata.server import FakeTwelveData
 from redis import Redis
 from sqlalchemy import select, update
 

@@ -11,7 +11,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from autoindex.engine.strategy import StrategyParams
+from autoindex.index.engine.strategy import StrategyParams
 
 Matrix = list[list[float]]
 

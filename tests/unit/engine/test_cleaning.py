@@ -8,8 +8,8 @@ import statistics
 
 import numpy as np
 import pytest
-from autoindex.engine.cleaning import clean_prices
-from autoindex.engine.strategy import StrategyParams
+from autoindex.index.engine.cleaning import clean_prices
+from autoindex.index.engine.strategy import StrategyParams
 
 from tests.unit.engine.data import make_market
 

@@ -7,9 +7,9 @@ import json
 
 import numpy as np
 import pytest
-from autoindex.engine.index import IndexResult, compute_index, extend_index
-from autoindex.engine.state import IndexState, StateMismatch
-from autoindex.engine.strategy import StrategyParams
+from autoindex.index.engine.index import IndexResult, compute_index, extend_index
+from autoindex.index.engine.state import IndexState, StateMismatch
+from autoindex.index.engine.strategy import StrategyParams
 
 from tests.unit.engine.data import make_market
 

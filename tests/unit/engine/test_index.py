@@ -6,8 +6,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from autoindex.engine.index import BASE_VALUE, IndexResult, compute_index
-from autoindex.engine.strategy import StrategyParams
+from autoindex.index.engine.index import BASE_VALUE, IndexResult, compute_index
+from autoindex.index.engine.strategy import StrategyParams
 
 from tests.unit.engine.data import Market, make_market
 from tests.unit.engine.reference import ReferenceResult, reference_index

@@ -8,8 +8,8 @@ the cut date must not move either.
 from __future__ import annotations
 
 import numpy as np
-from autoindex.engine.index import compute_index
-from autoindex.engine.strategy import StrategyParams
+from autoindex.index.engine.index import compute_index
+from autoindex.index.engine.strategy import StrategyParams
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

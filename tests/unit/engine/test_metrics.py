@@ -13,8 +13,8 @@ import math
 import empyrical as ep  # type: ignore[import-untyped]
 import numpy as np
 import pytest
-from autoindex.engine.metrics import TRADING_DAYS, daily_risk_free, drawdown, risk_metrics, simple_returns
-from autoindex.engine.periods import rolling_metrics
+from autoindex.index.engine.metrics import TRADING_DAYS, daily_risk_free, drawdown, risk_metrics, simple_returns
+from autoindex.index.engine.periods import rolling_metrics
 
 from tests.unit.engine.data import business_days
 

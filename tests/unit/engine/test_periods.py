@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from autoindex.engine.metrics import risk_metrics
-from autoindex.engine.periods import PERIODS, period_metrics, period_start, rolling_metrics
+from autoindex.index.engine.metrics import risk_metrics
+from autoindex.index.engine.periods import PERIODS, period_metrics, period_start, rolling_metrics
 
 from tests.unit.engine.data import business_days
 

@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from autoindex.engine.simulation import SimulationError, SimulationResult, simulate_investment
 from autoindex.errors import ValidationFailed
+from autoindex.index.engine.simulation import SimulationError, SimulationResult, simulate_investment
 
 from tests.unit.engine.data import business_days
 

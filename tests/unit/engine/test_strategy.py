@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from autoindex.engine.strategy import StrategyParams
+from autoindex.index.engine.strategy import StrategyParams
 from pydantic import ValidationError
 
 
@@ -60,5 +60,5 @@ def test_parameters_are_immutable_values() -> None:
 
 
 def test_importing_the_parameters_does_not_load_numpy() -> None:
-    code = "import sys, autoindex.engine.strategy; assert 'numpy' not in sys.modules, 'numpy loaded'"
+    code = "import sys, autoindex.index.engine.strategy; assert 'numpy' not in sys.modules, 'numpy loaded'"
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

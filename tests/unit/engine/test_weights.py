@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from autoindex.engine.strategy import StrategyParams
-from autoindex.engine.weights import (
+from autoindex.index.engine.strategy import StrategyParams
+from autoindex.index.engine.weights import (
     VOLATILITY_FLOOR,
     apply_weight_cap,
     decide_weights,

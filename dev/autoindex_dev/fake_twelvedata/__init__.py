@@ -1,0 +1,1 @@
+"""A fake Twelve Data API server for tests and local runs, following the reference document."""

@@ -1,0 +1,1 @@
+"""Identity: accounts, sessions, API keys, principals and the audit trail."""

@@ -1,0 +1,58 @@
+"""Queries for users, refresh tokens and API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select, update
+
+from autoindex.identity.models import ApiKey, RefreshToken, User
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    return session.scalars(select(User).where(func.lower(User.email) == email.lower())).one_or_none()
+
+
+def user_by_id(session: Session, user_id: uuid.UUID) -> User | None:
+    return session.get(User, user_id)
+
+
+def refresh_token_for_update(session: Session, token_hash: str) -> RefreshToken | None:
+    """The token row, locked so two concurrent refreshes with one token cannot both rotate it."""
+    return session.scalars(
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+    ).one_or_none()
+
+
+def revoke_family(session: Session, family_id: uuid.UUID, *, at: datetime, reason: str) -> int:
+    result = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at, revoked_reason=reason)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def api_keys_of(session: Session, user_id: uuid.UUID) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())))
+
+
+def active_api_key_count(session: Session, user_id: uuid.UUID, now: datetime) -> int:
+    query = select(func.count()).where(
+        ApiKey.user_id == user_id,
+        ApiKey.revoked_at.is_(None),
+        (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > now),
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def api_key_with_owner(session: Session, key_id: uuid.UUID) -> tuple[ApiKey, User] | None:
+    row = session.execute(
+        select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.id == key_id)
+    ).one_or_none()
+    return (row[0], row[1]) if row else None

@@ -1,0 +1,95 @@
+"""Requests and responses of the auth area."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from autoindex.identity.passwords import MAX_LENGTH
+from autoindex.schemas import CleanText
+
+Password = Annotated[CleanText, Field(min_length=1, max_length=MAX_LENGTH)]
+OpaqueToken = Annotated[CleanText, Field(min_length=16, max_length=128)]
+
+
+class Strict(BaseModel):
+    # Unknown fields are refused, not ignored: nobody registers themselves as an admin by adding "role".
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterRequest(Strict):
+    email: EmailStr
+    password: Password
+
+
+class LoginRequest(Strict):
+    email: Annotated[CleanText, Field(min_length=3, max_length=254)]
+    password: Password
+
+
+class RefreshRequest(Strict):
+    refresh_token: OpaqueToken
+
+
+class UserRead(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: Literal["user", "admin"]
+    created_at: datetime
+
+
+class MeRead(UserRead):
+    auth: Literal["bearer", "api_key"]
+    scopes: list[str]
+    api_key_id: uuid.UUID | None = None
+
+
+class TokenPairRead(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_in: int
+
+
+Scope = Literal["read", "write", "admin"]
+
+
+class ApiKeyCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w .:@/-]+$")]
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)]
+    expires_in_days: Annotated[int, Field(ge=1, le=3_650)] | None = None
+
+    @field_validator("scopes")
+    @classmethod
+    def _unique(cls, value: list[Scope]) -> list[Scope]:
+        if len(set(value)) != len(value):
+            raise ValueError("scopes must not repeat")
+        return value
+
+
+class ApiKeyRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(BaseModel):
+    id: uuid.UUID
+    name: str
+    key: str = Field(description="The full key. It is shown this once and cannot be recovered.")
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyRead]

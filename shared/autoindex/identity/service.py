@@ -1,0 +1,216 @@
+"""Accounts, sessions (access + rotating refresh tokens) and authentication of each request."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
+
+from autoindex.errors import Conflict, ServiceUnavailable, Unauthorized, ValidationFailed
+from autoindex.identity import audit, authn, passwords, tokens
+from autoindex.identity import queries as repo
+from autoindex.identity.models import RefreshToken, User
+from autoindex.identity.principal import Principal, RequestMeta
+from autoindex.identity.principal_cache import CacheUnavailable, get_principal_cache
+from autoindex.settings import get_settings
+
+if TYPE_CHECKING:
+    from autoindex.db.uow import UnitOfWork
+
+_BAD_LOGIN = "Invalid e-mail or password."
+_BAD_REFRESH = "The refresh token is invalid, expired or already used."
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _new_user(uow: UnitOfWork, *, email: str, password: str, role: str) -> User:
+    reason = passwords.policy_violation(password, email)
+    if reason:
+        raise ValidationFailed(reason, extensions={"errors": [{"loc": ["body", "password"], "msg": reason}]})
+    if repo.user_by_email(uow.session, email) is not None:
+        raise Conflict("An account with this e-mail already exists.")
+    user = User(
+        email=email, password_hash=passwords.hash_password(password, rounds=get_settings().bcrypt_rounds), role=role
+    )
+    uow.session.add(user)
+    try:
+        uow.session.flush()
+    except IntegrityError:  # a concurrent registration of the same address won the race
+        raise Conflict("An account with this e-mail already exists.") from None
+    return user
+
+
+def register(*, uow: UnitOfWork, email: str, password: str, meta: RequestMeta) -> User:
+    email = normalise_email(email)
+    with uow:
+        user = _new_user(uow, email=email, password=password, role="user")
+        audit.record(
+            uow.session,
+            action="auth.register",
+            outcome="success",
+            meta=meta,
+            actor=("user", str(user.id)),
+            target=("user", str(user.id)),
+        )
+    return user
+
+
+def create_admin(*, uow: UnitOfWork, email: str, password: str) -> User:
+    """The only way an admin comes to be: the management command, against the configured database."""
+    email = normalise_email(email)
+    with uow:
+        user = _new_user(uow, email=email, password=password, role="admin")
+        audit.record(
+            uow.session,
+            action="admin.create",
+            outcome="success",
+            meta=None,
+            actor=("system", "cli"),
+            target=("user", str(user.id)),
+        )
+    return user
+
+
+def _issue_pair(uow: UnitOfWork, user: User, *, family_id: uuid.UUID, now: datetime) -> TokenPair:
+    access, ttl = tokens.issue_access_token(user.id, user.role, now=now)
+    refresh, refresh_hash = tokens.new_refresh_token()
+    uow.session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id,
+            token_hash=refresh_hash,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=get_settings().refresh_token_ttl_s),
+        )
+    )
+    return TokenPair(access_token=access, refresh_token=refresh, expires_in=ttl)
+
+
+def login(*, uow: UnitOfWork, email: str, password: str, meta: RequestMeta) -> TokenPair:
+    """A token pair for good credentials; the same 401, after the same bcrypt cost, for anything else."""
+    email = normalise_email(email)
+    now = datetime.now(UTC)
+    pair: TokenPair | None = None
+    with uow:
+        user = repo.user_by_email(uow.session, email)
+        if user is None:
+            passwords.burn_equal_time(password, rounds=get_settings().bcrypt_rounds)
+            ok = False
+        else:
+            ok = passwords.verify_password(password, user.password_hash) and user.is_active
+        if ok and user is not None:
+            pair = _issue_pair(uow, user, family_id=uuid.uuid4(), now=now)
+            audit.record(uow.session, action="auth.login", outcome="success", meta=meta, actor=("user", str(user.id)))
+        else:
+            audit.record(
+                uow.session,
+                action="auth.login",
+                outcome="failure",
+                meta=meta,
+                actor=("user", str(user.id)) if user else ("anonymous", None),
+                target=("email", email),
+            )
+    if pair is None:
+        raise Unauthorized(_BAD_LOGIN)
+    return pair
+
+
+def refresh(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> TokenPair:
+    """Rotate: the presented token is spent and a new pair issued in its family.
+
+    Presenting a spent token again means it leaked: the whole family is revoked, so neither the
+    thief nor the owner can go on with it (the owner logs in again).
+    """
+    now = datetime.now(UTC)
+    pair: TokenPair | None = None
+    with uow:
+        row = repo.refresh_token_for_update(uow.session, tokens.hash_refresh_token(refresh_token))
+        user = repo.user_by_id(uow.session, row.user_id) if row else None
+        if row is None or user is None:
+            audit.record(uow.session, action="auth.refresh", outcome="failure", meta=meta)
+        elif row.rotated_at is not None or row.revoked_at is not None:
+            revoked = repo.revoke_family(uow.session, row.family_id, at=now, reason="reuse-detected")
+            audit.record(
+                uow.session,
+                action="auth.refresh.reuse_detected",
+                outcome="denied",
+                meta=meta,
+                actor=("user", str(user.id)),
+                target=("token_family", str(row.family_id)),
+                details={"tokens_revoked": revoked},
+            )
+        elif row.expires_at <= now or not user.is_active:
+            audit.record(uow.session, action="auth.refresh", outcome="failure", meta=meta, actor=("user", str(user.id)))
+        else:
+            row.rotated_at = now
+            pair = _issue_pair(uow, user, family_id=row.family_id, now=now)
+            audit.record(uow.session, action="auth.refresh", outcome="success", meta=meta, actor=("user", str(user.id)))
+    if pair is None:
+        raise Unauthorized(_BAD_REFRESH)
+    return pair
+
+
+def logout(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> None:
+    """Revoke the session the refresh token belongs to. Idempotent: an unknown token changes nothing."""
+    now = datetime.now(UTC)
+    with uow:
+        row = repo.refresh_token_for_update(uow.session, tokens.hash_refresh_token(refresh_token))
+        if row is None:
+            audit.record(uow.session, action="auth.logout", outcome="failure", meta=meta)
+            return
+        revoked = repo.revoke_family(uow.session, row.family_id, at=now, reason="logout")
+        audit.record(
+            uow.session,
+            action="auth.logout",
+            outcome="success",
+            meta=meta,
+            actor=("user", str(row.user_id)),
+            target=("token_family", str(row.family_id)),
+            details={"tokens_revoked": revoked},
+        )
+
+
+def authenticate_bearer(*, uow: UnitOfWork, token: str) -> Principal:
+    """A verified access token's principal; the role comes from the principal cache or the database, never the token."""
+    return authn.bearer_principal(token, uow=uow)
+
+
+def authenticate_api_key(*, uow: UnitOfWork, presented: str) -> Principal:
+    """An API key's principal: cached facts or one primary-key read, a constant-time compare, revocation, expiry."""
+    return authn.api_key_principal(presented, uow=uow)
+
+
+def invalidate_user(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+    """Make the user's role, active flag and API keys be read from the database on every instance's next request.
+
+    Call it inside the (open) unit of work that changes the user's role or active flag, after the
+    change is flushed and before it commits: if the cache cannot be reached it raises
+    ServiceUnavailable, so the change rolls back rather than lingers in the cache. No route
+    changes a role or the active flag yet; this is the hook such a route must use.
+    """
+    cache = get_principal_cache()
+    if not cache.enabled:
+        return
+    keys = [(key.id, key.secret_hmac) for key in repo.api_keys_of(uow.session, user_id)]
+    try:
+        cache.invalidate_user(user_id)
+        for key_id, stored_hmac in keys:
+            cache.invalidate_api_key(key_id, stored_hmac)
+    except CacheUnavailable:
+        raise ServiceUnavailable(
+            "The change could not be applied everywhere at once; nothing was changed. Try again shortly.",
+            headers={"Retry-After": "5"},
+        ) from None

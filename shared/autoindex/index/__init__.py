@@ -1,0 +1,1 @@
+"""The index: strategy versions, the compute job, the read cache and the analytics over stored series."""

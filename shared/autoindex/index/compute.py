@@ -1,0 +1,271 @@
+"""The compute job: index values, allocations and risk metrics of the active strategy version, in one transaction.
+
+Runs are serialised by a PostgreSQL advisory lock, and a duplicate event (same id, in the
+``processed_events`` ledger) does nothing. When only new days arrived since the stored engine state,
+the index is extended from that state; a strategy change, a changed universe, a revised past bar or an
+unreadable state means a full recompute. A run with nothing new to add changes nothing (so concurrent
+triggers do no duplicate work). After the commit the new data version is published to the read cache
+and ``IndexComputed`` goes out, which warms the caches.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import delete, insert, select, text, update
+
+from autoindex.events import transport
+from autoindex.events.ledger import ProcessedEvent
+from autoindex.index import compute_inputs as inputs
+from autoindex.index import read_cache
+from autoindex.index.compute_metrics import write_metrics
+from autoindex.index.engine.index import IndexResult, IndexState, StateMismatch, compute_index, extend_index
+from autoindex.index.engine.strategy import StrategyParams
+from autoindex.index.models import ComputeRun, IndexAllocation, IndexEngineState, IndexPublication, IndexValue
+from autoindex.index.publication import lock_publication
+from autoindex.index.strategy import active_version
+from autoindex.observability import add_metric, logger
+from autoindex.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.index.models import StrategyVersion
+    from autoindex.market.models import Asset
+
+INDEX_COMPUTED = "IndexComputed"
+CONSUMER = "compute"
+# One number for pg_advisory_xact_lock: computes are serialised across every instance.
+
+Status = Literal["succeeded", "noop", "duplicate"]
+Mode = Literal["full", "incremental"]
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeOutcome:
+    status: Status
+    run_id: uuid.UUID | None = None
+    mode: Mode | None = None
+    strategy_version: int | None = None
+    data_version: int | None = None
+    days_added: int = 0
+    as_of: date | None = None
+    version_token: str | None = None  # the read cache's key for this data version
+
+
+def _begin(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        timeout = int(get_settings().compute_statement_timeout_ms)
+        session.execute(text(f"SET LOCAL statement_timeout = {timeout}"))
+    lock_publication(session)
+
+
+def _run_row(session: Session, run_id: uuid.UUID | None, trigger: str, version: int) -> ComputeRun:
+    run = session.get(ComputeRun, run_id) if run_id else None
+    if run is None:
+        run = ComputeRun(id=run_id or uuid.uuid4(), trigger=trigger, strategy_version=version, status="queued")
+        session.add(run)
+    run.strategy_version = version
+    return run
+
+
+def _stored_state(row: IndexEngineState | None, params: StrategyParams, symbols: tuple[str, ...]) -> IndexState | None:
+    if row is None or row.last_date is None:
+        return None
+    try:
+        state = IndexState.from_dict(row.state)
+    except (StateMismatch, KeyError, ValueError, TypeError):
+        logger.warning("stored index state unreadable; recomputing in full")
+        return None
+    return state if state.params == params and state.assets == symbols else None
+
+
+def _write_block(session: Session, version: int, result: IndexResult, ids: list[int]) -> int:
+    values = [
+        {"strategy_version": version, "date": day.item(), "value": Decimal(f"{value:.12f}")}
+        for day, value in zip(result.dates, result.values, strict=True)
+    ]
+    if values:
+        session.execute(insert(IndexValue), values)
+    weights = [
+        {"strategy_version": version, "date": r.date, "asset_id": ids[j], "weight": Decimal(f"{w:.16f}")}
+        for r in result.rebalances
+        for j, w in enumerate(r.weights.tolist())
+        if w > 0.0
+    ]
+    if weights:
+        session.execute(insert(IndexAllocation), weights)
+    return len(values)
+
+
+def _compute(
+    session: Session, version: StrategyVersion, universe: list[Asset], state_row: IndexEngineState | None
+) -> tuple[Mode, IndexResult, datetime | None] | None:
+    """Run the engine; ``None`` when the stored state already covers every stored day."""
+    params = StrategyParams.model_validate(version.params)
+    symbols = tuple(a.symbol for a in universe)
+    ids = [a.id for a in universe]
+    state = _stored_state(state_row, params, symbols)
+    if state is not None and state.last_date is not None and state_row is not None:
+        seen = state_row.prices_seen_at
+        if not inputs.revised_since(session, ids, through=state.last_date, seen_at=seen):
+            new = inputs.load_closes(session, ids, after=state.last_date)
+            if not new.dates:
+                return None
+            try:
+                result = extend_index(state, new.dates, new.matrix, params, assets=symbols)
+            except StateMismatch:
+                logger.info("state cannot be extended; recomputing in full")
+            else:
+                newest = max((t for t in (seen, new.seen_at) if t is not None), default=None)
+                return "incremental", result, newest
+    closes = inputs.load_closes(session, ids)
+    session.execute(delete(IndexValue).where(IndexValue.strategy_version == version.id))
+    session.execute(delete(IndexAllocation).where(IndexAllocation.strategy_version == version.id))
+    return "full", compute_index(closes.dates, closes.matrix, params, assets=symbols), closes.seen_at
+
+
+def _publish_row(session: Session, version: int, as_of: date) -> tuple[int, datetime]:
+    now = datetime.now(UTC)  # taken under the lock: with the data version it makes the cache's version token
+    session.execute(
+        update(IndexPublication)
+        .where(IndexPublication.id == 1)
+        .values(data_version=IndexPublication.data_version + 1, strategy_version=version, as_of=as_of, updated_at=now)
+    )
+    return int(session.scalars(select(IndexPublication.data_version).where(IndexPublication.id == 1)).one()), now
+
+
+def _unpublish(session: Session) -> str:
+    now = datetime.now(UTC)
+    session.execute(
+        update(IndexPublication)
+        .where(IndexPublication.id == 1)
+        .values(data_version=IndexPublication.data_version + 1, strategy_version=None, as_of=None, updated_at=now)
+    )
+    version = int(session.scalars(select(IndexPublication.data_version).where(IndexPublication.id == 1)).one())
+    return read_cache.version_token(version, now)
+
+
+def _save_state(
+    session: Session, row: IndexEngineState | None, version: int, result: IndexResult, seen: datetime | None
+) -> None:
+    if row is None:
+        row = IndexEngineState(strategy_version=version, state={})
+        session.add(row)
+    row.state = result.state.to_dict()
+    row.last_date = result.state.last_date
+    row.prices_seen_at = seen
+    row.updated_at = datetime.now(UTC)
+
+
+def run_compute(
+    *,
+    uow: UnitOfWork,
+    trigger: str,
+    event_id: str | None = None,
+    run_id: uuid.UUID | None = None,
+    full: bool = False,
+) -> ComputeOutcome:
+    """Bring the active strategy version's index, allocations and metrics up to date with the stored prices.
+
+    Parameters
+    ----------
+    uow
+        A unit of work that is not open yet.
+    trigger
+        ``PricesRefreshed``, ``StrategyChanged`` or ``cli``.
+    event_id
+        The triggering event's id; a second delivery of it does nothing.
+    run_id
+        The compute run a strategy change or an operator queued, if any.
+    full
+        Recompute every day from the first instead of extending the stored series.
+
+    Returns
+    -------
+    ComputeOutcome
+    """
+    with uow:
+        session = uow.session
+        _begin(session)
+        if event_id and session.get(ProcessedEvent, (CONSUMER, event_id)) is not None:
+            return ComputeOutcome(status="duplicate")
+        if event_id:
+            session.add(ProcessedEvent(consumer=CONSUMER, event_id=event_id))
+        outcome = _locked(session, trigger=trigger, run_id=run_id, full=full)
+    # After the commit only: readers must never be pointed at a version that might roll back.
+    if outcome.version_token is not None:
+        read_cache.publish_version(outcome.version_token)
+    if outcome.status == "succeeded":
+        _announce(outcome)
+    return outcome
+
+
+def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None, full: bool) -> ComputeOutcome:
+    now = datetime.now(UTC)
+    version = active_version(session)
+    run = _run_row(session, run_id, trigger, version.id)
+    publication = session.get(IndexPublication, 1)
+    universe = inputs.universe(session)
+    state_row = session.get(IndexEngineState, version.id)
+    # A version never published is computed from scratch; a published one may be extended.
+    published = publication is not None and publication.strategy_version == version.id
+    extend_from = state_row if published and not full else None
+    computed = _compute(session, version, universe, extend_from) if universe else None
+    if computed is None:
+        run.status, run.finished_at = "noop", now
+        return ComputeOutcome(status="noop", run_id=run.id, strategy_version=version.id)
+    mode, result, seen = computed
+    added = _write_block(session, version.id, result, [a.id for a in universe])
+    _save_state(session, state_row, version.id, result, seen)
+    session.flush()
+    as_of = write_metrics(session, version_id=version.id, result=result, mode=mode, now=now)
+    if as_of is None:  # not enough history to form the index: nothing to serve
+        # A full recompute removed what was served: readers must see "not computed", not a stale pointer.
+        token = _unpublish(session) if published else None
+        run.status, run.mode, run.finished_at = "noop", mode, now
+        return ComputeOutcome(status="noop", run_id=run.id, mode=mode, strategy_version=version.id, version_token=token)
+    data_version, published_at = _publish_row(session, version.id, as_of)
+    run.status, run.mode, run.data_version, run.days_added, run.finished_at = (
+        "succeeded",
+        mode,
+        data_version,
+        added,
+        now,
+    )
+    return ComputeOutcome(
+        status="succeeded",
+        run_id=run.id,
+        mode=mode,
+        strategy_version=version.id,
+        data_version=data_version,
+        days_added=added,
+        as_of=as_of,
+        version_token=read_cache.version_token(data_version, published_at),
+    )
+
+
+def _announce(outcome: ComputeOutcome) -> None:
+    add_metric("IndexDaysComputed", outcome.days_added)
+    detail: dict[str, Any] = {
+        "data_version": outcome.data_version,
+        "version_token": outcome.version_token,
+        "strategy_version": outcome.strategy_version,
+        "run_id": str(outcome.run_id),
+        "mode": outcome.mode,
+        "as_of": outcome.as_of.isoformat() if outcome.as_of else None,
+    }
+    transport.publish(INDEX_COMPUTED, detail)
+
+
+def mark_failed(*, uow: UnitOfWork, run_id: uuid.UUID, error: str) -> None:
+    """Record a failed run the rolled-back transaction could not (a queued run from a strategy change)."""
+    with uow:
+        run = uow.session.get(ComputeRun, run_id)
+        if run is not None and run.status == "queued":
+            run.status, run.error, run.finished_at = "failed", error[:500], datetime.now(UTC)

@@ -1,0 +1,97 @@
+"""What the compute job reads: the universe, its closes as a (dates x assets) matrix, the benchmark.
+
+Prices are NUMERIC in the database and become float64 here, deliberately and in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sqlalchemy import exists, select
+
+from autoindex.market.models import Asset, DailyPrice
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
+
+    from autoindex.index.engine._arrays import FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class Closes:
+    """Closes of some assets on the dates any of them traded (NaN where one did not)."""
+
+    dates: list[date]
+    matrix: FloatArray
+    seen_at: datetime | None  # newest ingested_at among the rows read
+
+
+def universe(session: Session) -> list[Asset]:
+    """The index's constituents: active assets of the universe, by symbol (the engine's column order)."""
+    statement = select(Asset).where(Asset.in_universe, Asset.is_active).order_by(Asset.symbol)
+    return list(session.scalars(statement))
+
+
+def benchmark(session: Session) -> Asset | None:
+    return session.scalars(select(Asset).where(Asset.is_benchmark)).one_or_none()
+
+
+def load_closes(session: Session, asset_ids: Sequence[int], *, after: date | None = None) -> Closes:
+    """Closes of ``asset_ids`` (in that column order) on dates after ``after``."""
+    statement = select(DailyPrice.asset_id, DailyPrice.date, DailyPrice.close, DailyPrice.ingested_at).where(
+        DailyPrice.asset_id.in_(list(asset_ids))
+    )
+    if after is not None:
+        statement = statement.where(DailyPrice.date > after)
+    rows = session.execute(statement).all()
+    dates = sorted({row[1] for row in rows})
+    row_of = {day: i for i, day in enumerate(dates)}
+    column_of = {asset_id: j for j, asset_id in enumerate(asset_ids)}
+    matrix = np.full((len(dates), len(asset_ids)), np.nan)
+    for asset_id, day, close, _ in rows:
+        matrix[row_of[day], column_of[asset_id]] = float(close)
+    seen = max((row[3] for row in rows), default=None)
+    return Closes(dates=dates, matrix=matrix, seen_at=seen)
+
+
+def revised_since(session: Session, asset_ids: Sequence[int], *, through: date, seen_at: datetime | None) -> bool:
+    """Whether a bar on or before ``through`` was written after ``seen_at`` (a revision or a late bar)."""
+    if seen_at is None:
+        return False
+    statement = select(
+        exists().where(
+            DailyPrice.asset_id.in_(list(asset_ids)),
+            DailyPrice.date <= through,
+            DailyPrice.ingested_at > seen_at,
+        )
+    )
+    return bool(session.scalar(statement))
+
+
+def aligned_closes(session: Session, asset_id: int, dates: Sequence[date]) -> FloatArray | None:
+    """One asset's closes on ``dates``, the last close standing in on days it did not trade.
+
+    ``None`` when some date has no close on or before it (relative figures are then left out).
+    """
+    if not dates:
+        return None
+    rows = session.execute(
+        select(DailyPrice.date, DailyPrice.close)
+        .where(DailyPrice.asset_id == asset_id, DailyPrice.date <= dates[-1])
+        .order_by(DailyPrice.date)
+    ).all()
+    if not rows:
+        return None
+    known = np.array([np.datetime64(d, "D") for d, _ in rows])
+    closes = np.array([float(c) for _, c in rows])
+    wanted = np.array([np.datetime64(d, "D") for d in dates])
+    position = np.searchsorted(known, wanted, side="right") - 1
+    if (position < 0).any():
+        return None
+    out: FloatArray = closes[position]
+    return out

@@ -1,0 +1,96 @@
+"""Risk-metric snapshots of a strategy version, written by the compute job after its index values.
+
+Stored per version as ``index_metrics`` rows: ``periods`` (since inception, YTD, 1y, 3y for the index
+against the benchmark, and for the benchmark alone), ``rolling_30`` and ``rolling_90``, and ``notes``
+(fallbacks that stood in, such as equal weights for a missing market capitalisation).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import select
+
+from autoindex.index import compute_inputs as inputs
+from autoindex.index.engine.periods import ROLLING_WINDOWS, period_metrics, rolling_metrics
+from autoindex.index.models import IndexMetric, IndexValue
+from autoindex.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from autoindex.index.engine.index import IndexResult
+
+
+def _periods(dates: np.ndarray, values: np.ndarray, bench: np.ndarray | None, rf: float) -> dict[str, Any]:
+    index = period_metrics(dates, values, bench, risk_free_rate=rf)
+    out: dict[str, Any] = {"index": {k: (m.to_dict() if m else None) for k, m in index.items()}, "benchmark": None}
+    if bench is not None:
+        alone = period_metrics(dates, bench, risk_free_rate=rf)
+        out["benchmark"] = {k: (m.to_dict() if m else None) for k, m in alone.items()}
+    return out
+
+
+def _notes(session: Session, version_id: int, result: IndexResult, mode: str) -> dict[str, Any]:
+    previous: dict[str, Any] = {}
+    if mode == "incremental":
+        row = session.get(IndexMetric, (version_id, "notes"))
+        previous = dict(row.payload) if row is not None else {}
+    notes = {
+        "market_cap_note": result.market_cap_note or previous.get("market_cap_note"),
+        "skipped_rebalances": [
+            *previous.get("skipped_rebalances", []),
+            *(d.isoformat() for d in result.skipped_rebalances),
+        ],
+        "last_rebalance": previous.get("last_rebalance"),
+        "last_rebalance_notes": previous.get("last_rebalance_notes", []),
+    }
+    if result.rebalances:
+        last = result.rebalances[-1]
+        notes["last_rebalance"] = last.date.isoformat()
+        notes["last_rebalance_notes"] = list(last.notes)
+    return notes
+
+
+def write_metrics(session: Session, *, version_id: int, result: IndexResult, mode: str, now: datetime) -> date | None:
+    """Recompute and store the version's metric snapshots from its stored index values.
+
+    Returns
+    -------
+    date or None
+        The last index date, or ``None`` when the version has no index value yet.
+    """
+    rows = session.execute(
+        select(IndexValue.date, IndexValue.value)
+        .where(IndexValue.strategy_version == version_id)
+        .order_by(IndexValue.date)
+    ).all()
+    if not rows:
+        return None
+    days = [d for d, _ in rows]
+    dates = np.array([np.datetime64(d, "D") for d in days])
+    values = np.array([float(v) for _, v in rows])
+    benchmark = inputs.benchmark(session)
+    bench = inputs.aligned_closes(session, benchmark.id, days) if benchmark is not None else None
+    rf = get_settings().risk_free_rate
+    payloads: dict[str, dict[str, Any]] = {
+        "periods": {
+            "benchmark_symbol": benchmark.symbol if bench is not None and benchmark else None,
+            **_periods(dates, values, bench, rf),
+        },
+        "notes": _notes(session, version_id, result, mode),
+    }
+    for window in ROLLING_WINDOWS:
+        rolling = rolling_metrics(dates, values, bench, window=window, risk_free_rate=rf)
+        payloads[f"rolling_{window}"] = rolling.to_dict()
+    as_of = days[-1]
+    for name, payload in payloads.items():
+        row = session.get(IndexMetric, (version_id, name))
+        if row is None:
+            row = IndexMetric(strategy_version=version_id, name=name)
+            session.add(row)
+        row.as_of, row.payload, row.computed_at = as_of, payload, now
+    session.flush()
+    return as_of

@@ -1,0 +1,253 @@
+"""The index series: rebalance from data strictly before each date, drift in between, pay costs.
+
+The method, for strictly increasing trading dates and a (dates x assets) matrix of closes:
+
+1. Clean the closes (:mod:`autoindex.index.engine.cleaning`) into daily simple returns ``r``.
+2. **Formation.** The first portfolio is formed on the first date (after the first date of the data)
+   on which at least one asset is eligible, whatever the schedule. That date is the base date: the
+   index is 100 there, at its close, holding the decided weights. Earlier dates are warm-up and have
+   no index value. Forming the base portfolio costs nothing (the index is born invested).
+3. **Drift.** Between rebalances each holding grows with its asset's cleaned return,
+   ``h[t] = h[t-1] * (1 + r[t])``; a missing return counts as 0 (a held asset without a usable close
+   is carried at its last value until the next rebalance sells it). The index is the sum of holdings.
+4. **Rebalance.** On each scheduled date (:mod:`autoindex.index.engine.schedule`) after formation, the
+   weights are decided from the returns of the ``window_days`` trading days strictly before it, the
+   presence on the day before and the market caps known before it (:mod:`autoindex.index.engine.weights`).
+   The day's return accrues to the old holdings first; the trade happens at that day's close. Turnover
+   is ``sum(|w_new - w_drifted|)`` (so a complete switch from one asset to another is 2.0); the cost
+   ``transaction_cost_bps / 10_000 * turnover`` is taken from the index value. A scheduled date on which
+   no asset is eligible is skipped (holdings keep drifting) and listed in the result.
+
+Weights decided on a date thus depend on closes up to the trading day before it only (no look-ahead),
+and on nothing after it. :func:`extend_index` continues from an :class:`IndexState` and produces the
+numbers a full :func:`compute_index` would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from autoindex.index.engine._arrays import DateArray, FloatArray, accumulate_rows, check_dates, check_matrix, to_date
+from autoindex.index.engine.cleaning import clean_prices
+from autoindex.index.engine.result import IndexResult, Rebalance, rebalance_notes
+from autoindex.index.engine.schedule import scheduled
+from autoindex.index.engine.state import IndexState, StateMismatch
+from autoindex.index.engine.strategy import StrategyParams
+from autoindex.index.engine.weights import WeightDecision, decide_weights
+
+__all__ = [
+    "BASE_VALUE",
+    "IndexResult",
+    "IndexState",
+    "Rebalance",
+    "StateMismatch",
+    "compute_index",
+    "extend_index",
+]
+
+#: The index value on its base date.
+BASE_VALUE = 100.0
+
+_BPS = 10_000.0
+
+
+def compute_index(
+    dates: DateArray | Sequence[dt.date],
+    prices: npt.ArrayLike,
+    params: StrategyParams,
+    *,
+    assets: Sequence[str],
+    market_caps: npt.ArrayLike | None = None,
+) -> IndexResult:
+    """Compute the index from the first date of the data.
+
+    Parameters
+    ----------
+    dates
+        Strictly increasing trading dates.
+    prices
+        Raw closes, dates x assets, NaN where missing.
+    params
+        The strategy.
+    assets
+        Asset identifiers, one per column (used in notes and to check later extensions).
+    market_caps
+        Market capitalisations, dates x assets, NaN where unknown; ``None`` when none are available
+        (equal weights then stand in for the market-cap scheme, and the result says so).
+
+    Returns
+    -------
+    IndexResult
+    """
+    names = tuple(assets)
+    return extend_index(IndexState.initial(params, names), dates, prices, params, assets=names, market_caps=market_caps)
+
+
+def extend_index(
+    state: IndexState,
+    dates: DateArray | Sequence[dt.date],
+    prices: npt.ArrayLike,
+    params: StrategyParams,
+    *,
+    assets: Sequence[str],
+    market_caps: npt.ArrayLike | None = None,
+) -> IndexResult:
+    """Extend the index from ``state`` by the trading dates after its last date.
+
+    Parameters are those of :func:`compute_index`, for the new dates only; ``params`` and ``assets``
+    must equal the state's (:class:`StateMismatch` otherwise: recompute in full).
+
+    Returns
+    -------
+    IndexResult
+        The new dates' values, weights and rebalances, and the new state.
+    """
+    names = tuple(assets)
+    if params != state.params:
+        raise StateMismatch("the strategy changed since the state was computed; recompute in full")
+    if names != state.assets:
+        raise StateMismatch("the assets differ from the state's; recompute in full")
+    if len(set(names)) != len(names) or not names:
+        raise ValueError("assets must be a non-empty sequence of distinct identifiers")
+    days = check_dates(np.asarray(dates))
+    if state.last_date is not None and days.size and days[0] <= np.datetime64(state.last_date, "D"):
+        raise StateMismatch("new dates must come after the state's last date")
+    closes = check_matrix(prices, days.size, len(names), "prices")
+    caps = None if market_caps is None else check_matrix(market_caps, days.size, len(names), "market_caps")
+    return _Run(state, days, closes, caps).result()
+
+
+class _Run:
+    """One pass over a block of new dates."""
+
+    def __init__(self, state: IndexState, dates: DateArray, closes: FloatArray, caps: FloatArray | None) -> None:
+        self.state, self.params, self.dates = state, state.params, dates
+        cleaned = clean_prices(closes, self.params, state.cleaning)
+        self.cleaned = cleaned
+        self.returns = np.where(np.isnan(cleaned.returns), 0.0, cleaned.returns)
+        # History rows before each new row: the state's tail first, then the block.
+        self.history = np.vstack([state.return_tail, cleaned.returns])
+        self.present_before = np.vstack([state.cleaning.present[None, :], cleaned.present[:-1]])
+        self.caps_asof = _carry_caps(caps, state.last_caps, dates.size)
+        self.caps_before = np.vstack([state.last_caps[None, :], self.caps_asof[:-1]])
+        previous = None if state.last_date is None else np.datetime64(state.last_date, "D")
+        self.scheduled = np.flatnonzero(scheduled(dates, previous, self.params.rebalance_frequency))
+        n = len(state.assets)
+        self.values = np.full(dates.size, np.nan)
+        self.weights = np.zeros((dates.size, n))
+        self.rebalances: list[Rebalance] = []
+        self.skipped: list[dt.date] = []
+        self.formed, self.value, self.positions = state.formed, state.value, state.positions.copy()
+        self.last_rebalance = state.last_rebalance
+        self.first_row = 0 if state.formed else dates.size
+
+    def result(self) -> IndexResult:
+        row = 0
+        while row < self.dates.size:
+            row = self._step(row)
+        window = self.params.window_days
+        state = IndexState(
+            params=self.params,
+            assets=self.state.assets,
+            last_date=to_date(self.dates[-1]) if self.dates.size else self.state.last_date,
+            formed=self.formed,
+            value=self.value,
+            positions=self.positions,
+            last_rebalance=self.last_rebalance,
+            cleaning=self.cleaned.carry,
+            return_tail=self.history[-window:].copy(),
+            last_caps=self.caps_asof[-1].copy() if self.dates.size else self.state.last_caps,
+        )
+        first = self.first_row
+        return IndexResult(
+            assets=self.state.assets,
+            dates=self.dates[first:],
+            values=self.values[first:],
+            weights=self.weights[first:],
+            rebalances=tuple(self.rebalances),
+            skipped_rebalances=tuple(self.skipped),
+            state=state,
+        )
+
+    def _decide(self, row: int) -> WeightDecision | None:
+        window = self.history[row : row + self.params.window_days]
+        return decide_weights(window, self.present_before[row], self.caps_before[row], self.params)
+
+    def _step(self, row: int) -> int:
+        """Process from ``row``; return the next row to process."""
+        if not self.formed:
+            has_past = row > 0 or self.state.last_date is not None
+            decision = self._decide(row) if has_past else None
+            if decision is not None:
+                self._form(row, decision)
+            return row + 1
+        at = int(np.searchsorted(self.scheduled, row))
+        end = int(self.scheduled[at]) if at < self.scheduled.size else self.dates.size - 1
+        self._drift(row, end)
+        if at < self.scheduled.size:
+            decision = self._decide(end)
+            if decision is None:
+                self.skipped.append(to_date(self.dates[end]))
+            else:
+                self._trade(end, decision)
+        return end + 1
+
+    def _form(self, row: int, decision: WeightDecision) -> None:
+        self.formed, self.first_row = True, row
+        self.value = BASE_VALUE
+        self.positions = BASE_VALUE * decision.weights
+        self._record(row, decision, turnover=0.0, cost=0.0, before=BASE_VALUE, initial=True)
+
+    def _drift(self, start: int, end: int) -> None:
+        growth = np.cumprod(1.0 + self.returns[start : end + 1], axis=0)
+        path = self.positions * growth
+        values = path.sum(axis=1)
+        self.values[start : end + 1] = values
+        self.weights[start : end + 1] = path / values[:, None]
+        self.positions, self.value = path[-1], float(values[-1])
+
+    def _trade(self, row: int, decision: WeightDecision) -> None:
+        before = self.value
+        turnover = float(np.abs(decision.weights - self.positions / before).sum())
+        cost = self.params.transaction_cost_bps / _BPS * turnover
+        self.value = before * (1.0 - cost)
+        self.positions = self.value * decision.weights
+        self._record(row, decision, turnover=turnover, cost=cost, before=before, initial=False)
+
+    def _record(
+        self, row: int, decision: WeightDecision, *, turnover: float, cost: float, before: float, initial: bool
+    ) -> None:
+        day = to_date(self.dates[row])
+        self.values[row] = self.value
+        self.weights[row] = decision.weights
+        self.last_rebalance = day
+        self.rebalances.append(
+            Rebalance(
+                date=day,
+                weights=decision.weights,
+                decision=decision,
+                turnover=turnover,
+                cost=cost,
+                value_before=before,
+                value_after=self.value,
+                initial=initial,
+                notes=rebalance_notes(self.state.assets, decision, initial),
+            )
+        )
+
+
+def _carry_caps(caps: FloatArray | None, last: FloatArray, rows: int) -> FloatArray:
+    """Last known positive market cap per asset as of each row (inclusive), continuing from ``last``."""
+    if caps is None:
+        return np.broadcast_to(last, (rows, last.size)).copy()
+    with np.errstate(invalid="ignore"):
+        known = np.isfinite(caps) & (caps > 0.0)
+    index = np.arange(rows)[:, None]
+    latest = accumulate_rows(np.maximum, np.where(known, index, -1))
+    from_block = np.take_along_axis(caps, np.maximum(latest, 0), axis=0)
+    carried: FloatArray = np.where(latest >= 0, from_block, last[None, :])
+    return carried

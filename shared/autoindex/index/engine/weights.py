@@ -1,0 +1,222 @@
+"""The weight decision at one rebalance date, from cleaned returns strictly before that date.
+
+Every function here receives only the window of rows *before* the rebalance date (the caller slices
+it), so no look-ahead is possible by construction. Weights of ineligible assets are 0.
+
+- **Eligibility.** An asset is eligible when it had a usable close on the trading day before the
+  rebalance date, at most ``max_missing_share`` of the ``window_days`` returns before it are missing,
+  and its volatility window holds at least two returns. A newly listed asset therefore joins at the
+  first rebalance with enough history; a delisted one leaves at the first rebalance after its last
+  close is older than the forward-fill limit.
+- **Momentum.** Score = compounded return over the momentum window (missing days count as 0). Assets
+  whose score is above ``momentum_drop_threshold`` share the scheme in proportion to their excess score;
+  when none is, equal weights over the eligible assets stand in, and the decision says so.
+- **Market cap.** In proportion to the last known market capitalisation before the date. An eligible
+  asset without one gets an equal share ``1/n`` instead and is flagged, and the assets with a
+  capitalisation share the rest in proportion to it; with no capitalisation at all the scheme is equal
+  weights, flagged for every asset. It is never silent.
+- **Risk parity.** In proportion to 1 / volatility, the sample standard deviation (ddof=1) of daily
+  returns over the volatility window, floored at ``VOLATILITY_FLOOR`` so a constant series cannot take
+  an infinite weight.
+- **Blend.** The three schemes weighted by the strategy's blend weights, then normalised to sum to 1.
+- **Cap.** With ``max_weight_per_asset``, weights above the cap are set to it and the excess is given to
+  the assets below it in proportion to their weights (equally when all of those are 0), repeated until
+  no weight exceeds the cap. When the cap cannot be met (cap x eligible assets < 1) the weights are
+  equal and the decision says the cap was relaxed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from autoindex.index.engine._arrays import BoolArray, FloatArray
+from autoindex.index.engine.strategy import StrategyParams
+
+#: Lower bound on a daily volatility in the risk-parity scheme.
+VOLATILITY_FLOOR = 1e-6
+
+#: Relative slack before a weight counts as above the cap (floating-point noise of redistribution).
+_CAP_SLACK = 1e-12
+
+
+@dataclass(frozen=True, slots=True)
+class WeightDecision:
+    """The outcome of one rebalance decision; arrays have one entry per asset.
+
+    Attributes
+    ----------
+    eligible
+        Assets that could be held.
+    momentum_scores, volatilities
+        The signals (NaN for ineligible assets); volatilities are daily, before the floor.
+    momentum, market_cap, risk_parity
+        The three schemes' weights, each summing to 1 over the eligible assets.
+    weights
+        The final blended (and capped) weights, summing to 1.
+    market_cap_fallback
+        Eligible assets for which an equal share stood in for a missing market capitalisation (all False
+        when the blend gives the market-cap scheme no weight).
+    momentum_fallback
+        No asset passed the momentum threshold, so equal weights stood in for the momentum scheme.
+    cap_relaxed
+        The per-asset cap could not be met with so few eligible assets, so weights are equal.
+    """
+
+    eligible: BoolArray
+    momentum_scores: FloatArray
+    volatilities: FloatArray
+    momentum: FloatArray
+    market_cap: FloatArray
+    risk_parity: FloatArray
+    weights: FloatArray
+    market_cap_fallback: BoolArray
+    momentum_fallback: bool
+    cap_relaxed: bool
+
+
+def eligibility(window: FloatArray, present_before: BoolArray, params: StrategyParams) -> BoolArray:
+    """Assets that may be held, from the ``window_days`` cleaned returns before the date and the last presence."""
+    missing_share = np.count_nonzero(np.isnan(window), axis=0) / window.shape[0]
+    volatility_window = window[-params.volatility_lookback_days :]
+    enough_for_volatility = np.count_nonzero(np.isfinite(volatility_window), axis=0) >= 2
+    eligible: BoolArray = present_before & (missing_share <= params.max_missing_share) & enough_for_volatility
+    return eligible
+
+
+def momentum_scores(window: FloatArray, eligible: BoolArray, params: StrategyParams) -> FloatArray:
+    """Compounded return over the momentum window for eligible assets (NaN elsewhere)."""
+    recent = window[-params.momentum_lookback_days :]
+    growth = np.prod(np.where(np.isnan(recent), 1.0, 1.0 + recent), axis=0)
+    scores: FloatArray = np.where(eligible, growth - 1.0, np.nan)
+    return scores
+
+
+def volatilities(window: FloatArray, eligible: BoolArray, params: StrategyParams) -> FloatArray:
+    """Sample standard deviation (ddof=1) of daily returns over the volatility window (NaN if ineligible)."""
+    recent = window[-params.volatility_lookback_days :]
+    finite = np.isfinite(recent)
+    count = np.count_nonzero(finite, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(finite, recent, 0.0).sum(axis=0) / count
+        deviations = np.where(finite, recent - mean, 0.0)
+        variance = (deviations * deviations).sum(axis=0) / (count - 1)
+    out: FloatArray = np.where(eligible, np.sqrt(variance), np.nan)
+    return out
+
+
+def momentum_weights(scores: FloatArray, eligible: BoolArray, threshold: float) -> tuple[FloatArray, bool]:
+    """Momentum scheme: excess score over the threshold; equal weights (and ``True``) when none passes."""
+    with np.errstate(invalid="ignore"):
+        kept = eligible & (scores > threshold)
+    if not kept.any():
+        return _equal(eligible), True
+    raw = np.where(kept, scores - threshold, 0.0)
+    return raw / raw.sum(), False
+
+
+def market_cap_weights(caps: FloatArray | None, eligible: BoolArray) -> tuple[FloatArray, BoolArray]:
+    """Market-cap scheme and the mask of eligible assets for which an equal share stood in."""
+    if caps is None:
+        return _equal(eligible), eligible.copy()
+    with np.errstate(invalid="ignore"):
+        known = eligible & np.isfinite(caps) & (caps > 0.0)
+    fallback = eligible & ~known
+    count = np.count_nonzero(eligible)
+    weights = np.where(fallback, 1.0 / count, 0.0)
+    if known.any():
+        known_caps = np.where(known, caps, 0.0)
+        weights += (np.count_nonzero(known) / count) * known_caps / known_caps.sum()
+    return weights, fallback
+
+
+def risk_parity_weights(vols: FloatArray, eligible: BoolArray) -> FloatArray:
+    """Inverse-volatility scheme, volatilities floored at ``VOLATILITY_FLOOR``."""
+    with np.errstate(invalid="ignore"):
+        inverse = np.where(eligible, 1.0 / np.maximum(vols, VOLATILITY_FLOOR), 0.0)
+    weights: FloatArray = inverse / inverse.sum()
+    return weights
+
+
+def apply_weight_cap(weights: FloatArray, eligible: BoolArray, max_weight: float | None) -> tuple[FloatArray, bool]:
+    """Cap each weight at ``max_weight`` and redistribute the excess; ``True`` when the cap had to be relaxed."""
+    if max_weight is None:
+        return weights, False
+    count = np.count_nonzero(eligible)
+    if max_weight * count < 1.0 - _CAP_SLACK:
+        return _equal(eligible), True
+    capped = weights.copy()
+    for _ in range(count):
+        over = capped > max_weight * (1.0 + _CAP_SLACK)
+        if not over.any():
+            break
+        excess = float(np.sum(capped[over] - max_weight))
+        capped[over] = max_weight
+        below = eligible & (capped < max_weight)
+        base = float(capped[below].sum())
+        if base > 0.0:
+            capped[below] += excess * capped[below] / base
+        else:
+            capped[below] += excess / np.count_nonzero(below)
+    return capped, False
+
+
+def decide_weights(
+    window: FloatArray,
+    present_before: BoolArray,
+    caps_before: FloatArray | None,
+    params: StrategyParams,
+) -> WeightDecision | None:
+    """Decide the weights at one rebalance date.
+
+    Parameters
+    ----------
+    window
+        Cleaned daily returns of the ``params.window_days`` trading days strictly before the rebalance
+        date (oldest first; rows before the start of the data are NaN).
+    present_before
+        Whether each asset had a usable close on the trading day before the rebalance date.
+    caps_before
+        Last known market capitalisation of each asset before the date (NaN where unknown), or ``None``
+        when no capitalisation data exist at all.
+    params
+        The strategy.
+
+    Returns
+    -------
+    WeightDecision or None
+        ``None`` when no asset is eligible (the caller keeps its holdings).
+    """
+    eligible = eligibility(window, present_before, params)
+    if not eligible.any():
+        return None
+    scores = momentum_scores(window, eligible, params)
+    vols = volatilities(window, eligible, params)
+    momentum, momentum_fallback = momentum_weights(scores, eligible, params.momentum_drop_threshold)
+    market_cap, cap_fallback = market_cap_weights(caps_before, eligible)
+    risk_parity = risk_parity_weights(vols, eligible)
+    blended = (
+        params.momentum_weight * momentum
+        + params.market_cap_weight * market_cap
+        + params.risk_parity_weight * risk_parity
+    )
+    blended /= blended.sum()
+    final, relaxed = apply_weight_cap(blended, eligible, params.max_weight_per_asset)
+    return WeightDecision(
+        eligible=eligible,
+        momentum_scores=scores,
+        volatilities=vols,
+        momentum=momentum,
+        market_cap=market_cap,
+        risk_parity=risk_parity,
+        weights=final,
+        market_cap_fallback=cap_fallback if params.market_cap_weight > 0.0 else np.zeros_like(cap_fallback),
+        momentum_fallback=momentum_fallback and params.momentum_weight > 0.0,
+        cap_relaxed=relaxed,
+    )
+
+
+def _equal(eligible: BoolArray) -> FloatArray:
+    weights: FloatArray = eligible / np.count_nonzero(eligible)
+    return weights

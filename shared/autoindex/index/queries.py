@@ -1,0 +1,226 @@
+"""The database side of the index reads: snapshots of what the published strategy version's compute stored.
+
+Every read serves the version named by the ``index_publication`` row and reads it from one database
+snapshot (REPEATABLE READ on PostgreSQL), so the data version it is cached under is the version of
+the numbers in it. Nothing here runs the engine: before the first compute, reads answer 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from autoindex.errors import Conflict, ValidationFailed
+from autoindex.index import read_cache
+from autoindex.index.models import IndexAllocation, IndexEngineState, IndexMetric, IndexPublication
+from autoindex.index.models import IndexValue as Value
+from autoindex.index.schemas import (
+    Allocation,
+    AllocationQuery,
+    AllocationsRead,
+    BenchmarkSeries,
+    Currency,
+    CurrencyList,
+    HistoryQuery,
+    IndexCurrent,
+    IndexHistory,
+    RiskMetricsQuery,
+    RiskMetricsRead,
+)
+from autoindex.market.models import Asset, DailyPrice
+from autoindex.schemas import RangeQuery
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from sqlalchemy.orm import Session
+
+    from autoindex.db.uow import UnitOfWork
+
+
+class IndexNotReady(Conflict):
+    slug, title = "index-not-ready", "Index Not Ready"
+
+
+@contextmanager
+def snapshot(uow: UnitOfWork) -> Iterator[tuple[Session, IndexPublication]]:
+    """Open ``uow`` on one snapshot and yield it with the publication row (409 before the first compute)."""
+    with uow:
+        session = uow.session
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        publication = session.get(IndexPublication, 1)
+        if publication is None or publication.strategy_version is None or publication.data_version <= 0:
+            raise IndexNotReady("The index has not been computed yet; it is available after the first compute.")
+        yield session, publication
+
+
+def series(session: Session, version: int) -> list[tuple[date, float]]:
+    """The version's index values, oldest first."""
+    rows = session.execute(
+        select(Value.date, Value.value).where(Value.strategy_version == version).order_by(Value.date)
+    )
+    return [(d, float(v)) for d, v in rows]
+
+
+def check_overlap(start: date | None, end: date | None, first: date, last: date) -> None:
+    """A 422 when the asked range lies wholly outside the data."""
+    if (start and start > last) or (end and end < first):
+        raise ValidationFailed(f"The dates asked for are outside the index data ({first} to {last}).")
+
+
+def load_current(uow: UnitOfWork) -> tuple[str, BaseModel]:
+    with snapshot(uow) as (session, pub):
+        assert pub.strategy_version is not None
+        state_row = session.get(IndexEngineState, pub.strategy_version)
+        notes_row = session.get(IndexMetric, (pub.strategy_version, "notes"))
+        if state_row is None or state_row.last_date is None:
+            raise IndexNotReady("The index has not been computed yet; it is available after the first compute.")
+        state: dict[str, Any] = state_row.state
+        value = float(state["value"])
+        weights = [
+            Allocation(symbol=symbol, weight=float(position) / value)
+            for symbol, position in zip(state["assets"], state["positions"], strict=True)
+            if position
+        ]
+        notes: dict[str, Any] = notes_row.payload if notes_row is not None else {}
+        messages = [*notes.get("last_rebalance_notes", [])]
+        return read_cache.version_token(pub.data_version, pub.updated_at), IndexCurrent(
+            date=state_row.last_date,
+            value=value,
+            strategy_version=pub.strategy_version,
+            data_version=pub.data_version,
+            rebalance_date=state.get("last_rebalance"),
+            allocations=sorted(weights, key=lambda a: -a.weight),
+            notes=messages,
+        )
+
+
+def load_history(uow: UnitOfWork, query: HistoryQuery) -> tuple[str, BaseModel]:
+    with snapshot(uow) as (session, pub):
+        assert pub.strategy_version is not None
+        points = series(session, pub.strategy_version)
+    check_overlap(query.start, query.end, points[0][0], points[-1][0])
+    columns = query.columns
+    items: list[dict[str, Any]] = []
+    peak, previous = float("-inf"), None
+    for day, value in points:
+        peak = max(peak, value)
+        if (query.start is None or day >= query.start) and (query.end is None or day <= query.end):
+            item: dict[str, Any] = {"date": day.isoformat()}
+            if "value" in columns:
+                item["value"] = value
+            if "daily_return" in columns:
+                item["daily_return"] = None if previous is None else value / previous - 1.0
+            if "drawdown" in columns:
+                item["drawdown"] = value / peak - 1.0
+            items.append(item)
+        previous = value
+    return read_cache.version_token(pub.data_version, pub.updated_at), IndexHistory(
+        strategy_version=pub.strategy_version, base_date=points[0][0], items=items
+    )
+
+
+def load_allocations(uow: UnitOfWork, query: AllocationQuery) -> tuple[str, BaseModel]:
+    with snapshot(uow) as (session, pub):
+        assert pub.strategy_version is not None and pub.as_of is not None
+        version, on = pub.strategy_version, query.date or pub.as_of
+        first = session.scalar(
+            select(func.min(IndexAllocation.date)).where(IndexAllocation.strategy_version == version)
+        )
+        if first is None or not first <= on <= pub.as_of:
+            raise ValidationFailed(f"date must be between {first} and {pub.as_of} (the index data).")
+        effective = session.scalar(
+            select(func.max(IndexAllocation.date)).where(
+                IndexAllocation.strategy_version == version, IndexAllocation.date <= on
+            )
+        )
+        rows = session.execute(
+            select(Asset.symbol, IndexAllocation.weight)
+            .join(Asset, Asset.id == IndexAllocation.asset_id)
+            .where(IndexAllocation.strategy_version == version, IndexAllocation.date == effective)
+            .order_by(IndexAllocation.weight.desc(), Asset.symbol)
+        ).all()
+        assert effective is not None
+        return read_cache.version_token(pub.data_version, pub.updated_at), AllocationsRead(
+            strategy_version=version,
+            date=on,
+            rebalance_date=effective,
+            allocations=[Allocation(symbol=s, weight=float(w)) for s, w in rows],
+        )
+
+
+def load_currencies(uow: UnitOfWork) -> tuple[str, BaseModel]:
+    with snapshot(uow) as (session, pub):
+        spans = dict(
+            (asset_id, (first, last))
+            for asset_id, first, last in session.execute(
+                select(DailyPrice.asset_id, func.min(DailyPrice.date), func.max(DailyPrice.date))
+                .join(Asset, Asset.id == DailyPrice.asset_id)
+                .where(Asset.asset_type == "fx")
+                .group_by(DailyPrice.asset_id)
+            )
+        )
+        fx = session.scalars(select(Asset).where(Asset.asset_type == "fx", Asset.symbol.like("USD/%"))).all()
+        items = [Currency(code="USD", fx_symbol=None, first_date=None, last_date=None)]
+        items += [Currency(code=a.currency, fx_symbol=a.symbol, **_span(spans.get(a.id))) for a in fx]
+        return read_cache.version_token(pub.data_version, pub.updated_at), CurrencyList(
+            items=sorted(items, key=lambda c: c.code)
+        )
+
+
+def _span(found: tuple[date, date] | None) -> dict[str, date | None]:
+    return {"first_date": found[0] if found else None, "last_date": found[1] if found else None}
+
+
+def benchmark_asset(session: Session) -> Asset:
+    found = session.scalars(select(Asset).where(Asset.is_benchmark)).one_or_none()
+    if found is None:
+        raise Conflict("No benchmark asset is configured.")
+    return found
+
+
+def load_benchmark_series(uow: UnitOfWork, query: RangeQuery) -> tuple[str, BaseModel]:
+    with snapshot(uow) as (session, pub):
+        assert pub.strategy_version is not None and pub.as_of is not None
+        asset = benchmark_asset(session)
+        base = session.scalar(select(func.min(Value.date)).where(Value.strategy_version == pub.strategy_version))
+        assert base is not None
+        check_overlap(query.start, query.end, base, pub.as_of)
+        rows = session.execute(
+            select(DailyPrice.date, DailyPrice.close)
+            .where(
+                DailyPrice.asset_id == asset.id,
+                DailyPrice.date >= (query.start or base),
+                DailyPrice.date <= (query.end or pub.as_of),
+            )
+            .order_by(DailyPrice.date)
+        ).all()
+        first = float(rows[0][1]) if rows else 1.0
+        items = [
+            {"date": d.isoformat(), "close": format(c.normalize(), "f"), "value": float(c) / first * 100.0}
+            for d, c in rows
+        ]
+        return read_cache.version_token(pub.data_version, pub.updated_at), BenchmarkSeries(
+            symbol=asset.symbol, items=items
+        )
+
+
+def load_risk_metrics(uow: UnitOfWork, query: RiskMetricsQuery) -> tuple[str, BaseModel]:
+    with snapshot(uow) as (session, pub):
+        assert pub.strategy_version is not None
+        periods = session.get(IndexMetric, (pub.strategy_version, "periods"))
+        rolling = session.get(IndexMetric, (pub.strategy_version, f"rolling_{query.window}"))
+        if periods is None or rolling is None:
+            raise IndexNotReady("The risk metrics have not been computed yet.")
+        payload = periods.payload
+        return read_cache.version_token(pub.data_version, pub.updated_at), RiskMetricsRead(
+            strategy_version=pub.strategy_version,
+            as_of=periods.as_of,
+            benchmark=payload.get("benchmark_symbol"),
+            periods={"index": payload.get("index"), "benchmark": payload.get("benchmark")},
+            rolling=rolling.payload,
+        )

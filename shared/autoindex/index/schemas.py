@@ -1,0 +1,171 @@
+"""The index, strategy and benchmark API's queries, bodies and responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from autoindex.index.engine.strategy import StrategyParams
+from autoindex.schemas import CleanText, RangeQuery, check_range, field_list
+
+HISTORY_FIELDS = ("value", "daily_return", "drawdown")
+ROLLING_WINDOWS = (30, 90)  # the engine's (engine.periods imports NumPy, so not imported here)
+
+
+class HistoryQuery(RangeQuery):
+    fields: Annotated[str, Field(max_length=64)] | None = None
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, value: str | None) -> str | None:
+        return field_list(value, HISTORY_FIELDS)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.fields.split(",")) if self.fields else ("value",)
+
+
+class AllocationQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date | None = None
+
+
+class RiskMetricsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    window: int = 30
+
+    @field_validator("window")
+    @classmethod
+    def _known_window(cls, value: int) -> int:
+        if value not in ROLLING_WINDOWS:
+            raise ValueError(f"window must be one of {', '.join(map(str, ROLLING_WINDOWS))}")
+        return value
+
+
+class Allocation(BaseModel):
+    symbol: str
+    weight: float
+
+
+class IndexCurrent(BaseModel):
+    date: dt.date
+    value: float
+    strategy_version: int
+    data_version: int
+    rebalance_date: dt.date | None
+    allocations: list[Allocation]  # drifted weights at the close of ``date``
+    notes: list[str]
+
+
+class IndexHistory(BaseModel):
+    strategy_version: int
+    base_date: dt.date
+    items: list[dict[str, Any]]  # date plus the requested fields
+
+
+class AllocationsRead(BaseModel):
+    strategy_version: int
+    date: dt.date
+    rebalance_date: dt.date  # the rebalance in effect on ``date``; its weights come from data before it
+    allocations: list[Allocation]
+
+
+class Currency(BaseModel):
+    code: str
+    fx_symbol: str | None  # None for USD, the index's own currency
+    first_date: dt.date | None
+    last_date: dt.date | None
+
+
+class CurrencyList(BaseModel):
+    base: Literal["USD"] = "USD"
+    items: list[Currency]
+
+
+class BenchmarkSeries(BaseModel):
+    symbol: str
+    base: Literal[100] = 100
+    items: list[dict[str, Any]]  # date, close (decimal string) and value normalised to 100
+
+
+class BenchmarkCompare(BaseModel):
+    benchmark: str
+    strategy_version: int
+    start: dt.date
+    end: dt.date
+    index: dict[str, Any]
+    benchmark_metrics: dict[str, Any]
+    difference: dict[str, float | None]  # index minus benchmark, for the figures both have
+
+
+class RiskMetricsRead(BaseModel):
+    strategy_version: int
+    as_of: dt.date
+    benchmark: str | None
+    periods: dict[str, Any]  # {"index": {period: metrics|None}, "benchmark": {...}}
+    rolling: dict[str, Any]  # {"window": w, "items": [...]}
+
+
+class SimulationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
+    currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
+    start_date: dt.date
+    end_date: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> SimulationRequest:
+        check_range(self.start_date, self.end_date)
+        return self
+
+
+class SimulationRead(BaseModel):
+    currency: str
+    amount: float
+    start_date: dt.date
+    end_date: dt.date
+    start_value: float
+    end_value: float
+    roi: float
+    start_value_usd: float
+    end_value_usd: float
+    roi_usd: float
+    strategy_version: int
+    series: list[dict[str, Any]]
+
+
+class StrategyChange(BaseModel):
+    """PUT /v1/strategy/config: the complete new parameters (omitted ones take the defaults) and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    params: StrategyParams
+    reason: Annotated[CleanText, Field(min_length=3, max_length=500)]
+
+
+class StrategyVersionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    params: dict[str, Any]
+    author: str
+    reason: str
+    created_at: dt.datetime
+    is_active: bool
+
+
+class StrategyAccepted(BaseModel):
+    version: int
+    compute_run_id: uuid.UUID
+    status: str
+
+
+class StrategyHistory(BaseModel):
+    items: list[StrategyVersionRead]
+    next_cursor: str | None

@@ -1,0 +1,107 @@
+"""Versioned strategy: read the active version, add a new one (audited, then ``StrategyChanged``), list them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, text, update
+
+from autoindex import pagination
+from autoindex.errors import Conflict, ValidationFailed
+from autoindex.events import transport
+from autoindex.identity import audit
+from autoindex.index.models import ComputeRun, StrategyVersion
+from autoindex.index.schemas import StrategyAccepted, StrategyChange, StrategyHistory, StrategyVersionRead
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.identity.principal import Principal, RequestMeta
+
+STRATEGY_CHANGED = "StrategyChanged"
+# Serialises strategy changes across instances (the partial unique index is the last line of defence).
+_STRATEGY_LOCK = 0x41_49_53_54  # "AIST"
+
+
+def active_version(session: Session) -> StrategyVersion:
+    """The one active strategy version (the migration seeds version 1)."""
+    version = session.scalars(select(StrategyVersion).where(StrategyVersion.is_active)).one_or_none()
+    if version is None:
+        raise Conflict("No strategy version is active; run the migrations.")
+    return version
+
+
+def _read(version: StrategyVersion) -> StrategyVersionRead:
+    return StrategyVersionRead(
+        version=version.id,
+        params=version.params,
+        author=version.author,
+        reason=version.reason,
+        created_at=version.created_at,
+        is_active=version.is_active,
+    )
+
+
+def get_config(*, uow: UnitOfWork) -> StrategyVersionRead:
+    """The active strategy version."""
+    with uow:
+        return _read(active_version(uow.session))
+
+
+def update_config(
+    *, uow: UnitOfWork, principal: Principal, change: StrategyChange, meta: RequestMeta
+) -> StrategyAccepted:
+    """Add a new active version, queue its compute run and audit it in one transaction; then publish.
+
+    The event goes out only after the commit, so the compute job always sees the new version. Should
+    publishing fail, the next ``PricesRefreshed`` (or ``autoindex compute``) computes it anyway: the
+    job always computes the active version.
+    """
+    params = change.params.model_dump(mode="json")
+    actor_type, actor_id = principal.actor
+    with uow:
+        session = uow.session
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STRATEGY_LOCK})
+        current = active_version(session)
+        if current.params == params:
+            raise Conflict(f"These parameters are those of the active version {current.id}; nothing changed.")
+        session.execute(update(StrategyVersion).where(StrategyVersion.is_active).values(is_active=False))
+        session.flush()
+        version = StrategyVersion(
+            params=params, author=f"{actor_type}:{actor_id}", reason=change.reason, is_active=True
+        )
+        session.add(version)
+        session.flush()
+        run = ComputeRun(id=uuid.uuid4(), trigger=STRATEGY_CHANGED, strategy_version=version.id, status="queued")
+        session.add(run)
+        audit.record(
+            session,
+            action="strategy.update",
+            outcome="success",
+            meta=meta,
+            actor=principal.actor,
+            target=("strategy_version", str(version.id)),
+            details={"previous": current.id, "reason": change.reason, "compute_run_id": str(run.id)},
+        )
+        accepted = StrategyAccepted(version=version.id, compute_run_id=run.id, status=run.status)
+    transport.publish(STRATEGY_CHANGED, {"strategy_version": accepted.version, "compute_run_id": str(run.id)})
+    return accepted
+
+
+def history(*, uow: UnitOfWork, limit: int, cursor: str | None) -> StrategyHistory:
+    """Every version, newest first, keyset-paginated."""
+    statement = select(StrategyVersion).order_by(StrategyVersion.id.desc()).limit(limit + 1)
+    if cursor:
+        try:
+            before = int(pagination.decode_cursor("sv", cursor))
+        except ValueError:
+            raise ValidationFailed("The cursor is not valid; start again without it.") from None
+        statement = statement.where(StrategyVersion.id < before)
+    with uow:
+        rows = list(uow.session.scalars(statement))
+        items = [_read(v) for v in rows[:limit]]
+    next_cursor = pagination.encode_cursor("sv", str(items[-1].version)) if len(rows) > limit else None
+    return StrategyHistory(items=items, next_cursor=next_cursor)

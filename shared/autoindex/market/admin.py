@@ -1,0 +1,139 @@
+"""What operators see and change: runs, freshness, provider usage, and the universe."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from autoindex.db import keyset as runs_repo
+from autoindex.errors import Conflict, NotFound, ValidationFailed
+from autoindex.identity import audit
+from autoindex.market import queries as market_repo
+from autoindex.market.models import Asset, RefreshRun
+from autoindex.market.planning import last_final_session
+from autoindex.market.schemas import FreshnessItem, FreshnessRead, ProviderUsageRead, RunPage, RunRead, UniverseChange
+from autoindex.settings import get_settings
+
+if TYPE_CHECKING:
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.identity.principal import Principal, RequestMeta
+
+
+def get_run(*, uow: UnitOfWork, run_id: uuid.UUID) -> RunRead:
+    with uow:
+        run = uow.session.get(RefreshRun, run_id)
+        if run is None:
+            raise NotFound("No such refresh run.")
+        return RunRead.model_validate(run)
+
+
+def list_runs(*, uow: UnitOfWork, limit: int, cursor: str | None) -> RunPage:
+    """Newest first; the cursor carries the last run's creation time and id."""
+    with uow:
+        rows, next_cursor = runs_repo.newest_first(uow.session, RefreshRun, kind="r", limit=limit, cursor=cursor)
+        return RunPage(items=[RunRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+def freshness(*, uow: UnitOfWork, now: datetime | None = None) -> FreshnessRead:
+    """The newest stored bar per active symbol against the newest final session: stale when behind."""
+    settings = get_settings()
+    expected = last_final_session(
+        now or datetime.now(UTC),
+        settings.market_timezone,
+        settle=timedelta(minutes=settings.twelvedata_close_settle_min),
+    )
+    with uow:
+        assets = market_repo.active_assets(uow.session)
+        last = market_repo.last_price_dates(uow.session)
+        items = []
+        for asset in assets:
+            last_date = last.get(asset.id)
+            known = max((d for d in (last_date, asset.prices_checked_through) if d), default=None)
+            items.append(
+                FreshnessItem(
+                    symbol=asset.symbol,
+                    asset_type=asset.asset_type,
+                    last_date=last_date,
+                    checked_through=asset.prices_checked_through,
+                    expected_through=expected,
+                    stale=known is None or known < expected,
+                )
+            )
+    return FreshnessRead(expected_through=expected, stale_count=sum(i.stale for i in items), items=items)
+
+
+def provider_usage() -> ProviderUsageRead:
+    from autoindex.market.providers.factory import get_circuit_breaker, get_credit_budget, get_provider
+
+    usage = get_credit_budget().usage()
+    return ProviderUsageRead(
+        provider=get_provider().capabilities.name,
+        minute_used=usage.minute_used,
+        minute_limit=usage.minute_limit,
+        day_used=usage.day_used,
+        day_limit=usage.day_limit,
+        minute_resets_in_s=round(usage.minute_resets_in_s, 3),
+        day_resets_in_s=round(usage.day_resets_in_s, 3),
+        circuit=str(get_circuit_breaker().state().state),
+    )
+
+
+def put_universe(
+    *, uow: UnitOfWork, principal: Principal, symbol: str, change: UniverseChange, meta: RequestMeta
+) -> tuple[Asset, bool]:
+    """Add ``symbol`` to the universe (creating the asset) or change it; audited. Returns (asset, created)."""
+    symbol = symbol.upper()
+    with uow:
+        session = uow.session
+        asset = session.scalars(select(Asset).where(Asset.symbol == symbol)).one_or_none()
+        created = asset is None
+        if asset is None:
+            if change.name is None or change.asset_type is None or change.currency is None:
+                raise ValidationFailed("A new asset needs name, asset_type and currency.")
+            asset = Asset(symbol=symbol, name=change.name, asset_type=change.asset_type, currency=change.currency)
+            session.add(asset)
+        for field in ("name", "asset_type", "exchange", "mic_code", "currency", "sector"):
+            value = getattr(change, field)
+            if value is not None:
+                setattr(asset, field, value)
+        asset.in_universe = change.in_universe and asset.asset_type != "fx"
+        asset.is_active = change.is_active
+        if change.is_benchmark:
+            session.execute(update(Asset).where(Asset.is_benchmark, Asset.symbol != symbol).values(is_benchmark=False))
+            asset.is_benchmark = True
+        elif change.is_benchmark is False:
+            asset.is_benchmark = False
+        session.flush()
+        audit.record(
+            session,
+            action="admin.universe.put",
+            outcome="success",
+            meta=meta,
+            actor=principal.actor,
+            target=("asset", symbol),
+            details={"created": created, **change.model_dump(exclude_none=True)},
+        )
+        return asset, created
+
+
+def remove_from_universe(*, uow: UnitOfWork, principal: Principal, symbol: str, meta: RequestMeta) -> None:
+    """Take a symbol out of the index universe; its price history stays (the index's past used it)."""
+    symbol = symbol.upper()
+    with uow:
+        asset = uow.session.scalars(select(Asset).where(Asset.symbol == symbol)).one_or_none()
+        if asset is None:
+            raise NotFound("No such asset.")
+        if asset.is_benchmark:
+            raise Conflict("The benchmark cannot leave the universe; choose another benchmark first.")
+        asset.in_universe = False
+        audit.record(
+            uow.session,
+            action="admin.universe.delete",
+            outcome="success",
+            meta=meta,
+            actor=principal.actor,
+            target=("asset", symbol),
+        )

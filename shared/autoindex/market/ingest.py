@@ -1,0 +1,219 @@
+"""Ingest one refresh batch: claim it, fetch it within the shared credit budget, store it all or nothing.
+
+Exactly-once effect under at-least-once delivery: a batch is claimed with a lease in a short
+transaction, fetched outside any transaction, and written together with its "done" mark and
+the run's progress in one transaction. A duplicate message finds the batch done (or leased)
+and does nothing; a crash before the final commit leaves no row, and the retry completes it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from sqlalchemy import select
+
+from autoindex.db.uow import UnitOfWork
+from autoindex.events import transport
+from autoindex.market import queries as market_repo
+from autoindex.market.models import RefreshBatch, RefreshRun
+from autoindex.market.providers.protocol import (
+    AuthenticationFailed,
+    DailyLimitExhausted,
+    ProviderError,
+    SymbolBars,
+    SymbolError,
+)
+from autoindex.observability import add_metric, logger
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from autoindex.market.providers.protocol import MarketDataProvider
+
+Status = Literal["done", "failed", "duplicate", "unknown"]
+PRICES_REFRESHED = "PricesRefreshed"
+_LEASE = timedelta(minutes=5)
+_MAX_ERROR = 500
+
+
+class BatchBusy(Exception):
+    """Another delivery holds this batch's lease; this one should come back later."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    status: Status
+    rows_written: int = 0
+    run_finished: bool = False
+
+
+def _batch_for_update(session: Session, run_id: uuid.UUID, seq: int) -> RefreshBatch | None:
+    return session.scalars(
+        select(RefreshBatch).where(RefreshBatch.run_id == run_id, RefreshBatch.seq == seq).with_for_update()
+    ).one_or_none()
+
+
+def _run_for_update(session: Session, run_id: uuid.UUID) -> RefreshRun:
+    return session.scalars(select(RefreshRun).where(RefreshRun.id == run_id).with_for_update()).one()
+
+
+def _claim(run_id: uuid.UUID, seq: int, now: datetime) -> tuple[RefreshBatch | None, Status | None]:
+    with UnitOfWork() as uow:
+        batch = _batch_for_update(uow.session, run_id, seq)
+        if batch is None:
+            return None, "unknown"  # its run never committed: nothing to do
+        if batch.status in ("done", "failed"):
+            return batch, "duplicate"
+        if batch.lease_until is not None and batch.lease_until > now:
+            raise BatchBusy(f"batch {run_id}/{seq} is leased until {batch.lease_until.isoformat()}")
+        batch.lease_until = now + _LEASE
+        batch.attempts += 1
+        run = _run_for_update(uow.session, run_id)
+        if run.status == "queued":
+            run.status, run.started_at = "running", now
+        return batch, None
+
+
+def _release(run_id: uuid.UUID, seq: int) -> None:
+    with UnitOfWork() as uow:
+        batch = _batch_for_update(uow.session, run_id, seq)
+        if batch is not None and batch.status == "pending":
+            batch.lease_until = None
+
+
+def _finish_run(run: RefreshRun, now: datetime) -> bool:
+    if run.batches_done + run.batches_failed < run.batches_total:
+        return False
+    if run.batches_done == 0:
+        run.status = "failed"
+    elif run.batches_failed or run.errors:
+        run.status = "partial"
+    else:
+        run.status = "succeeded"
+    run.finished_at = now
+    return True
+
+
+def _store(
+    batch: RefreshBatch, results: dict[str, SymbolBars | SymbolError], credits: int, now: datetime
+) -> BatchOutcome:
+    with UnitOfWork() as uow:
+        session = uow.session
+        current = _batch_for_update(session, batch.run_id, batch.seq)
+        if current is None or current.status != "pending":
+            return BatchOutcome(status="duplicate")
+        assets = market_repo.assets_by_symbol(session, batch.symbols)
+        rows: list[market_repo.PriceRow] = []
+        errors: dict[str, str] = {}
+        rejected = 0
+        checked: list[int] = []
+        source = "twelvedata"
+        for symbol in batch.symbols:
+            result = results.get(symbol)
+            asset = assets.get(symbol)
+            if asset is None:
+                errors[symbol] = "not in the asset table"
+            elif result is None:
+                errors[symbol] = "missing from the provider's answer"
+            elif isinstance(result, SymbolError):
+                errors[symbol] = result.message[:_MAX_ERROR]
+            else:
+                source = result.source
+                checked.append(asset.id)
+                rows += [
+                    market_repo.PriceRow(asset.id, bar.date, bar.open, bar.high, bar.low, bar.close, bar.volume)
+                    for bar in result.bars
+                    if batch.start_date <= bar.date <= batch.end_date
+                ]
+                if result.rejected:
+                    rejected += len(result.rejected)
+                    reasons = sorted({r.reason for r in result.rejected})
+                    errors[symbol] = f"{len(result.rejected)} rows rejected: {'; '.join(reasons)}"[:_MAX_ERROR]
+        written = market_repo.upsert_prices(session, rows, source=source, ingested_at=now)
+        if checked:
+            market_repo.mark_checked_through(session, checked, batch.end_date)
+        current.status, current.rows_written, current.credits_used = "done", written, credits
+        current.finished_at, current.lease_until = now, None
+        run = _run_for_update(session, batch.run_id)
+        run.batches_done += 1
+        run.rows_written += written
+        run.rows_rejected += rejected
+        run.credits_used += credits
+        if errors:
+            run.errors = {**run.errors, **errors}
+        finished = _finish_run(run, now)
+    add_metric("RowsIngested", written)
+    add_metric("ProviderCreditsUsed", credits)
+    return BatchOutcome(status="done", rows_written=written, run_finished=finished)
+
+
+def _fail(batch: RefreshBatch, reason: str, now: datetime) -> BatchOutcome:
+    with UnitOfWork() as uow:
+        current = _batch_for_update(uow.session, batch.run_id, batch.seq)
+        if current is None or current.status != "pending":
+            return BatchOutcome(status="duplicate")
+        current.status, current.error, current.finished_at, current.lease_until = (
+            "failed",
+            reason[:_MAX_ERROR],
+            now,
+            None,
+        )
+        run = _run_for_update(uow.session, batch.run_id)
+        run.batches_failed += 1
+        run.errors = {**run.errors, **{symbol: reason[:_MAX_ERROR] for symbol in batch.symbols}}
+        finished = _finish_run(run, now)
+    return BatchOutcome(status="failed", run_finished=finished)
+
+
+def publish_if_finished(run_id: uuid.UUID) -> bool:
+    """Publish PricesRefreshed once for a finished run that wrote rows; safe to call again after a crash."""
+    with UnitOfWork(read_only=True) as uow:
+        run = uow.session.get(RefreshRun, run_id)
+        if run is None or run.finished_at is None or run.event_published_at is not None or run.rows_written == 0:
+            return False
+        detail = {"run_id": str(run.id), "rows_written": run.rows_written, "status": run.status}
+    transport.publish(PRICES_REFRESHED, detail)
+    with UnitOfWork() as uow:
+        _run_for_update(uow.session, run_id).event_published_at = datetime.now(UTC)
+    add_metric("RunDurationSeconds", (run.finished_at - (run.started_at or run.created_at)).total_seconds(), "Seconds")
+    return True
+
+
+def ingest_batch(
+    *, run_id: uuid.UUID, seq: int, provider: MarketDataProvider, final_attempt: bool, now: datetime | None = None
+) -> BatchOutcome:
+    """Process one queued batch. Raises (so the message is retried) on transient provider or database faults,
+    unless this is the message's last delivery, in which case the batch is recorded as failed."""
+    now = now or datetime.now(UTC)
+    batch, early = _claim(run_id, seq, now)
+    if early is not None or batch is None:
+        if early == "duplicate":
+            publish_if_finished(run_id)  # a crash may have come between the last commit and the event
+        return BatchOutcome(status=early or "unknown")
+    try:
+        results = provider.daily_bars(batch.symbols, batch.start_date, batch.end_date)
+    except (DailyLimitExhausted, AuthenticationFailed) as exc:
+        # Retrying cannot help before the UTC day turns (or the key is fixed): record it; the next run resumes.
+        logger.warning("batch failed", extra={"run_id": str(run_id), "seq": seq, "error": type(exc).__name__})
+        outcome = _fail(batch, f"{type(exc).__name__}: {exc}", now)
+    except ProviderError as exc:
+        if not final_attempt:
+            _release(run_id, seq)
+            raise
+        outcome = _fail(batch, f"{type(exc).__name__}: {exc}", now)
+    except Exception:
+        _release(run_id, seq)
+        raise
+    else:
+        credits = provider.capabilities.cost(len(batch.symbols))
+        try:
+            outcome = _store(batch, results, credits, now)
+        except Exception:
+            _release(run_id, seq)  # nothing was stored; let the retry claim it at once
+            raise
+    if outcome.run_finished:
+        publish_if_finished(run_id)
+    return outcome

@@ -1,0 +1,126 @@
+"""Assets of the universe (stocks, ETFs, the benchmark index, FX pairs), their daily bars, and refresh runs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from autoindex.db.base import Base
+from autoindex.db.types import JsonDocument, UTCDateTime, utcnow
+
+# Prices are exact decimals in storage; calculations convert to float64 deliberately.
+PRICE = Numeric(20, 8)
+OHLC_RULE = (
+    "low > 0 AND low <= open AND low <= close AND high >= open AND high >= close AND (volume IS NULL OR volume >= 0)"
+)
+
+
+class Asset(Base):
+    __tablename__ = "assets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    symbol: Mapped[str] = mapped_column(String(32), unique=True)  # "AAPL", "SPX", "USD/EUR"
+    name: Mapped[str] = mapped_column(String(200))
+    asset_type: Mapped[str] = mapped_column(String(16))  # stock | etf | index | fx | crypto
+    exchange: Mapped[str | None] = mapped_column(String(32))
+    mic_code: Mapped[str | None] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))  # quote currency of the prices
+    sector: Mapped[str | None] = mapped_column(String(64))
+    in_universe: Mapped[bool] = mapped_column(default=False)  # a constituent candidate of the index
+    is_benchmark: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)  # refreshed by the pipeline
+    # Last date the provider was asked about with success, bars or not (holidays): the next plan starts after it.
+    prices_checked_through: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        # At most one benchmark: the index is compared with one series.
+        Index(
+            "uq_assets_single_benchmark",
+            "is_benchmark",
+            unique=True,
+            sqlite_where=text("is_benchmark"),
+            postgresql_where=text("is_benchmark"),
+        ),
+    )
+
+
+class DailyPrice(Base):
+    """One daily bar; the primary key (asset_id, date) is the index every read and upsert uses."""
+
+    __tablename__ = "daily_prices"
+
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    open: Mapped[Decimal] = mapped_column(PRICE)
+    high: Mapped[Decimal] = mapped_column(PRICE)
+    low: Mapped[Decimal] = mapped_column(PRICE)
+    close: Mapped[Decimal] = mapped_column(PRICE)
+    volume: Mapped[int | None] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))  # twelvedata | demo
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The last line of defence: whatever the provider sends, an impossible bar never reaches the table.
+    __table_args__ = (CheckConstraint(OHLC_RULE, name="ohlc_consistent"),)
+
+
+ACTIVE_RUN_STATUSES = ("queued", "running")
+
+
+class RefreshRun(Base):
+    __tablename__ = "refresh_runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule | admin | cli
+    requested_by: Mapped[str | None] = mapped_column(String(64))
+    # The schedule event's id or an admin's Idempotency-Key: the same request never makes two runs.
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|succeeded|partial|failed
+    batches_total: Mapped[int] = mapped_column(Integer, default=0)
+    batches_done: Mapped[int] = mapped_column(Integer, default=0)
+    batches_failed: Mapped[int] = mapped_column(Integer, default=0)
+    rows_written: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    credits_used: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)  # symbol -> reason
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    event_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # The database itself refuses a second active run: "never run twice" does not rest on timing.
+        Index(
+            "uq_refresh_runs_one_active",
+            text("(1)"),
+            unique=True,
+            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+
+
+class RefreshBatch(Base):
+    """One provider call's worth of work: some symbols over one date range."""
+
+    __tablename__ = "refresh_batches"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("refresh_runs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symbols: Mapped[list[str]] = mapped_column(JsonDocument)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)  # inclusive
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A delivery holds the batch until then; a concurrent duplicate delivery backs off instead of fetching twice.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rows_written: Mapped[int] = mapped_column(Integer, default=0)
+    credits_used: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(500))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

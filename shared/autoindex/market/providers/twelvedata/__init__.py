@@ -1,0 +1,1 @@
+"""The Twelve Data provider: client, HTTP transport, and parsing of its bodies."""

@@ -1,0 +1,267 @@
+"""The Twelve Data provider, following ``../shared/reference/twelvedata-api.md``.
+
+Daily bars come from ``/time_series`` with ``interval=1day``: many symbols per call (a comma
+list, answered as a map keyed by symbol, with per-symbol errors on HTTP 200), at most as many
+symbols per call as one minute of the credit budget holds. The caller's inclusive ``end`` is
+sent as ``end_date = end + 1 day`` because the provider's daily ``end_date`` is exclusive.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from autoindex.market.providers.protocol import (
+    ForexPair,
+    ProviderCapabilities,
+    ProviderError,
+    Quote,
+    StockListing,
+    SymbolBars,
+    SymbolError,
+    SymbolMatch,
+    SymbolNotFound,
+    Usage,
+)
+from autoindex.market.providers.sessions import Clock, Sleep, utc_now
+from autoindex.market.providers.twelvedata.parse import (
+    SOURCE,
+    error_body,
+    is_symbol_problem,
+    parse_forex_pairs,
+    parse_matches,
+    parse_quote,
+    parse_series,
+    parse_stocks,
+    parse_usage,
+    split_batch,
+)
+from autoindex.market.providers.twelvedata.transport import Payload, TransportConfig, TwelveDataTransport
+
+if TYPE_CHECKING:
+    import httpx
+
+    from autoindex.market.providers.budget import CreditBudget
+    from autoindex.market.providers.circuit import CircuitBreaker
+    from autoindex.market.providers.protocol import CreditHeaders
+    from autoindex.settings import Settings
+
+MAX_BARS = 5_000
+CAPABILITIES = ProviderCapabilities(
+    name=SOURCE,
+    symbols_per_request=120,
+    credits_per_symbol=1,
+    supports_fx=True,
+    supports_market_cap=False,  # /market_cap is not on the Basic plan; no weight may rely on it
+    max_bars_per_request=MAX_BARS,
+)
+
+
+def _unique(symbols: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for symbol in symbols:
+        key = symbol.strip().upper()
+        if key and key not in seen:
+            seen.add(key)
+            out.append(symbol.strip())
+    return out
+
+
+def _merge(newer: SymbolBars, older: SymbolBars | SymbolError) -> SymbolBars:
+    if isinstance(older, SymbolError):
+        return newer
+    known = {bar.date for bar in newer.bars}
+    bars = tuple(bar for bar in older.bars if bar.date not in known) + newer.bars
+    return SymbolBars(
+        symbol=newer.symbol,
+        bars=bars,
+        rejected=older.rejected + newer.rejected,
+        source=newer.source,
+        currency=newer.currency,
+        exchange=newer.exchange,
+        exchange_timezone=newer.exchange_timezone,
+        instrument_type=newer.instrument_type,
+        unfinished_dropped=newer.unfinished_dropped,
+    )
+
+
+class TwelveDataProvider:
+    """A :class:`~autoindex.market.providers.protocol.MarketDataProvider` over the Twelve Data REST API.
+
+    Parameters
+    ----------
+    transport
+        The HTTP side (auth, budget, circuit, retries).
+    clock
+        "Now", to hold back today's unfinished bar.
+    settle
+        How long after the close a daily bar may still change.
+    max_symbols_per_call
+        Symbols per ``/time_series`` call; at most 120 and at most one minute of credits.
+    """
+
+    def __init__(
+        self,
+        transport: TwelveDataTransport,
+        *,
+        clock: Clock = utc_now,
+        settle: timedelta = timedelta(minutes=30),
+        max_symbols_per_call: int = CAPABILITIES.symbols_per_request,
+    ) -> None:
+        self._transport = transport
+        self._clock = clock
+        self._settle = settle
+        self._chunk = max(1, min(max_symbols_per_call, CAPABILITIES.symbols_per_request))
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        budget: CreditBudget | None = None,
+        circuit: CircuitBreaker | None = None,
+        clock: Clock = utc_now,
+        sleep: Sleep = time.sleep,
+        http_transport: httpx.BaseTransport | None = None,
+    ) -> TwelveDataProvider:
+        """Build the provider from settings; the key is read here and kept only in the HTTP client.
+
+        Raises
+        ------
+        ConfigurationError
+            Neither TWELVEDATA_API_KEY nor TWELVEDATA_API_KEY_SECRET_ARN gives a key.
+        """
+        from autoindex.secret_store import twelvedata_api_key
+
+        api_key = twelvedata_api_key()
+        config = TransportConfig(
+            base_url=settings.twelvedata_base_url,
+            timeout_s=settings.twelvedata_timeout_s,
+            connect_timeout_s=settings.twelvedata_connect_timeout_s,
+            retry_attempts=settings.twelvedata_retry_attempts,
+            backoff_s=settings.twelvedata_retry_backoff_s,
+            backoff_max_s=settings.twelvedata_retry_backoff_max_s,
+            minute_limit_retries=settings.twelvedata_minute_limit_retries,
+            budget_max_wait_s=settings.provider_budget_max_wait_s,
+        )
+        transport = TwelveDataTransport(
+            api_key=api_key,
+            config=config,
+            budget=budget,
+            circuit=circuit,
+            clock=clock,
+            sleep=sleep,
+            http_transport=http_transport,
+        )
+        minute = budget.minute_limit if budget is not None else settings.provider_credits_per_minute
+        return cls(
+            transport,
+            clock=clock,
+            settle=timedelta(minutes=settings.twelvedata_close_settle_min),
+            max_symbols_per_call=minute // CAPABILITIES.credits_per_symbol,
+        )
+
+    def __repr__(self) -> str:
+        return f"TwelveDataProvider({self._transport!r})"
+
+    @property
+    def capabilities(self) -> ProviderCapabilities:
+        return CAPABILITIES
+
+    @property
+    def last_credits(self) -> CreditHeaders | None:
+        """``api-credits-used`` / ``api-credits-left`` of the last response, if any."""
+        return self._transport.last_credits
+
+    def close(self) -> None:
+        self._transport.close()
+
+    # --- daily bars
+
+    def daily_bars(self, symbols: Sequence[str], start: date, end: date) -> dict[str, SymbolBars | SymbolError]:
+        """Finished daily bars of each symbol over ``[start, end]``, keyed by the symbol as given.
+
+        Duplicate symbols (ignoring case) are fetched once. A symbol with nothing in the range
+        gets an empty :class:`SymbolBars`; one the provider does not know gets a
+        :class:`SymbolError`. Whole-call failures raise (see :class:`TwelveDataTransport`).
+        """
+        if start > end:
+            raise ValueError("start must not be after end")
+        unique = _unique(symbols)
+        out: dict[str, SymbolBars | SymbolError] = {}
+        for i in range(0, len(unique), self._chunk):
+            out.update(self._fetch(unique[i : i + self._chunk], start, end))
+        return out
+
+    def _fetch(self, chunk: list[str], start: date, end: date) -> dict[str, SymbolBars | SymbolError]:
+        params = {
+            "symbol": ",".join(chunk),
+            "interval": "1day",
+            "start_date": start.isoformat(),
+            "end_date": (end + timedelta(days=1)).isoformat(),  # exclusive for daily bars
+            "outputsize": str(MAX_BARS),
+        }
+        payload = self._transport.get("/time_series", params, cost=CAPABILITIES.cost(len(chunk)))
+        body = error_body(*payload.error) if payload.error else payload.body
+        now = self._clock()
+        out: dict[str, SymbolBars | SymbolError] = {}
+        for symbol, part in split_batch(body, chunk).items():
+            page = parse_series(symbol, part, start=start, end=end, now=now, settle=self._settle)
+            result = page.result
+            if isinstance(result, SymbolBars) and page.raw_count >= MAX_BARS and page.oldest and page.oldest > start:
+                # The provider stopped at 5000 bars (newest first): fetch what lies before them.
+                older = self._fetch([symbol], start, page.oldest - timedelta(days=1))[symbol]
+                result = _merge(result, older)
+            out[symbol] = result
+        return out
+
+    # --- single-call endpoints
+
+    def _call(self, path: str, params: dict[str, str]) -> Payload:
+        return self._transport.get(path, params, cost=1)
+
+    def _refused(self, payload: Payload) -> ProviderError:
+        code, message = payload.error or (None, "")
+        return ProviderError("The provider refused the request.", code=code, provider_message=message)
+
+    def latest_quote(self, symbol: str) -> Quote:
+        """The latest daily quote; raises SymbolNotFound for an unknown or plan-gated symbol."""
+        payload = self._call("/quote", {"symbol": symbol.strip(), "interval": "1day"})
+        if payload.error:
+            code, message = payload.error
+            if is_symbol_problem(code, message):
+                raise SymbolNotFound(symbol, code=code, provider_message=message)
+            raise self._refused(payload)
+        return parse_quote(symbol, payload.body)
+
+    def search_symbols(self, query: str, limit: int = 30) -> list[SymbolMatch]:
+        payload = self._call("/symbol_search", {"symbol": query.strip(), "outputsize": str(max(1, min(limit, 120)))})
+        if payload.error:
+            raise self._refused(payload)
+        return parse_matches(payload.body)
+
+    def list_stocks(self, *, exchange: str | None = None, country: str | None = None) -> list[StockListing]:
+        params = {k: v for k, v in {"exchange": exchange, "country": country}.items() if v}
+        payload = self._call("/stocks", params)
+        if payload.error:
+            raise self._refused(payload)
+        return parse_stocks(payload.body)
+
+    def list_forex_pairs(
+        self, *, currency_base: str | None = None, currency_quote: str | None = None
+    ) -> list[ForexPair]:
+        params = {k: v for k, v in {"currency_base": currency_base, "currency_quote": currency_quote}.items() if v}
+        payload = self._call("/forex_pairs", params)
+        if payload.error:
+            raise self._refused(payload)
+        return parse_forex_pairs(payload.body)
+
+    def usage(self) -> Usage:
+        """``/api_usage`` (it costs one credit, like any call)."""
+        payload = self._call("/api_usage", {})
+        if payload.error:
+            raise self._refused(payload)
+        return parse_usage(payload.body)

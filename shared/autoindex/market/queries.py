@@ -1,0 +1,110 @@
+"""Queries for assets and daily prices, including the bulk upsert the ingestion path uses."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from sqlalchemy import func, select, text, update
+
+from autoindex.market.models import Asset, DailyPrice
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+class PriceRow(NamedTuple):
+    asset_id: int
+    date: date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int | None
+
+
+def active_assets(session: Session) -> list[Asset]:
+    """Every asset the pipeline refreshes: the universe, the benchmark and the FX pairs."""
+    return list(session.scalars(select(Asset).where(Asset.is_active).order_by(Asset.symbol)))
+
+
+def assets_by_symbol(session: Session, symbols: Sequence[str]) -> dict[str, Asset]:
+    return {a.symbol: a for a in session.scalars(select(Asset).where(Asset.symbol.in_(list(symbols))))}
+
+
+def last_price_dates(session: Session) -> dict[int, date]:
+    """The newest stored bar per asset, one index-only scan of the (asset_id, date) key."""
+    rows = session.execute(select(DailyPrice.asset_id, func.max(DailyPrice.date)).group_by(DailyPrice.asset_id))
+    return {asset_id: last for asset_id, last in rows}
+
+
+def mark_checked_through(session: Session, asset_ids: Sequence[int], through: date) -> None:
+    session.execute(
+        update(Asset)
+        .where(Asset.id.in_(list(asset_ids)))
+        .where((Asset.prices_checked_through.is_(None)) | (Asset.prices_checked_through < through))
+        .values(prices_checked_through=through)
+    )
+
+
+# Bulk path on PostgreSQL: COPY the batch into a transaction-local temp table, then one set-based upsert.
+_PG_STAGE = text(
+    "CREATE TEMP TABLE IF NOT EXISTS incoming_prices "
+    "(asset_id integer, date date, open numeric, high numeric, low numeric, close numeric, volume bigint) "
+    "ON COMMIT DELETE ROWS"
+)
+_PG_MERGE = text(
+    """
+    INSERT INTO daily_prices (asset_id, date, open, high, low, close, volume, source, ingested_at)
+    SELECT asset_id, date, open, high, low, close, volume, :source, :ingested_at FROM incoming_prices
+    ON CONFLICT (asset_id, date) DO UPDATE SET
+        open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+        volume = EXCLUDED.volume, source = EXCLUDED.source, ingested_at = EXCLUDED.ingested_at
+    """
+)
+
+
+def _csv(rows: Sequence[PriceRow]) -> io.BytesIO:
+    lines = [
+        f"{r.asset_id},{r.date.isoformat()},{r.open},{r.high},{r.low},{r.close},{'' if r.volume is None else r.volume}"
+        "\n"
+        for r in rows
+    ]
+    return io.BytesIO("".join(lines).encode())
+
+
+def upsert_prices(session: Session, rows: Sequence[PriceRow], *, source: str, ingested_at: datetime) -> int:
+    """Insert or update bars by (asset_id, date) in the caller's transaction; returns the rows written.
+
+    On PostgreSQL the rows are streamed with ``COPY`` into a temporary table (emptied at commit)
+    and merged in one ``INSERT ... SELECT ... ON CONFLICT``: a handful of round trips whatever
+    the batch size, and the CHECK constraint still judges every row.
+    """
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_PG_STAGE)
+        # pg8000's own cursor: COPY FROM STDIN takes a ``stream``, which the DB-API protocol does not know.
+        cursor: Any = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(
+                "COPY incoming_prices (asset_id, date, open, high, low, close, volume) FROM STDIN WITH (FORMAT csv)",
+                stream=_csv(rows),
+            )
+        finally:
+            cursor.close()
+        session.execute(_PG_MERGE, {"source": source, "ingested_at": ingested_at})
+        session.execute(text("TRUNCATE incoming_prices"))
+        return len(rows)
+    from sqlalchemy.dialects.sqlite import insert
+
+    statement = insert(DailyPrice)
+    statement = statement.on_conflict_do_update(
+        index_elements=[DailyPrice.asset_id, DailyPrice.date],
+        set_={c: statement.excluded[c] for c in ("open", "high", "low", "close", "volume", "source", "ingested_at")},
+    )
+    session.execute(statement, [{**row._asdict(), "source": source, "ingested_at": ingested_at} for row in rows])
+    return len(rows)

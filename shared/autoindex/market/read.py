@@ -1,0 +1,122 @@
+"""Read side of market data: assets, paginated prices and normalised history, from the read engine."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select
+
+from autoindex import pagination
+from autoindex.errors import NotFound, ValidationFailed
+from autoindex.market.models import Asset, DailyPrice
+from autoindex.market.schemas import (
+    AssetPage,
+    AssetQuery,
+    AssetRead,
+    HistoryPoint,
+    HistoryQuery,
+    HistoryRead,
+    PricePage,
+    PriceQuery,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from autoindex.db.uow import UnitOfWork
+
+
+def _asset(session: Session, symbol: str) -> Asset:
+    asset = session.scalars(select(Asset).where(Asset.symbol == symbol.upper())).one_or_none()
+    if asset is None:
+        raise NotFound(f"No asset with symbol {symbol.upper()!r}.")
+    return asset
+
+
+def list_assets(*, uow: UnitOfWork, query: AssetQuery) -> AssetPage:
+    statement = select(Asset).order_by(Asset.symbol).limit(query.limit + 1)
+    if query.type:
+        statement = statement.where(Asset.asset_type == query.type)
+    if query.in_universe is not None:
+        statement = statement.where(Asset.in_universe == query.in_universe)
+    if query.q:
+        # Escape LIKE wildcards: the search is for the text as typed.
+        needle = query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(
+            or_(Asset.symbol.ilike(f"%{needle}%", escape="\\"), Asset.name.ilike(f"%{needle}%", escape="\\"))
+        )
+    if query.cursor:
+        statement = statement.where(Asset.symbol > pagination.decode_cursor("s", query.cursor))
+    with uow:
+        rows = list(uow.session.scalars(statement))
+        items = [AssetRead.model_validate(a) for a in rows[: query.limit]]
+    next_cursor = pagination.encode_cursor("s", items[-1].symbol) if len(rows) > query.limit else None
+    return AssetPage(items=items, next_cursor=next_cursor)
+
+
+def get_asset(*, uow: UnitOfWork, symbol: str) -> AssetRead:
+    with uow:
+        return AssetRead.model_validate(_asset(uow.session, symbol))
+
+
+def _decimal_text(value: Decimal) -> str:
+    # Exact, without the column's padding: Decimal("187.25000000") -> "187.25".
+    return format(value.normalize(), "f")
+
+
+def prices(*, uow: UnitOfWork, symbol: str, query: PriceQuery) -> PricePage:
+    """Bars oldest first between ``start`` and ``end`` inclusive, ``limit`` at a time; prices as decimal strings."""
+    after: date | None = None
+    if query.cursor:
+        try:
+            after = date.fromisoformat(pagination.decode_cursor("p", query.cursor))
+        except ValueError:
+            raise ValidationFailed("The cursor is not valid; start again without it.") from None
+    columns = query.columns
+    with uow:
+        asset = _asset(uow.session, symbol)
+        statement = (
+            select(DailyPrice.date, *(getattr(DailyPrice, c) for c in columns))
+            .where(DailyPrice.asset_id == asset.id)
+            .order_by(DailyPrice.date)
+            .limit(query.limit + 1)
+        )
+        if query.start:
+            statement = statement.where(DailyPrice.date >= query.start)
+        if query.end:
+            statement = statement.where(DailyPrice.date <= query.end)
+        if after:
+            statement = statement.where(DailyPrice.date > after)
+        rows = uow.session.execute(statement).all()
+        currency, canonical = asset.currency, asset.symbol
+    items: list[dict[str, Any]] = []
+    for row in rows[: query.limit]:
+        item: dict[str, Any] = {"date": row[0].isoformat()}
+        for name, value in zip(columns, row[1:], strict=True):
+            item[name] = _decimal_text(value) if isinstance(value, Decimal) else value
+        items.append(item)
+    next_cursor = pagination.encode_cursor("p", items[-1]["date"]) if len(rows) > query.limit else None
+    return PricePage(symbol=canonical, currency=currency, items=items, next_cursor=next_cursor)
+
+
+def history(*, uow: UnitOfWork, symbol: str, query: HistoryQuery) -> HistoryRead:
+    """Closes normalised to 100 at the first date in range (float64, rounded to 6 decimals)."""
+    with uow:
+        asset = _asset(uow.session, symbol)
+        statement = select(DailyPrice.date, DailyPrice.close).where(DailyPrice.asset_id == asset.id)
+        if query.start:
+            statement = statement.where(DailyPrice.date >= query.start)
+        if query.end:
+            statement = statement.where(DailyPrice.date <= query.end)
+        rows = uow.session.execute(statement.order_by(DailyPrice.date)).all()
+        canonical = asset.symbol
+    if not rows:
+        return HistoryRead(symbol=canonical, start=None, items=[])
+    base = float(rows[0][1])
+    return HistoryRead(
+        symbol=canonical,
+        start=rows[0][0],
+        items=[HistoryPoint(date=d, value=round(float(close) / base * 100.0, 6)) for d, close in rows],
+    )

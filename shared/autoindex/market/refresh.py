@@ -1,0 +1,125 @@
+"""Start a refresh run: plan what is missing, record the run and its batches, queue them, in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from autoindex.events import transport
+from autoindex.identity import audit
+from autoindex.market import queries as market_repo
+from autoindex.market.models import ACTIVE_RUN_STATUSES, RefreshBatch, RefreshRun
+from autoindex.market.planning import last_final_session, plan_batches
+from autoindex.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.identity.principal import RequestMeta
+
+# One number for pg_advisory_xact_lock: refresh planning is serialised across every instance.
+_PLANNING_LOCK = 0x41_49_52_46  # "AIRF"
+
+
+@dataclass(frozen=True, slots=True)
+class RunTicket:
+    run: RefreshRun
+    joined: bool  # True when an active or identical run answered instead of a new one
+
+
+def _active_run(session: Session) -> RefreshRun | None:
+    return session.scalars(select(RefreshRun).where(RefreshRun.status.in_(ACTIVE_RUN_STATUSES))).first()
+
+
+def _by_key(session: Session, key: str) -> RefreshRun | None:
+    return session.scalars(select(RefreshRun).where(RefreshRun.idempotency_key == key)).one_or_none()
+
+
+def request_refresh(
+    *,
+    uow: UnitOfWork,
+    trigger: str,
+    requested_by: str | None,
+    idempotency_key: str | None,
+    meta: RequestMeta | None,
+    now: datetime | None = None,
+) -> RunTicket:
+    """Start a run, or join the active one (or the one this idempotency key already started).
+
+    The plan, the run, its batches and the queued messages commit together: a failure anywhere
+    leaves no run behind, and a run never exists without its work queued.
+    """
+    settings = get_settings()
+    now = now or datetime.now(UTC)
+    try:
+        with uow:
+            session = uow.session
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PLANNING_LOCK})
+            existing = (_by_key(session, idempotency_key) if idempotency_key else None) or _active_run(session)
+            if existing is not None:
+                return RunTicket(run=existing, joined=True)
+            through = last_final_session(
+                now,
+                settings.market_timezone,
+                settle=timedelta(minutes=settings.twelvedata_close_settle_min),
+            )
+            assets = market_repo.active_assets(session)
+            last_dates = market_repo.last_price_dates(session)
+            next_dates = {}
+            for asset in assets:
+                known = max(
+                    (d for d in (last_dates.get(asset.id), asset.prices_checked_through) if d is not None),
+                    default=None,
+                )
+                next_dates[asset.symbol] = known + timedelta(days=1) if known else settings.history_start
+            planned = plan_batches(
+                next_dates,
+                through=through,
+                batch_symbols=settings.refresh_batch_symbols,
+                max_bars=settings.refresh_max_bars_per_call,
+            )
+            run = RefreshRun(
+                id=uuid.uuid4(),
+                trigger=trigger,
+                requested_by=requested_by,
+                idempotency_key=idempotency_key,
+                status="queued" if planned else "succeeded",
+                batches_total=len(planned),
+                created_at=now,
+                finished_at=None if planned else now,
+            )
+            session.add(run)
+            session.flush()  # the run row first (batches reference it); the one-active-run index speaks here
+            for seq, batch in enumerate(planned):
+                session.add(
+                    RefreshBatch(
+                        run_id=run.id, seq=seq, symbols=list(batch.symbols), start_date=batch.start, end_date=batch.end
+                    )
+                )
+            audit.record(
+                session,
+                action="pipeline.refresh.request",
+                outcome="success",
+                meta=meta,
+                actor=("user", requested_by) if requested_by and trigger == "admin" else ("system", trigger),
+                target=("refresh_run", str(run.id)),
+                details={"batches": len(planned), "through": through.isoformat()},
+            )
+            session.flush()  # everything written before anything is queued
+            if planned:
+                transport.enqueue("ingest", [{"run_id": str(run.id), "seq": seq} for seq in range(len(planned))])
+            return RunTicket(run=run, joined=False)
+    except IntegrityError:
+        # Another instance started a run between our check and our insert: join it.
+        with uow:
+            existing = (_by_key(uow.session, idempotency_key) if idempotency_key else None) or _active_run(uow.session)
+            if existing is None:
+                raise
+            return RunTicket(run=existing, joined=True)

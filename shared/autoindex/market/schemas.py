@@ -1,0 +1,167 @@
+"""Assets, prices and pipeline runs as the API shows them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from autoindex.schemas import CleanText, RangeQuery, field_list
+
+AssetType = Literal["stock", "etf", "index", "fx", "crypto"]
+SYMBOL_PATTERN = r"^[A-Za-z0-9.\-]{1,20}(/[A-Za-z0-9]{2,10})?$"
+Symbol = Annotated[str, Field(pattern=SYMBOL_PATTERN, max_length=32)]
+PRICE_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+class AssetRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    symbol: str
+    name: str
+    asset_type: str
+    exchange: str | None
+    mic_code: str | None
+    currency: str
+    sector: str | None
+    in_universe: bool
+    is_benchmark: bool
+    is_active: bool
+
+
+class AssetPage(BaseModel):
+    items: list[AssetRead]
+    next_cursor: str | None
+
+
+class AssetQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: AssetType | None = None
+    in_universe: bool | None = None
+    q: Annotated[CleanText, Field(min_length=1, max_length=50)] | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: Annotated[str, Field(max_length=64)] | None = None
+
+
+class PriceQuery(RangeQuery):
+    fields: Annotated[str, Field(max_length=64)] | None = None
+    limit: Annotated[int, Field(ge=1, le=5_000)] = 500
+    cursor: Annotated[str, Field(max_length=64)] | None = None
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, value: str | None) -> str | None:
+        return field_list(value, PRICE_FIELDS)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.fields.split(",")) if self.fields else PRICE_FIELDS
+
+
+class PricePage(BaseModel):
+    symbol: str
+    currency: str
+    items: list[dict[str, Any]]  # date plus the requested fields; prices as decimal strings
+    next_cursor: str | None
+
+
+class HistoryQuery(RangeQuery):
+    """Closing prices normalised to 100 over ``start``..``end``."""
+
+
+class HistoryPoint(BaseModel):
+    date: date
+    value: float
+
+
+class HistoryRead(BaseModel):
+    symbol: str
+    base: Literal[100] = 100
+    start: date | None
+    items: list[HistoryPoint]
+
+
+class UniverseChange(BaseModel):
+    """PUT /v1/admin/universe/{symbol}: add the asset (created if new) or change it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[CleanText, Field(min_length=1, max_length=200)] | None = None
+    asset_type: AssetType | None = None
+    exchange: Annotated[CleanText, Field(max_length=32)] | None = None
+    mic_code: Annotated[CleanText, Field(max_length=8)] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    sector: Annotated[CleanText, Field(max_length=64)] | None = None
+    in_universe: bool = True
+    is_benchmark: bool | None = None
+    is_active: bool = True
+
+
+class RunRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    trigger: str
+    requested_by: str | None
+    status: str
+    batches_total: int
+    batches_done: int
+    batches_failed: int
+    rows_written: int
+    rows_rejected: int
+    credits_used: int
+    errors: dict[str, str]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunAccepted(BaseModel):
+    run_id: uuid.UUID
+    status: str
+    joined: bool
+    batches_total: int
+
+
+class RunPage(BaseModel):
+    items: list[RunRead]
+    next_cursor: str | None
+
+
+class FreshnessItem(BaseModel):
+    symbol: str
+    asset_type: str
+    last_date: date | None
+    checked_through: date | None
+    expected_through: date
+    stale: bool
+
+
+class FreshnessRead(BaseModel):
+    expected_through: date
+    stale_count: int
+    items: list[FreshnessItem]
+
+
+class ProviderUsageRead(BaseModel):
+    provider: str
+    minute_used: int
+    minute_limit: int
+    day_used: int
+    day_limit: int
+    minute_resets_in_s: float
+    day_resets_in_s: float
+    circuit: str
+
+
+class PriceRead(BaseModel):
+    date: date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int | None

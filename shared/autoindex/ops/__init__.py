@@ -1,0 +1,1 @@
+"""Operations across domains: readiness and the weekly maintenance job."""

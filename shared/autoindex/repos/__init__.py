@@ -1,1 +1,0 @@
-"""Queries per aggregate. Repositories read and flush; they never commit."""
