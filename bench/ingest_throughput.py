@@ -17,7 +17,7 @@ from typing import Any
 
 os.environ.setdefault("STAGE", "bench")
 
-from autoindex.market.queries import PriceRow
+from autoindex.market.batch_results import PriceRow
 
 from bench._common import report
 from bench._db import bench_database

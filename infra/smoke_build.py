@@ -58,6 +58,10 @@ def _invoke_isolated(function_dir: Path, path: str) -> dict[str, object]:
 
 
 def main() -> int:
+    from layer_check import development_modules  # beside this script
+
+    offenders = development_modules(BUILD / "SharedLayer")
+    assert not offenders, f"development code in the built layer: {offenders}"
     sys.path.insert(0, str(BUILD / "SharedLayer" / "python"))
     checked = []
     # API functions wrap an app with http_handler; jobs (refresh, ingest) take other events and are covered by tests.

@@ -1,4 +1,4 @@
-"""The admin function: operator routes (audit trail; universe and pipeline controls come with market data)."""
+"""The admin function: the universe, refresh and compute triggers, runs, freshness, provider usage, cache, audit."""
 
 from autoindex.web.app import create_app, http_handler
 from routes import router

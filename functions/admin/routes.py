@@ -29,6 +29,7 @@ from autoindex.market.schemas import (
     RunRead,
     UniverseChange,
 )
+from autoindex.schemas import PageQuery
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.web.ratelimit import rate_limit
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
@@ -68,11 +69,10 @@ def start_refresh(
 def list_runs(
     _: AdminPrincipal,
     uow: ReadUowDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[PageQuery, Query()],
 ) -> RunPage:
     """Refresh runs, newest first."""
-    return pipeline_admin.list_runs(uow=uow, limit=limit, cursor=cursor)
+    return pipeline_admin.list_runs(uow=uow, limit=page.limit, cursor=page.cursor)
 
 
 @router.get("/runs/{run_id}")
@@ -131,11 +131,10 @@ def start_compute(
 def list_compute_runs(
     _: AdminPrincipal,
     uow: ReadUowDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[PageQuery, Query()],
 ) -> ComputeRunPage:
     """Compute runs (on new prices, strategy changes and requests), newest first."""
-    return index_admin.list_compute_runs(uow=uow, limit=limit, cursor=cursor)
+    return index_admin.list_compute_runs(uow=uow, limit=page.limit, cursor=page.cursor)
 
 
 @router.get("/compute-runs/{run_id}")

@@ -16,7 +16,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> str:
-    message = IngestMessage.model_validate_json(record.body)
+    message = IngestMessage.parse_body(record.body)  # a malformed body is logged, counted, and fails the record
     receives = int(record.attributes.approximate_receive_count)
     outcome = ingest_batch(
         run_id=message.run_id,

@@ -15,6 +15,7 @@ from autoindex.index.schemas import (
     StrategyHistory,
     StrategyVersionRead,
 )
+from autoindex.schemas import PageQuery
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.web.etag import cached_json, etag_json
 from autoindex.web.ratelimit import rate_limit
@@ -48,11 +49,10 @@ def config_history(
     _: ReaderPrincipal,
     uow: ReadUowDep,
     request: Request,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[PageQuery, Query()],
 ) -> Response:
     """Every strategy version, newest first."""
-    return etag_json(request, strategy.history(uow=uow, limit=limit, cursor=cursor))
+    return etag_json(request, strategy.history(uow=uow, limit=page.limit, cursor=page.cursor))
 
 
 @router.get("/risk-metrics", response_model=RiskMetricsRead, responses=_OK)

@@ -102,7 +102,9 @@ def lambda_entry(kind: EventKind = "event") -> Callable[[Handler], Handler]:
             if kind == "http":
                 logger.set_correlation_id(http_event_request_id(event))
             else:
-                logger.set_correlation_id(event.get("id") or getattr(context, "aws_request_id", None))
+                # A malformed event may not even be an object: the handler refuses it, the wrapper must not crash.
+                event_id = event.get("id") if isinstance(event, dict) else None
+                logger.set_correlation_id(event_id or getattr(context, "aws_request_id", None))
             try:
                 return traced(event, context)
             finally:

@@ -19,6 +19,7 @@ def decode_cursor(kind: str, cursor: str) -> str:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     tag, sep, value = raw.partition(":")
-    if tag != kind or not sep or not value:
+    # A forged cursor may decode to anything: control characters (NUL among them) never reach a query.
+    if tag != kind or not sep or not value or not value.isprintable():
         raise ValidationFailed("The cursor is not valid; start again without it.")
     return value

@@ -1,4 +1,4 @@
-"""Validation pieces every read API shares: date ranges and comma lists of response fields."""
+"""Validation pieces every API shares: free text, date ranges, comma lists of response fields, page queries."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from autoindex.settings import get_settings
 
@@ -60,3 +60,17 @@ class RangeQuery(BaseModel):
     def _range(self) -> RangeQuery:
         check_range(self.start, self.end)
         return self
+
+
+# An opaque keyset cursor (autoindex.pagination): URL-safe base64 of a kind tag and the last key seen.
+CURSOR_MAX_LENGTH = 200
+Cursor = Annotated[str, Field(min_length=1, max_length=CURSOR_MAX_LENGTH, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class PageQuery(BaseModel):
+    """``limit`` and ``cursor`` of every keyset-paged list. A list with other bounds narrows ``limit`` only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Cursor | None = None

@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.pipeline_fixtures import dispatcher, market  # noqa: F401 - pytest fixtures
+
 
 @pytest.fixture(autouse=True)
 def _services(services: None) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from autoindex.events import transport
+from autoindex.events.names import EventName
 from moto import mock_aws
 
 
@@ -59,8 +60,8 @@ def test_enqueue_sends_every_message_in_batches_of_ten(aws: dict[str, Any]) -> N
 
 
 def test_published_events_reach_the_rules_targets(aws: dict[str, Any]) -> None:
-    transport.publish("PricesRefreshed", {"run_id": "abc", "rows_written": 5})
-    transport.publish("SomethingElse", {"x": 1})  # not matched by the rule
+    transport.publish(EventName.PRICES_REFRESHED, {"run_id": "abc", "rows_written": 5})
+    transport.publish(EventName.INDEX_COMPUTED, {"run_id": "x"})  # not matched by the rule
     delivered = [json.loads(b) for b in _drain(aws["sqs"], aws["events_url"])]
     assert [(e["detail-type"], e["source"], e["detail"]["run_id"]) for e in delivered] == [
         ("PricesRefreshed", "autoindex", "abc")
@@ -75,4 +76,4 @@ def test_an_unknown_queue_is_refused(aws: dict[str, Any]) -> None:
 def test_local_transport_without_a_runner_says_so(fresh_settings: pytest.MonkeyPatch) -> None:
     transport.use_local_dispatcher(None)
     with pytest.raises(transport.TransportUnavailable):
-        transport.publish("PricesRefreshed", {})
+        transport.publish(EventName.PRICES_REFRESHED, {})

@@ -16,6 +16,8 @@ from autoindex.market.providers.factory import (
 from autoindex.market.providers.twelvedata.client import TwelveDataProvider
 from autoindex.settings import ConfigurationError, get_settings
 
+from tests.conftest import clear_process_caches
+
 SECRET = "td-very-secret-0042"
 
 
@@ -26,10 +28,28 @@ def provider_env(fresh_settings: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPa
     clear_provider_caches()
 
 
-def test_demo_is_the_default(provider_env: pytest.MonkeyPatch) -> None:
+def test_demo_is_the_default_only_in_the_local_stage(provider_env: pytest.MonkeyPatch) -> None:
     provider_env.delenv("MARKET_DATA_PROVIDER", raising=False)
+    provider_env.setenv("STAGE", "local")
+    clear_process_caches()
     assert isinstance(get_provider(), DemoProvider)
     assert get_provider() is get_provider()
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod", "test"])
+def test_a_deploy_that_names_no_provider_refuses_to_start(provider_env: pytest.MonkeyPatch, stage: str) -> None:
+    provider_env.delenv("MARKET_DATA_PROVIDER", raising=False)
+    provider_env.setenv("STAGE", stage)
+    clear_process_caches()
+    with pytest.raises(ConfigurationError, match="MARKET_DATA_PROVIDER is required outside the local stage"):
+        get_provider()
+
+
+def test_a_deploy_may_serve_demo_prices_when_it_names_them(provider_env: pytest.MonkeyPatch) -> None:
+    provider_env.setenv("MARKET_DATA_PROVIDER", "demo")
+    provider_env.setenv("STAGE", "prod")
+    clear_process_caches()
+    assert isinstance(get_provider(), DemoProvider)
 
 
 def test_twelvedata_uses_the_shared_redis_budget_and_never_shows_the_key(provider_env: pytest.MonkeyPatch) -> None:

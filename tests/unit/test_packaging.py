@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+import re
+import shutil
 import tomllib
+from pathlib import Path
+from types import ModuleType
 
 from packaging.requirements import Requirement
 
@@ -37,3 +43,52 @@ def test_function_folders_hold_only_routes_and_handlers() -> None:
         if folder.is_dir() and folder.name != "__pycache__":
             names = {p.name for p in folder.glob("*.py")}
             assert names <= {"app.py", "routes.py", "deps.py", "handler.py"}, (folder.name, names)
+
+
+def _layer_check() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("layer_check", ROOT / "infra" / "layer_check.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _layer_content_uri() -> Path:
+    text = (ROOT / "template.yaml").read_text()
+    match = re.search(r"SharedLayer:\n(?:\s{4,}.*\n)*?\s+ContentUri: (\S+)", text)
+    assert match, "the template declares no SharedLayer ContentUri"
+    return ROOT / match.group(1)
+
+
+def test_the_layer_holds_no_development_code() -> None:
+    layer = _layer_content_uri()
+    assert (layer / "autoindex").is_dir() and not (layer / "autoindex_dev").exists()
+    assert _layer_check().development_modules(layer) == []
+
+
+def test_the_layer_check_finds_development_code_where_it_is(tmp_path: Path) -> None:
+    # A copy of the layer with the runner and the fake server put back, as before dev/autoindex_dev existed.
+    layer = tmp_path / "python"
+    shutil.copytree(ROOT / "shared" / "autoindex", layer / "autoindex")
+    shutil.copy(ROOT / "dev" / "autoindex_dev" / "runner.py", layer / "autoindex" / "runner.py")
+    shutil.copytree(ROOT / "dev" / "autoindex_dev" / "fake_twelvedata", layer / "autoindex" / "fake_twelvedata")
+    (layer / "autoindex" / "ops" / "sneaky.py").write_text("from autoindex_dev.envelopes import sqs_record\n")
+    (layer / "yaml").mkdir()
+    (layer / "yaml" / "loader.py").write_text("# a third-party module of the same name is not ours\n")
+    found = _layer_check().development_modules(tmp_path)
+    assert any("autoindex/runner.py" in f for f in found)
+    assert any(f.startswith("python/autoindex/fake_twelvedata/ ") for f in found)
+    assert any("ops/sneaky.py" in f for f in found)
+    assert not any("yaml/" in f for f in found)
+
+
+def test_package_inits_import_nothing() -> None:
+    # Importing autoindex.index.engine.strategy must not load the whole engine: each __init__ is a docstring at most.
+    inits = sorted((ROOT / "shared" / "autoindex").rglob("__init__.py"))
+    assert len(inits) >= 10
+    for init in inits:
+        body = ast.parse(init.read_text()).body
+        statements = [
+            node for node in body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+        ]
+        assert all(isinstance(node, ast.Assign) for node in statements), init  # e.g. __version__ = "..."

@@ -5,7 +5,14 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
-from autoindex.market.planning import add_weekdays, last_final_session, plan_batches
+from autoindex.market.planning import (
+    SymbolProgress,
+    add_weekdays,
+    first_missing,
+    last_final_session,
+    plan_batches,
+    plan_refresh,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -75,3 +82,44 @@ def test_last_final_session_respects_the_close_and_weekends() -> None:
     assert last_final_session(datetime(2026, 11, 26, 21, 45, tzinfo=UTC), tz, settle=settle) == date(2026, 11, 26)
     # Sunday -> Friday.
     assert last_final_session(datetime(2026, 11, 29, 12, 0, tzinfo=UTC), tz, settle=settle) == date(2026, 11, 27)
+
+
+@given(
+    last_bar=st.none() | st.dates(min_value=date(2018, 1, 1), max_value=THROUGH),
+    checked=st.none() | st.dates(min_value=date(2018, 1, 1), max_value=THROUGH),
+)
+def test_a_symbol_resumes_the_day_after_the_later_of_its_last_bar_and_its_last_check(
+    last_bar: date | None, checked: date | None
+) -> None:
+    start = date(2018, 1, 1)
+    nxt = first_missing(SymbolProgress("X", last_bar=last_bar, checked_through=checked), history_start=start)
+    known = [d for d in (last_bar, checked) if d is not None]
+    assert nxt == (max(known) + timedelta(days=1) if known else start)
+    assert all(nxt > d for d in known)  # never asks again for a day it has or was told has no bar
+
+
+def test_a_plan_fetches_only_what_is_missing_up_to_the_last_final_session() -> None:
+    # Thursday 2026-11-26, 22:00 UTC (17:00 New York): that day's bar is final after the 30-minute settle.
+    now = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
+    progress = [
+        SymbolProgress("NEW", last_bar=None, checked_through=None),
+        SymbolProgress("LAG", last_bar=date(2026, 11, 20), checked_through=None),
+        SymbolProgress("HOL", last_bar=date(2026, 11, 20), checked_through=date(2026, 11, 24)),
+        SymbolProgress("DONE", last_bar=date(2026, 11, 26), checked_through=None),
+    ]
+    plan = plan_refresh(
+        progress,
+        now=now,
+        exchange_timezone="America/New_York",
+        settle=timedelta(minutes=30),
+        history_start=date(2026, 11, 2),
+        batch_symbols=8,
+        max_bars=5_000,
+    )
+    assert plan.through == date(2026, 11, 26)
+    asked = {(s, b.start, b.end) for b in plan.batches for s in b.symbols}
+    assert asked == {
+        ("NEW", date(2026, 11, 2), date(2026, 11, 26)),
+        ("LAG", date(2026, 11, 21), date(2026, 11, 26)),
+        ("HOL", date(2026, 11, 25), date(2026, 11, 26)),
+    }

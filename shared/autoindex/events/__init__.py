@@ -1,5 +1,5 @@
 """Domain events and work queues: EventBridge and SQS in AWS, the in-process runner locally.
 
-Events this product publishes (``detail-type``): ``PricesRefreshed``, ``StrategyChanged``,
-``IndexComputed``. Queues: ``ingest`` (refresh batches).
+Event names are in ``names``; ``envelope`` parses what a job receives; ``transport`` publishes and
+enqueues; ``ledger`` remembers what a consumer has already handled.
 """

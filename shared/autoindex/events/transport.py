@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from autoindex.events.names import EventName
 from autoindex.observability import logger
 from autoindex.settings import get_settings
 
@@ -57,7 +58,7 @@ def _sqs_client() -> Any:
     return boto3.client("sqs")
 
 
-def publish(detail_type: str, detail: dict[str, Any]) -> None:
+def publish(detail_type: EventName, detail: dict[str, Any]) -> None:
     """Publish one domain event; raises when the bus refuses it, so the caller's retry can try again."""
     settings = get_settings()
     if settings.event_transport == "local":

@@ -9,19 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from autoindex import pagination
 from autoindex.errors import ValidationFailed
-from autoindex.schemas import CleanText
+from autoindex.schemas import CleanText, PageQuery
 
 
-class AuditQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AuditQuery(PageQuery):
     action: Annotated[str, Field(max_length=64, pattern=r"^[a-z_.]+$")] | None = None
     actor_id: Annotated[CleanText, Field(max_length=64)] | None = None
     outcome: Literal["success", "failure", "denied"] | None = None
     since: datetime | None = None
     until: datetime | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
-    cursor: Annotated[str, Field(max_length=64)] | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> AuditQuery:

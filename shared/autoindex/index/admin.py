@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from autoindex.db import keyset as runs_repo
 from autoindex.errors import Conflict, NotFound
 from autoindex.events import transport
+from autoindex.events.names import EventName
 from autoindex.identity import audit
 from autoindex.index import read_cache
 from autoindex.index.admin_schemas import (
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
     from autoindex.db.uow import UnitOfWork
     from autoindex.identity.principal import Principal, RequestMeta
 
-COMPUTE_REQUESTED = "ComputeRequested"
-CACHE_INVALIDATED = "CacheInvalidated"
-
 
 def request_compute(
     *, uow: UnitOfWork, principal: Principal, request: ComputeRequest, meta: RequestMeta
@@ -43,7 +41,9 @@ def request_compute(
     with uow:
         session = uow.session
         version = active_version(session)
-        run = ComputeRun(id=uuid.uuid4(), trigger=COMPUTE_REQUESTED, strategy_version=version.id, status="queued")
+        run = ComputeRun(
+            id=uuid.uuid4(), trigger=EventName.COMPUTE_REQUESTED, strategy_version=version.id, status="queued"
+        )
         session.add(run)
         audit.record(
             session,
@@ -55,7 +55,7 @@ def request_compute(
             details={"full": request.full, "reason": request.reason, "strategy_version": version.id},
         )
         accepted = ComputeAccepted(run_id=run.id, status=run.status, strategy_version=version.id, full=request.full)
-    transport.publish(COMPUTE_REQUESTED, {"compute_run_id": str(accepted.run_id), "full": accepted.full})
+    transport.publish(EventName.COMPUTE_REQUESTED, {"compute_run_id": str(accepted.run_id), "full": accepted.full})
     return accepted
 
 
@@ -138,5 +138,7 @@ def invalidate_cache(*, uow: UnitOfWork, principal: Principal, meta: RequestMeta
         )
     # After the commit only, as for a compute: readers are never pointed at a token that might roll back.
     read_cache.publish_version(result.version_token)
-    transport.publish(CACHE_INVALIDATED, {"version_token": result.version_token, "data_version": result.data_version})
+    transport.publish(
+        EventName.CACHE_INVALIDATED, {"version_token": result.version_token, "data_version": result.data_version}
+    )
     return result

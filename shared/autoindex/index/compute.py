@@ -11,6 +11,7 @@ and ``IndexComputed`` goes out, which warms the caches.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -20,12 +21,20 @@ from sqlalchemy import delete, insert, select, text, update
 
 from autoindex.events import transport
 from autoindex.events.ledger import ProcessedEvent
+from autoindex.events.names import EventName
 from autoindex.index import compute_inputs as inputs
 from autoindex.index import read_cache
 from autoindex.index.compute_metrics import write_metrics
 from autoindex.index.engine.index import IndexResult, IndexState, StateMismatch, compute_index, extend_index
 from autoindex.index.engine.strategy import StrategyParams
-from autoindex.index.models import ComputeRun, IndexAllocation, IndexEngineState, IndexPublication, IndexValue
+from autoindex.index.models import (
+    ComputeMode,
+    ComputeRun,
+    IndexAllocation,
+    IndexEngineState,
+    IndexPublication,
+    IndexValue,
+)
 from autoindex.index.publication import lock_publication
 from autoindex.index.strategy import active_version
 from autoindex.observability import add_metric, logger
@@ -35,22 +44,21 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from autoindex.db.uow import UnitOfWork
+    from autoindex.index.events import ComputeTrigger
     from autoindex.index.models import StrategyVersion
     from autoindex.market.models import Asset
 
-INDEX_COMPUTED = "IndexComputed"
 CONSUMER = "compute"
 # One number for pg_advisory_xact_lock: computes are serialised across every instance.
 
-Status = Literal["succeeded", "noop", "duplicate"]
-Mode = Literal["full", "incremental"]
+Status = Literal["succeeded", "noop", "duplicate"]  # of this call; a duplicate event records no run
 
 
 @dataclass(frozen=True, slots=True)
 class ComputeOutcome:
     status: Status
     run_id: uuid.UUID | None = None
-    mode: Mode | None = None
+    mode: ComputeMode | None = None
     strategy_version: int | None = None
     data_version: int | None = None
     days_added: int = 0
@@ -105,7 +113,7 @@ def _write_block(session: Session, version: int, result: IndexResult, ids: list[
 
 def _compute(
     session: Session, version: StrategyVersion, universe: list[Asset], state_row: IndexEngineState | None
-) -> tuple[Mode, IndexResult, datetime | None] | None:
+) -> tuple[ComputeMode, IndexResult, datetime | None] | None:
     """Run the engine; ``None`` when the stored state already covers every stored day."""
     params = StrategyParams.model_validate(version.params)
     symbols = tuple(a.symbol for a in universe)
@@ -260,7 +268,23 @@ def _announce(outcome: ComputeOutcome) -> None:
         "mode": outcome.mode,
         "as_of": outcome.as_of.isoformat() if outcome.as_of else None,
     }
-    transport.publish(INDEX_COMPUTED, detail)
+    transport.publish(EventName.INDEX_COMPUTED, detail)
+
+
+def handle_trigger(*, new_uow: Callable[[], UnitOfWork], event: ComputeTrigger) -> ComputeOutcome:
+    """The compute job for one parsed trigger; if it fails, the run it was queued for is marked failed first.
+
+    The failed compute's transaction rolled back, so the queued run row is updated in a unit of work
+    of its own; the exception then propagates so that the delivery is retried (and lands in the
+    dead-letter queue when it keeps failing).
+    """
+    run_id = event.detail.compute_run_id
+    try:
+        return run_compute(uow=new_uow(), trigger=event.detail_type, event_id=event.id, run_id=run_id, full=event.full)
+    except Exception as exc:
+        if run_id is not None:
+            mark_failed(uow=new_uow(), run_id=run_id, error=type(exc).__name__)
+        raise
 
 
 def mark_failed(*, uow: UnitOfWork, run_id: uuid.UUID, error: str) -> None:

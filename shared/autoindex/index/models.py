@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -22,6 +22,11 @@ from autoindex.db.types import JsonDocument, UTCDateTime, utcnow
 # Index values near 100 keep 12 decimals (far below the 1e-9 the engine is checked to).
 INDEX_VALUE = Numeric(24, 12)
 WEIGHT = Numeric(20, 16)
+
+
+ComputeStatus = Literal["queued", "succeeded", "noop", "failed"]
+ComputeMode = Literal["full", "incremental"]
+ACTIVE_COMPUTE_STATUSES: tuple[ComputeStatus, ...] = ("queued",)
 
 
 class StrategyVersion(Base):
@@ -55,8 +60,8 @@ class ComputeRun(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     trigger: Mapped[str] = mapped_column(String(32))  # PricesRefreshed | StrategyChanged | cli
     strategy_version: Mapped[int | None] = mapped_column(ForeignKey("strategy_versions.id"))
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | succeeded | noop | failed
-    mode: Mapped[str | None] = mapped_column(String(16))  # full | incremental
+    status: Mapped[ComputeStatus] = mapped_column(String(16), default="queued")
+    mode: Mapped[ComputeMode | None] = mapped_column(String(16))
     data_version: Mapped[int | None] = mapped_column(Integer)
     days_added: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(500))

@@ -10,6 +10,7 @@ from sqlalchemy import select, text, update
 from autoindex import pagination
 from autoindex.errors import Conflict, ValidationFailed
 from autoindex.events import transport
+from autoindex.events.names import EventName
 from autoindex.identity import audit
 from autoindex.index.models import ComputeRun, StrategyVersion
 from autoindex.index.schemas import StrategyAccepted, StrategyChange, StrategyHistory, StrategyVersionRead
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from autoindex.db.uow import UnitOfWork
     from autoindex.identity.principal import Principal, RequestMeta
 
-STRATEGY_CHANGED = "StrategyChanged"
 # Serialises strategy changes across instances (the partial unique index is the last line of defence).
 _STRATEGY_LOCK = 0x41_49_53_54  # "AIST"
 
@@ -75,7 +75,9 @@ def update_config(
         )
         session.add(version)
         session.flush()
-        run = ComputeRun(id=uuid.uuid4(), trigger=STRATEGY_CHANGED, strategy_version=version.id, status="queued")
+        run = ComputeRun(
+            id=uuid.uuid4(), trigger=EventName.STRATEGY_CHANGED, strategy_version=version.id, status="queued"
+        )
         session.add(run)
         audit.record(
             session,
@@ -87,7 +89,7 @@ def update_config(
             details={"previous": current.id, "reason": change.reason, "compute_run_id": str(run.id)},
         )
         accepted = StrategyAccepted(version=version.id, compute_run_id=run.id, status=run.status)
-    transport.publish(STRATEGY_CHANGED, {"strategy_version": accepted.version, "compute_run_id": str(run.id)})
+    transport.publish(EventName.STRATEGY_CHANGED, {"strategy_version": accepted.version, "compute_run_id": str(run.id)})
     return accepted
 
 

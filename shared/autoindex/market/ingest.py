@@ -17,7 +17,9 @@ from sqlalchemy import select
 
 from autoindex.db.uow import UnitOfWork
 from autoindex.events import transport
+from autoindex.events.names import EventName
 from autoindex.market import queries as market_repo
+from autoindex.market.batch_results import MAX_REASON, sort_results
 from autoindex.market.models import RefreshBatch, RefreshRun
 from autoindex.market.providers.protocol import (
     AuthenticationFailed,
@@ -34,9 +36,7 @@ if TYPE_CHECKING:
     from autoindex.market.providers.protocol import MarketDataProvider
 
 Status = Literal["done", "failed", "duplicate", "unknown"]
-PRICES_REFRESHED = "PricesRefreshed"
 _LEASE = timedelta(minutes=5)
-_MAX_ERROR = 500
 
 
 class BatchBusy(Exception):
@@ -106,44 +106,20 @@ def _store(
         if current is None or current.status != "pending":
             return BatchOutcome(status="duplicate")
         assets = market_repo.assets_by_symbol(session, batch.symbols)
-        rows: list[market_repo.PriceRow] = []
-        errors: dict[str, str] = {}
-        rejected = 0
-        checked: list[int] = []
-        source = "twelvedata"
-        for symbol in batch.symbols:
-            result = results.get(symbol)
-            asset = assets.get(symbol)
-            if asset is None:
-                errors[symbol] = "not in the asset table"
-            elif result is None:
-                errors[symbol] = "missing from the provider's answer"
-            elif isinstance(result, SymbolError):
-                errors[symbol] = result.message[:_MAX_ERROR]
-            else:
-                source = result.source
-                checked.append(asset.id)
-                rows += [
-                    market_repo.PriceRow(asset.id, bar.date, bar.open, bar.high, bar.low, bar.close, bar.volume)
-                    for bar in result.bars
-                    if batch.start_date <= bar.date <= batch.end_date
-                ]
-                if result.rejected:
-                    rejected += len(result.rejected)
-                    reasons = sorted({r.reason for r in result.rejected})
-                    errors[symbol] = f"{len(result.rejected)} rows rejected: {'; '.join(reasons)}"[:_MAX_ERROR]
-        written = market_repo.upsert_prices(session, rows, source=source, ingested_at=now)
-        if checked:
-            market_repo.mark_checked_through(session, checked, batch.end_date)
+        ids = {symbol: asset.id for symbol, asset in assets.items()}
+        got = sort_results(batch.symbols, batch.start_date, batch.end_date, ids, results)
+        written = market_repo.upsert_prices(session, got.rows, source=got.source or "twelvedata", ingested_at=now)
+        if got.checked:
+            market_repo.mark_checked_through(session, got.checked, batch.end_date)
         current.status, current.rows_written, current.credits_used = "done", written, credits
         current.finished_at, current.lease_until = now, None
         run = _run_for_update(session, batch.run_id)
         run.batches_done += 1
         run.rows_written += written
-        run.rows_rejected += rejected
+        run.rows_rejected += got.rejected
         run.credits_used += credits
-        if errors:
-            run.errors = {**run.errors, **errors}
+        if got.errors:
+            run.errors = {**run.errors, **got.errors}
         finished = _finish_run(run, now)
     add_metric("RowsIngested", written)
     add_metric("ProviderCreditsUsed", credits)
@@ -157,13 +133,13 @@ def _fail(batch: RefreshBatch, reason: str, now: datetime) -> BatchOutcome:
             return BatchOutcome(status="duplicate")
         current.status, current.error, current.finished_at, current.lease_until = (
             "failed",
-            reason[:_MAX_ERROR],
+            reason[:MAX_REASON],
             now,
             None,
         )
         run = _run_for_update(uow.session, batch.run_id)
         run.batches_failed += 1
-        run.errors = {**run.errors, **{symbol: reason[:_MAX_ERROR] for symbol in batch.symbols}}
+        run.errors = {**run.errors, **{symbol: reason[:MAX_REASON] for symbol in batch.symbols}}
         finished = _finish_run(run, now)
     return BatchOutcome(status="failed", run_finished=finished)
 
@@ -175,7 +151,7 @@ def publish_if_finished(run_id: uuid.UUID) -> bool:
         if run is None or run.finished_at is None or run.event_published_at is not None or run.rows_written == 0:
             return False
         detail = {"run_id": str(run.id), "rows_written": run.rows_written, "status": run.status}
-    transport.publish(PRICES_REFRESHED, detail)
+    transport.publish(EventName.PRICES_REFRESHED, detail)
     with UnitOfWork() as uow:
         _run_for_update(uow.session, run_id).event_published_at = datetime.now(UTC)
     add_metric("RunDurationSeconds", (run.finished_at - (run.started_at or run.created_at)).total_seconds(), "Seconds")

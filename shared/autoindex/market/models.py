@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -70,7 +70,9 @@ class DailyPrice(Base):
     __table_args__ = (CheckConstraint(OHLC_RULE, name="ohlc_consistent"),)
 
 
-ACTIVE_RUN_STATUSES = ("queued", "running")
+RefreshStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
+BatchStatus = Literal["pending", "done", "failed"]
+ACTIVE_RUN_STATUSES: tuple[RefreshStatus, ...] = ("queued", "running")
 
 
 class RefreshRun(Base):
@@ -81,7 +83,7 @@ class RefreshRun(Base):
     requested_by: Mapped[str | None] = mapped_column(String(64))
     # The schedule event's id or an admin's Idempotency-Key: the same request never makes two runs.
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|succeeded|partial|failed
+    status: Mapped[RefreshStatus] = mapped_column(String(16), default="queued")
     batches_total: Mapped[int] = mapped_column(Integer, default=0)
     batches_done: Mapped[int] = mapped_column(Integer, default=0)
     batches_failed: Mapped[int] = mapped_column(Integer, default=0)
@@ -116,7 +118,7 @@ class RefreshBatch(Base):
     symbols: Mapped[list[str]] = mapped_column(JsonDocument)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)  # inclusive
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | failed
+    status: Mapped[BatchStatus] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # A delivery holds the batch until then; a concurrent duplicate delivery backs off instead of fetching twice.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

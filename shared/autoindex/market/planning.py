@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +16,46 @@ class PlannedBatch:
     symbols: tuple[str, ...]
     start: date  # inclusive
     end: date  # inclusive
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolProgress:
+    """How far one symbol's stored history reaches."""
+
+    symbol: str
+    last_bar: date | None  # the newest stored bar
+    checked_through: date | None  # the newest day the provider was asked about (it may have had no bar)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshPlan:
+    through: date  # the newest session whose bar is final
+    batches: list[PlannedBatch]
+
+
+def first_missing(progress: SymbolProgress, *, history_start: date) -> date:
+    """The first day a symbol lacks: the day after the later of its newest bar and its last check."""
+    known = max((d for d in (progress.last_bar, progress.checked_through) if d is not None), default=None)
+    return known + timedelta(days=1) if known else history_start
+
+
+def plan_refresh(
+    progress: Iterable[SymbolProgress],
+    *,
+    now: datetime,
+    exchange_timezone: str,
+    settle: timedelta,
+    history_start: date,
+    batch_symbols: int,
+    max_bars: int,
+) -> RefreshPlan:
+    """Everything a run must fetch at ``now``: each symbol from its first missing day to the last final session."""
+    through = last_final_session(now, exchange_timezone, settle=settle)
+    next_dates = {p.symbol: first_missing(p, history_start=history_start) for p in progress}
+    return RefreshPlan(
+        through=through,
+        batches=plan_batches(next_dates, through=through, batch_symbols=batch_symbols, max_bars=max_bars),
+    )
 
 
 def last_final_session(now: datetime, exchange_timezone: str, *, settle: timedelta) -> date:

@@ -5,25 +5,15 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import date, datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text, update
 
+from autoindex.market.batch_results import PriceRow
 from autoindex.market.models import Asset, DailyPrice
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-
-class PriceRow(NamedTuple):
-    asset_id: int
-    date: date
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: int | None
 
 
 def active_assets(session: Session) -> list[Asset]:

@@ -14,7 +14,7 @@ from autoindex.events import transport
 from autoindex.identity import audit
 from autoindex.market import queries as market_repo
 from autoindex.market.models import ACTIVE_RUN_STATUSES, RefreshBatch, RefreshRun
-from autoindex.market.planning import last_final_session, plan_batches
+from autoindex.market.planning import RefreshPlan, SymbolProgress, plan_refresh
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
@@ -41,6 +41,39 @@ def _by_key(session: Session, key: str) -> RefreshRun | None:
     return session.scalars(select(RefreshRun).where(RefreshRun.idempotency_key == key)).one_or_none()
 
 
+def _progress(session: Session) -> list[SymbolProgress]:
+    last_bars = market_repo.last_price_dates(session)
+    return [
+        SymbolProgress(symbol=a.symbol, last_bar=last_bars.get(a.id), checked_through=a.prices_checked_through)
+        for a in market_repo.active_assets(session)
+    ]
+
+
+def _record_run(
+    session: Session, plan: RefreshPlan, *, trigger: str, requested_by: str | None, key: str | None, now: datetime
+) -> RefreshRun:
+    """The run and its batches; a run with nothing to fetch is born finished."""
+    run = RefreshRun(
+        id=uuid.uuid4(),
+        trigger=trigger,
+        requested_by=requested_by,
+        idempotency_key=key,
+        status="queued" if plan.batches else "succeeded",
+        batches_total=len(plan.batches),
+        created_at=now,
+        finished_at=None if plan.batches else now,
+    )
+    session.add(run)
+    session.flush()  # the run row first (batches reference it); the one-active-run index speaks here
+    for seq, batch in enumerate(plan.batches):
+        session.add(
+            RefreshBatch(
+                run_id=run.id, seq=seq, symbols=list(batch.symbols), start_date=batch.start, end_date=batch.end
+            )
+        )
+    return run
+
+
 def request_refresh(
     *,
     uow: UnitOfWork,
@@ -65,44 +98,16 @@ def request_refresh(
             existing = (_by_key(session, idempotency_key) if idempotency_key else None) or _active_run(session)
             if existing is not None:
                 return RunTicket(run=existing, joined=True)
-            through = last_final_session(
-                now,
-                settings.market_timezone,
+            plan = plan_refresh(
+                _progress(session),
+                now=now,
+                exchange_timezone=settings.market_timezone,
                 settle=timedelta(minutes=settings.twelvedata_close_settle_min),
-            )
-            assets = market_repo.active_assets(session)
-            last_dates = market_repo.last_price_dates(session)
-            next_dates = {}
-            for asset in assets:
-                known = max(
-                    (d for d in (last_dates.get(asset.id), asset.prices_checked_through) if d is not None),
-                    default=None,
-                )
-                next_dates[asset.symbol] = known + timedelta(days=1) if known else settings.history_start
-            planned = plan_batches(
-                next_dates,
-                through=through,
+                history_start=settings.history_start,
                 batch_symbols=settings.refresh_batch_symbols,
                 max_bars=settings.refresh_max_bars_per_call,
             )
-            run = RefreshRun(
-                id=uuid.uuid4(),
-                trigger=trigger,
-                requested_by=requested_by,
-                idempotency_key=idempotency_key,
-                status="queued" if planned else "succeeded",
-                batches_total=len(planned),
-                created_at=now,
-                finished_at=None if planned else now,
-            )
-            session.add(run)
-            session.flush()  # the run row first (batches reference it); the one-active-run index speaks here
-            for seq, batch in enumerate(planned):
-                session.add(
-                    RefreshBatch(
-                        run_id=run.id, seq=seq, symbols=list(batch.symbols), start_date=batch.start, end_date=batch.end
-                    )
-                )
+            run = _record_run(session, plan, trigger=trigger, requested_by=requested_by, key=idempotency_key, now=now)
             audit.record(
                 session,
                 action="pipeline.refresh.request",
@@ -110,11 +115,11 @@ def request_refresh(
                 meta=meta,
                 actor=("user", requested_by) if requested_by and trigger == "admin" else ("system", trigger),
                 target=("refresh_run", str(run.id)),
-                details={"batches": len(planned), "through": through.isoformat()},
+                details={"batches": len(plan.batches), "through": plan.through.isoformat()},
             )
             session.flush()  # everything written before anything is queued
-            if planned:
-                transport.enqueue("ingest", [{"run_id": str(run.id), "seq": seq} for seq in range(len(planned))])
+            if plan.batches:
+                transport.enqueue("ingest", [{"run_id": str(run.id), "seq": seq} for seq in range(len(plan.batches))])
             return RunTicket(run=run, joined=False)
     except IntegrityError:
         # Another instance started a run between our check and our insert: join it.

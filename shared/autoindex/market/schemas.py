@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from autoindex.schemas import CleanText, RangeQuery, field_list
+from autoindex.schemas import CleanText, PageQuery, RangeQuery, field_list
 
 AssetType = Literal["stock", "etf", "index", "fx", "crypto"]
 SYMBOL_PATTERN = r"^[A-Za-z0-9.\-]{1,20}(/[A-Za-z0-9]{2,10})?$"
@@ -37,20 +37,16 @@ class AssetPage(BaseModel):
     next_cursor: str | None
 
 
-class AssetQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AssetQuery(PageQuery):
     type: AssetType | None = None
     in_universe: bool | None = None
     q: Annotated[CleanText, Field(min_length=1, max_length=50)] | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
-    cursor: Annotated[str, Field(max_length=64)] | None = None
 
 
-class PriceQuery(RangeQuery):
+class PriceQuery(RangeQuery, PageQuery):
     fields: Annotated[str, Field(max_length=64)] | None = None
     limit: Annotated[int, Field(ge=1, le=5_000)] = 500
-    cursor: Annotated[str, Field(max_length=64)] | None = None
 
     @field_validator("fields")
     @classmethod

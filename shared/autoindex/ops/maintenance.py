@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from autoindex.events.ledger import ProcessedEvent
 from autoindex.identity.models import ApiKey, RefreshToken
-from autoindex.index.models import ComputeRun
+from autoindex.index.models import ACTIVE_COMPUTE_STATUSES, ComputeRun
 from autoindex.market.models import ACTIVE_RUN_STATUSES, RefreshBatch, RefreshRun
 from autoindex.observability import add_metric, logger
 from autoindex.settings import get_settings
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 BATCH_SIZE = 400
 METRIC = "MaintenanceRowsDeleted"
 # A compute run in this state has not run yet: it is never pruned.
-COMPUTE_ACTIVE_STATUSES = ("queued",)
 # Report field -> the table it counts (ANALYZE runs on the tables that lost rows).
 PRUNED_TABLES = {
     "refresh_tokens": "refresh_tokens",
@@ -144,7 +143,7 @@ def _prune_processed_events(session: Session, cutoff: datetime) -> int:
 
 def _prune_compute_runs(session: Session, cutoff: datetime) -> int:
     # Nothing references a compute run; a queued one has no finished_at, and its status guards it too.
-    finished = and_(ComputeRun.status.not_in(COMPUTE_ACTIVE_STATUSES), ComputeRun.finished_at < cutoff)
+    finished = and_(ComputeRun.status.not_in(ACTIVE_COMPUTE_STATUSES), ComputeRun.finished_at < cutoff)
     return _delete_by_key(session, ComputeRun, [ComputeRun.id], finished)
 
 
