@@ -2,7 +2,7 @@
 
 Nothing else in the package reads ``os.environ``. Every field is read from the
 environment variable of the same name in upper case (``DB_POOL_SIZE`` for
-``db_pool_size``); the README's configuration table lists them all.
+``db_pool_size``); docs/configuration.md lists them all.
 """
 
 from __future__ import annotations

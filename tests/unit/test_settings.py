@@ -76,11 +76,12 @@ def test_cli_reports_bad_configuration_without_a_traceback(
     assert "DB_POOL_SIZE" in err and "Traceback" not in err
 
 
-def test_every_setting_is_documented_in_the_readme() -> None:
+def test_every_setting_is_documented_in_the_configuration_doc() -> None:
     from autoindex.settings import Settings
 
     from tests.lambda_http import ROOT
 
-    readme = (ROOT / "README.md").read_text()
-    missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in readme]
+    # docs/configuration.md is the one place settings are described; an undocumented one fails here.
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in doc]
     assert missing == []

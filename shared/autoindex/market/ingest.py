@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import select
-
 from autoindex.db.uow import UnitOfWork
 from autoindex.events import transport
 from autoindex.events.names import EventName
@@ -31,8 +29,6 @@ from autoindex.market.providers.protocol import (
 from autoindex.observability import add_metric, logger
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from autoindex.market.providers.protocol import MarketDataProvider
 
 Status = Literal["done", "failed", "duplicate", "unknown"]
@@ -50,19 +46,9 @@ class BatchOutcome:
     run_finished: bool = False
 
 
-def _batch_for_update(session: Session, run_id: uuid.UUID, seq: int) -> RefreshBatch | None:
-    return session.scalars(
-        select(RefreshBatch).where(RefreshBatch.run_id == run_id, RefreshBatch.seq == seq).with_for_update()
-    ).one_or_none()
-
-
-def _run_for_update(session: Session, run_id: uuid.UUID) -> RefreshRun:
-    return session.scalars(select(RefreshRun).where(RefreshRun.id == run_id).with_for_update()).one()
-
-
 def _claim(run_id: uuid.UUID, seq: int, now: datetime) -> tuple[RefreshBatch | None, Status | None]:
     with UnitOfWork() as uow:
-        batch = _batch_for_update(uow.session, run_id, seq)
+        batch = market_repo.batch_for_update(uow.session, run_id, seq)
         if batch is None:
             return None, "unknown"  # its run never committed: nothing to do
         if batch.status in ("done", "failed"):
@@ -71,7 +57,7 @@ def _claim(run_id: uuid.UUID, seq: int, now: datetime) -> tuple[RefreshBatch | N
             raise BatchBusy(f"batch {run_id}/{seq} is leased until {batch.lease_until.isoformat()}")
         batch.lease_until = now + _LEASE
         batch.attempts += 1
-        run = _run_for_update(uow.session, run_id)
+        run = market_repo.run_for_update(uow.session, run_id)
         if run.status == "queued":
             run.status, run.started_at = "running", now
         return batch, None
@@ -79,7 +65,7 @@ def _claim(run_id: uuid.UUID, seq: int, now: datetime) -> tuple[RefreshBatch | N
 
 def _release(run_id: uuid.UUID, seq: int) -> None:
     with UnitOfWork() as uow:
-        batch = _batch_for_update(uow.session, run_id, seq)
+        batch = market_repo.batch_for_update(uow.session, run_id, seq)
         if batch is not None and batch.status == "pending":
             batch.lease_until = None
 
@@ -102,7 +88,7 @@ def _store(
 ) -> BatchOutcome:
     with UnitOfWork() as uow:
         session = uow.session
-        current = _batch_for_update(session, batch.run_id, batch.seq)
+        current = market_repo.batch_for_update(session, batch.run_id, batch.seq)
         if current is None or current.status != "pending":
             return BatchOutcome(status="duplicate")
         assets = market_repo.assets_by_symbol(session, batch.symbols)
@@ -113,7 +99,7 @@ def _store(
             market_repo.mark_checked_through(session, got.checked, batch.end_date)
         current.status, current.rows_written, current.credits_used = "done", written, credits
         current.finished_at, current.lease_until = now, None
-        run = _run_for_update(session, batch.run_id)
+        run = market_repo.run_for_update(session, batch.run_id)
         run.batches_done += 1
         run.rows_written += written
         run.rows_rejected += got.rejected
@@ -128,7 +114,7 @@ def _store(
 
 def _fail(batch: RefreshBatch, reason: str, now: datetime) -> BatchOutcome:
     with UnitOfWork() as uow:
-        current = _batch_for_update(uow.session, batch.run_id, batch.seq)
+        current = market_repo.batch_for_update(uow.session, batch.run_id, batch.seq)
         if current is None or current.status != "pending":
             return BatchOutcome(status="duplicate")
         current.status, current.error, current.finished_at, current.lease_until = (
@@ -137,7 +123,7 @@ def _fail(batch: RefreshBatch, reason: str, now: datetime) -> BatchOutcome:
             now,
             None,
         )
-        run = _run_for_update(uow.session, batch.run_id)
+        run = market_repo.run_for_update(uow.session, batch.run_id)
         run.batches_failed += 1
         run.errors = {**run.errors, **{symbol: reason[:MAX_REASON] for symbol in batch.symbols}}
         finished = _finish_run(run, now)
@@ -153,7 +139,7 @@ def publish_if_finished(run_id: uuid.UUID) -> bool:
         detail = {"run_id": str(run.id), "rows_written": run.rows_written, "status": run.status}
     transport.publish(EventName.PRICES_REFRESHED, detail)
     with UnitOfWork() as uow:
-        _run_for_update(uow.session, run_id).event_published_at = datetime.now(UTC)
+        market_repo.run_for_update(uow.session, run_id).event_published_at = datetime.now(UTC)
     add_metric("RunDurationSeconds", (run.finished_at - (run.started_at or run.created_at)).total_seconds(), "Seconds")
     return True
 

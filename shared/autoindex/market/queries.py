@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, text, update
 
 from autoindex.market.batch_results import PriceRow
-from autoindex.market.models import Asset, DailyPrice
+from autoindex.market.models import ACTIVE_RUN_STATUSES, Asset, DailyPrice, RefreshBatch, RefreshRun
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -98,3 +99,25 @@ def upsert_prices(session: Session, rows: Sequence[PriceRow], *, source: str, in
     )
     session.execute(statement, [{**row._asdict(), "source": source, "ingested_at": ingested_at} for row in rows])
     return len(rows)
+
+
+def active_run(session: Session) -> RefreshRun | None:
+    """The refresh run still queued or running, if any (the database allows one at a time)."""
+    return session.scalars(select(RefreshRun).where(RefreshRun.status.in_(ACTIVE_RUN_STATUSES))).first()
+
+
+def run_by_key(session: Session, key: str) -> RefreshRun | None:
+    """The run an idempotency key (a schedule event id or an admin's Idempotency-Key) started."""
+    return session.scalars(select(RefreshRun).where(RefreshRun.idempotency_key == key)).one_or_none()
+
+
+def run_for_update(session: Session, run_id: uuid.UUID) -> RefreshRun:
+    """A run, row-locked until the transaction ends: its counters are added to by concurrent batches."""
+    return session.scalars(select(RefreshRun).where(RefreshRun.id == run_id).with_for_update()).one()
+
+
+def batch_for_update(session: Session, run_id: uuid.UUID, seq: int) -> RefreshBatch | None:
+    """One batch, row-locked: a duplicate delivery waits, then sees what the first one did."""
+    return session.scalars(
+        select(RefreshBatch).where(RefreshBatch.run_id == run_id, RefreshBatch.seq == seq).with_for_update()
+    ).one_or_none()

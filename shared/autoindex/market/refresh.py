@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from autoindex.events import transport
 from autoindex.identity import audit
 from autoindex.market import queries as market_repo
-from autoindex.market.models import ACTIVE_RUN_STATUSES, RefreshBatch, RefreshRun
+from autoindex.market.models import RefreshBatch, RefreshRun
 from autoindex.market.planning import RefreshPlan, SymbolProgress, plan_refresh
 from autoindex.settings import get_settings
 
@@ -33,12 +33,9 @@ class RunTicket:
     joined: bool  # True when an active or identical run answered instead of a new one
 
 
-def _active_run(session: Session) -> RefreshRun | None:
-    return session.scalars(select(RefreshRun).where(RefreshRun.status.in_(ACTIVE_RUN_STATUSES))).first()
-
-
-def _by_key(session: Session, key: str) -> RefreshRun | None:
-    return session.scalars(select(RefreshRun).where(RefreshRun.idempotency_key == key)).one_or_none()
+def _run_to_join(session: Session, key: str | None) -> RefreshRun | None:
+    """The run this key already started, else the active run: either answers instead of a new one."""
+    return (market_repo.run_by_key(session, key) if key else None) or market_repo.active_run(session)
 
 
 def _progress(session: Session) -> list[SymbolProgress]:
@@ -95,7 +92,7 @@ def request_refresh(
             session = uow.session
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PLANNING_LOCK})
-            existing = (_by_key(session, idempotency_key) if idempotency_key else None) or _active_run(session)
+            existing = _run_to_join(session, idempotency_key)
             if existing is not None:
                 return RunTicket(run=existing, joined=True)
             plan = plan_refresh(
@@ -124,7 +121,7 @@ def request_refresh(
     except IntegrityError:
         # Another instance started a run between our check and our insert: join it.
         with uow:
-            existing = (_by_key(uow.session, idempotency_key) if idempotency_key else None) or _active_run(uow.session)
+            existing = _run_to_join(uow.session, idempotency_key)
             if existing is None:
                 raise
             return RunTicket(run=existing, joined=True)

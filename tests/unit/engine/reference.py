@@ -1,6 +1,6 @@
 """A deliberately plain reference of the documented index method: loops, floats, no NumPy.
 
-Written from the README's "Index method and conventions", not from the engine's code: one date at a
+Written from docs/index-method.md, not from the engine's code: one date at a
 time, one asset at a time, every window re-read from scratch. Slow on purpose; use small inputs.
 """
 

@@ -1,5 +1,8 @@
 """The index engine: pure functions over NumPy arrays, no I/O.
 
+The method it implements is described once, in ``docs/index-method.md``; the module docstrings say
+what each module does and point there.
+
 Modules, one job each:
 
 - ``strategy``: the validated strategy parameters (imports no NumPy, so routes may use it at cold start);

@@ -1,24 +1,8 @@
 """From a (dates x assets) matrix of raw closes to cleaned daily simple returns.
 
-The rules, applied in this order to each asset (a column), each using only the day itself and the days
-before it, so a cleaned value never changes when later prices arrive:
-
-1. **Minimum price.** A close that is not finite, not positive or below ``min_price`` is treated as
-   missing: such a quote is not investable (or is a bad tick).
-2. **Bounded forward fill.** On a day without a usable close, the last usable close stands in for at most
-   ``max_ffill_days`` trading days; after that the asset is *missing* until it trades again. A day is
-   *present* when it has a usable close, filled or not.
-3. **Returns.** The daily simple return of a present day is its close over the last usable close before
-   it, minus one: 0 on a filled day, and on the day an asset trades again after a longer gap, the whole
-   move since its last close (a holder gains or loses it). The return is missing on a missing day and on
-   an asset's first close (nothing before it). Missing returns count against the missing-share rule in
-   :mod:`autoindex.index.engine.weights`, which is where an asset with too many gaps is excluded.
-4. **Clipping.** Returns are clipped to ``[-return_clip, +return_clip]``.
-5. **Outliers.** A clipped return further than ``outlier_sigma`` sample standard deviations from the
-   mean of the clipped returns of the ``volatility_lookback_days`` days *before* it is pulled back to
-   that band (mean +/- sigma x sd, keeping its side). The test applies only when at least half of those
-   days (and at least two) have a return and their standard deviation is positive; the statistics use
-   clipped, not outlier-replaced, returns so the rule is not recursive.
+Each asset (a column) is cleaned using only the day itself and the days before it, so a cleaned value
+never changes when later prices arrive: minimum price, bounded forward fill, returns, clipping, then
+the trailing outlier test. The rules: ``docs/index-method.md`` ("Cleaning").
 
 :class:`CleaningCarry` holds what the next day's cleaning needs (last usable close and its age, the
 trailing clipped returns), so that cleaning new days continues exactly where a full pass stopped.

@@ -1,26 +1,8 @@
 """The index series: rebalance from data strictly before each date, drift in between, pay costs.
 
-The method, for strictly increasing trading dates and a (dates x assets) matrix of closes:
-
-1. Clean the closes (:mod:`autoindex.index.engine.cleaning`) into daily simple returns ``r``.
-2. **Formation.** The first portfolio is formed on the first date (after the first date of the data)
-   on which at least one asset is eligible, whatever the schedule. That date is the base date: the
-   index is 100 there, at its close, holding the decided weights. Earlier dates are warm-up and have
-   no index value. Forming the base portfolio costs nothing (the index is born invested).
-3. **Drift.** Between rebalances each holding grows with its asset's cleaned return,
-   ``h[t] = h[t-1] * (1 + r[t])``; a missing return counts as 0 (a held asset without a usable close
-   is carried at its last value until the next rebalance sells it). The index is the sum of holdings.
-4. **Rebalance.** On each scheduled date (:mod:`autoindex.index.engine.schedule`) after formation, the
-   weights are decided from the returns of the ``window_days`` trading days strictly before it, the
-   presence on the day before and the market caps known before it (:mod:`autoindex.index.engine.weights`).
-   The day's return accrues to the old holdings first; the trade happens at that day's close. Turnover
-   is ``sum(|w_new - w_drifted|)`` (so a complete switch from one asset to another is 2.0); the cost
-   ``transaction_cost_bps / 10_000 * turnover`` is taken from the index value. A scheduled date on which
-   no asset is eligible is skipped (holdings keep drifting) and listed in the result.
-
-Weights decided on a date thus depend on closes up to the trading day before it only (no look-ahead),
-and on nothing after it. :func:`extend_index` continues from an :class:`IndexState` and produces the
-numbers a full :func:`compute_index` would.
+:func:`compute_index` computes it in full; :func:`extend_index` continues from an :class:`IndexState`
+and produces the numbers a full :func:`compute_index` would. The method (formation, drift,
+rebalancing, costs, skipped rebalances): ``docs/index-method.md`` ("The index").
 """
 
 from __future__ import annotations

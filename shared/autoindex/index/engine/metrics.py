@@ -1,29 +1,7 @@
 """Risk metrics of a daily value series, alone and against a benchmark.
 
-Conventions (chosen to coincide with ``empyrical`` 0.7, the Quantopian library, so tests cross-check
-them; ``quantstats`` shares most of them):
-
-- Returns are **daily simple returns** ``v[t] / v[t-1] - 1`` of the value series; ``n`` is their count.
-- **252** periods a year. Standard deviations are **sample** ones (``ddof=1``).
-- Total return ``v[-1] / v[0] - 1``. Annualised return is the CAGR ``(1 + total) ** (252 / n) - 1``.
-- Annualised volatility ``std(r) * sqrt(252)``.
-- The annual risk-free rate ``rf`` is de-annualised **geometrically**: ``rf_d = (1 + rf) ** (1 / 252) - 1``
-  (as ``quantstats`` does); ``rf_d`` is then subtracted from every daily return.
-- Sharpe ``mean(r - rf_d) / std(r - rf_d) * sqrt(252)``.
-- Sortino ``mean(r - rf_d) * 252 / (sqrt(mean(min(r - rf_d, 0) ** 2)) * sqrt(252))``: the downside
-  deviation below ``rf_d`` averages over *all* ``n`` days (a population figure, as in empyrical).
-- Maximum drawdown ``min(v / running_max(v) - 1)`` over the whole series, the first value included
-  (a negative number). Peak date: the last date the running maximum was set before the trough; trough:
-  the date of the minimum; recovery: the first date after the trough with a value at or above the
-  peak (``None`` while not recovered). Current drawdown ``v[-1] / max(v) - 1``.
-- Calmar: annualised return / ``|max drawdown|`` (``None`` without a drawdown).
-- Historical VaR at 95 % (99 %): the 5th (1st) percentile of daily returns with linear interpolation
-  (``numpy.percentile``), reported as a return (a loss is negative). CVaR: the mean of the worst
-  ``floor((n - 1) * tail) + 1`` daily returns, ``tail`` being 0.05 (0.01).
-- Beta ``cov(r, b) / var(b)``; alpha ``(1 + mean(r - rf_d - beta * (b - rf_d))) ** 252 - 1``, the mean
-  daily excess over the CAPM line compounded over a year; correlation: Pearson's of daily returns.
-- Tracking error ``std(r - b) * sqrt(252)``; information ratio ``mean(r - b) / std(r - b) * sqrt(252)``
-  (annualised: empyrical's ``excess_sharpe`` times ``sqrt(252)``).
+The conventions are those of ``empyrical`` 0.7, so the tests cross-check them. The formulas and
+conventions: ``docs/index-method.md`` ("Risk metrics").
 
 A figure that is undefined (fewer than two returns, zero dispersion, no drawdown) is ``None`` in
 :class:`RiskMetrics`; the array functions return NaN for it.

@@ -1,17 +1,7 @@
-"""Risk metrics per period window (since inception, YTD, 1y, 3y) and as rolling series.
+"""Risk metrics per period window (since inception, YTD, 1y, 3y) and as rolling series (30 and 90 days).
 
-Windows end on the last date of the series and start on a *base date*, whose value is the window's
-starting value (its first return is the one of the day after):
-
-- ``inception``: the first date.
-- ``ytd``: the last date of the previous calendar year, or the first date when the series starts
-  within the year.
-- ``1y`` / ``3y``: the last date on or before the same calendar day one (three) years earlier
-  (29 February falls back to 28 February); ``None`` when the series is shorter than that.
-
-Rolling series (30 and 90 days) use the ``window`` daily returns ending on each date, from the first
-date that completes a window; each point follows the conventions of :mod:`autoindex.index.engine.metrics`
-(the drawdown of a window is measured from the value before its first return).
+Each point follows the conventions of :mod:`autoindex.index.engine.metrics`. How the windows start and
+end: ``docs/index-method.md`` ("Risk metrics").
 """
 
 from __future__ import annotations

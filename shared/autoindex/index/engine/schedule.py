@@ -1,9 +1,7 @@
-"""Which trading dates are rebalance dates.
+"""Which trading dates are rebalance dates (``daily``, ``weekly`` or ``monthly``).
 
-A date is a scheduled rebalance date when it starts a new period compared with the trading date
-before it: every date (``daily``), the first trading date of each ISO week, Monday-based (``weekly``),
-or the first trading date of each calendar month (``monthly``). The rule looks only at the date and
-its predecessor, so an extension by new days finds exactly the dates a full compute would.
+The rule looks only at a date and its predecessor, so an extension by new days finds exactly the
+dates a full compute would. The rule: ``docs/index-method.md`` ("Rebalance schedule").
 """
 
 from __future__ import annotations

@@ -1,17 +1,8 @@
 """ "What if I had invested AMOUNT in CURRENCY on START": values with the historical FX rate of each date.
 
-The index is valued in US dollars. **FX quoting convention:** a rate is the number of units of the
-chosen currency that one US dollar buys on that date (the ``USD/XXX`` quote: USD/EUR = 0.92 means
-1 USD = 0.92 EUR). So ``usd = amount / rate`` and ``value_in_currency = value_usd * rate``.
-
-The method: the amount is converted to dollars at the rate of the start date, buys index units at the
-index value of the start date, and on every later date the units are valued at that date's index
-value and converted back at **that date's** rate (never today's). The rate of a date is the latest
-quote on or before it, at most ``max_fx_age_days`` calendar days old (FX quotes may be missing on some
-index dates); a date without one is an error, never a silent substitute.
-
-The start date moves forward to the first index date on or after it (an investment made on a holiday
-executes on the next trading day); the end date moves back to the last index date on or before it.
+The index is valued in US dollars; a rate is the ``USD/XXX`` quote (units of the currency per dollar).
+The method, the FX convention and how dates and missing quotes are handled:
+``docs/index-method.md`` ("Simulation").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ An extension from this state gives the same numbers as a full recompute (to floa
 because the state carries every input the next days depend on: holdings, value, cleaning carry
 (last closes and trailing clipped returns), the trailing cleaned returns of the look-back window and
 the last known market capitalisations. :meth:`IndexState.to_dict` and :meth:`IndexState.from_dict`
-give a JSON-compatible form (NaN as ``None``) for storage.
+give a JSON-compatible form (NaN as ``None``) for storage. The method: ``docs/index-method.md``.
 """
 
 from __future__ import annotations

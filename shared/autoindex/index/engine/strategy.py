@@ -1,10 +1,8 @@
 """The strategy parameters of the index, validated once.
 
-This module imports no NumPy: the strategy routes validate a ``PUT`` body with it at cold start.
-Defaults are those of the earlier version of the product (momentum 0.4, market cap 0.3, risk parity
-0.3, weekly rebalancing over 60 days, minimum price 1.0, forward fill of at most 2 days, daily returns
-clipped to +/-50 %, outliers beyond 3 sigma replaced). A validation error names the field and the
-rule, so the web layer can turn it into a 422 as it is.
+This module imports no NumPy: the strategy routes validate a ``PUT`` body with it at cold start. A
+validation error names the field and the rule, so the web layer can turn it into a 422 as it is. The
+parameters, their defaults and how the method uses them: ``docs/index-method.md``.
 """
 
 from __future__ import annotations

@@ -1,28 +1,9 @@
 """The weight decision at one rebalance date, from cleaned returns strictly before that date.
 
 Every function here receives only the window of rows *before* the rebalance date (the caller slices
-it), so no look-ahead is possible by construction. Weights of ineligible assets are 0.
-
-- **Eligibility.** An asset is eligible when it had a usable close on the trading day before the
-  rebalance date, at most ``max_missing_share`` of the ``window_days`` returns before it are missing,
-  and its volatility window holds at least two returns. A newly listed asset therefore joins at the
-  first rebalance with enough history; a delisted one leaves at the first rebalance after its last
-  close is older than the forward-fill limit.
-- **Momentum.** Score = compounded return over the momentum window (missing days count as 0). Assets
-  whose score is above ``momentum_drop_threshold`` share the scheme in proportion to their excess score;
-  when none is, equal weights over the eligible assets stand in, and the decision says so.
-- **Market cap.** In proportion to the last known market capitalisation before the date. An eligible
-  asset without one gets an equal share ``1/n`` instead and is flagged, and the assets with a
-  capitalisation share the rest in proportion to it; with no capitalisation at all the scheme is equal
-  weights, flagged for every asset. It is never silent.
-- **Risk parity.** In proportion to 1 / volatility, the sample standard deviation (ddof=1) of daily
-  returns over the volatility window, floored at ``VOLATILITY_FLOOR`` so a constant series cannot take
-  an infinite weight.
-- **Blend.** The three schemes weighted by the strategy's blend weights, then normalised to sum to 1.
-- **Cap.** With ``max_weight_per_asset``, weights above the cap are set to it and the excess is given to
-  the assets below it in proportion to their weights (equally when all of those are 0), repeated until
-  no weight exceeds the cap. When the cap cannot be met (cap x eligible assets < 1) the weights are
-  equal and the decision says the cap was relaxed.
+it), so no look-ahead is possible by construction. Weights of ineligible assets are 0. The method
+(eligibility, momentum, market cap, risk parity, blend, cap): ``docs/index-method.md`` ("Weights at a
+rebalance date").
 """
 
 from __future__ import annotations
