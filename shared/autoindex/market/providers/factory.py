@@ -97,9 +97,10 @@ def get_provider() -> MarketDataProvider:
     Returns
     -------
     MarketDataProvider
-        :class:`~autoindex.market.providers.demo.DemoProvider` for ``MARKET_DATA_PROVIDER=demo`` (unset means
-        demo only in the local stage), else :class:`~autoindex.market.providers.twelvedata.client.TwelveDataProvider` with the shared
-        credit budget and circuit breaker.
+        :class:`~autoindex.market.providers.demo.DemoProvider` for ``MARKET_DATA_PROVIDER=demo``
+        (unset means demo only in the local stage), else
+        :class:`~autoindex.market.providers.twelvedata.client.TwelveDataProvider` with the shared credit budget
+        and circuit breaker.
     """
     settings = get_settings()
     if settings.market_data_provider == "twelvedata":
