@@ -57,11 +57,31 @@ def _invoke_isolated(function_dir: Path, path: str) -> dict[str, object]:
         sys.path.remove(str(function_dir))
 
 
+def _assert_compiled(root: Path) -> None:
+    """Every module has bytecode for this interpreter beside it (compileall ran on the build)."""
+    tag = sys.implementation.cache_tag  # cpython-313 on the Lambda runtime
+    missing = [
+        str(py.relative_to(BUILD))
+        for py in root.rglob("*.py")
+        if not (py.parent / "__pycache__" / f"{py.stem}.{tag}.pyc").is_file()
+    ]
+    assert not missing, f"{len(missing)} modules without {tag} bytecode, e.g. {missing[:5]}"
+
+
+def _assert_lean(site: Path) -> None:
+    """The runtime provides boto3; HS256 needs no cryptography."""
+    heavy = [name for name in ("boto3", "botocore", "cryptography") if (site / name).exists()]
+    assert not heavy, f"the layer ships what it should not: {heavy}"
+
+
 def main() -> int:
     from layer_check import development_modules  # beside this script
 
     offenders = development_modules(BUILD / "SharedLayer")
     assert not offenders, f"development code in the built layer: {offenders}"
+    _assert_lean(BUILD / "SharedLayer" / "python")
+    for code_root in [BUILD / "SharedLayer" / "python" / "autoindex", *(p for p in BUILD.iterdir() if p.is_dir())]:
+        _assert_compiled(code_root)
     sys.path.insert(0, str(BUILD / "SharedLayer" / "python"))
     checked = []
     # API functions wrap an app with http_handler; jobs (refresh, ingest) take other events and are covered by tests.

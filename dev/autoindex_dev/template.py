@@ -119,8 +119,14 @@ def _path_pattern(path: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+def read_document(path: Path) -> dict[str, Any]:
+    """The template as plain data: ``!Ref X`` becomes ``{"Ref": X}``, ``!If [...]`` ``{"Fn::If": [...]}``."""
+    document: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    return document
+
+
 def load_template(path: Path) -> Template:
-    document = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    document = read_document(path)
     globals_fn = (document.get("Globals") or {}).get("Function") or {}
     functions: dict[str, Function] = {}
     routes: list[Route] = []

@@ -172,6 +172,15 @@ class Settings(BaseSettings):
             raise ValueError("must be an https URL (http only for 127.0.0.1 or localhost)")
         return value.rstrip("/")
 
+    @field_validator("tracing_enabled")
+    @classmethod
+    def _tracer_installed(cls, value: bool) -> bool:
+        import importlib.util
+
+        if value and importlib.util.find_spec("aws_xray_sdk") is None:
+            raise ValueError("needs the X-Ray SDK (aws-lambda-powertools[tracer]), which the layer does not ship")
+        return value
+
     @model_validator(mode="after")
     def _provider_named_outside_local(self) -> Settings:
         if self.market_data_provider is None:

@@ -85,3 +85,20 @@ def test_every_setting_is_documented_in_the_configuration_doc() -> None:
     doc = (ROOT / "docs" / "configuration.md").read_text()
     missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in doc]
     assert missing == []
+
+
+def test_tracing_without_the_x_ray_sdk_stops_start_up(fresh_settings: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+
+    def as_in_the_layer(name: str, package: str | None = None) -> object:
+        # The test environment has the SDK (moto pulls it in); the Lambda layer does not.
+        return None if name == "aws_xray_sdk" else real_find_spec(name, package)
+
+    fresh_settings.setenv("TRACING_ENABLED", "true")
+    fresh_settings.setattr(importlib.util, "find_spec", as_in_the_layer)
+    with pytest.raises(ConfigurationError, match=r"TRACING_ENABLED: .*X-Ray SDK"):
+        get_settings()
+    fresh_settings.setenv("TRACING_ENABLED", "false")
+    assert get_settings().tracing_enabled is False

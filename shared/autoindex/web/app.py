@@ -72,6 +72,23 @@ def http_handler(app: FastAPI) -> Handler:
 
     @lambda_entry(kind="http")
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return adapter(event, context)  # type: ignore[arg-type]
+        return adapter(without_stage(event), context)  # type: ignore[arg-type]
 
     return handler
+
+
+def without_stage(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as routes expect it: on a named stage, API Gateway keeps ``/<stage>`` at the front of the path.
+
+    The ``$default`` stage has no prefix. A named one (``prod``) sends ``/prod/v1/...``; every route
+    is declared without it, so it is taken off here, once, for every function.
+    """
+    context = event.get("requestContext") or {}
+    stage = context.get("stage")
+    prefix = f"/{stage}"
+    raw_path = event.get("rawPath") or ""
+    if not stage or stage == "$default" or not (raw_path == prefix or raw_path.startswith(prefix + "/")):
+        return event
+    path = raw_path[len(prefix) :] or "/"
+    http = {**(context.get("http") or {}), "path": path}
+    return {**event, "rawPath": path, "requestContext": {**context, "http": http}}
