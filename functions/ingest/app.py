@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autoindex.market.ingest import ingest_batch
+from autoindex.market.ingest import check_time_left, ingest_batch
 from autoindex.market.messages import IngestMessage
 from autoindex.market.providers.factory import get_provider
 from autoindex.observability import lambda_entry, logger
@@ -16,6 +16,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> str:
+    check_time_left(processor.lambda_context.get_remaining_time_in_millis())  # else back to the queue, untouched
     message = IngestMessage.parse_body(record.body)  # a malformed body is logged, counted, and fails the record
     receives = int(record.attributes.approximate_receive_count)
     outcome = ingest_batch(

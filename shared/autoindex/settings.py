@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     refresh_batch_symbols: Annotated[int, Field(ge=1, le=120)] = 8
     refresh_max_bars_per_call: Annotated[int, Field(ge=1, le=5_000)] = 5_000
     ingest_max_receives: Annotated[int, Field(ge=1, le=100)] = 5  # the queue's maxReceiveCount
+    # Kept free at the end of an ingest invocation for storing and committing a batch after its provider call.
+    ingest_store_margin_s: Annotated[float, Field(ge=1, le=300)] = 20.0
     # --- retention: the weekly maintenance job deletes rows dead for longer than this (audit_events: never)
     retention_refresh_tokens_days: Annotated[int, Field(ge=1, le=3_650)] = 30
     retention_refresh_runs_days: Annotated[int, Field(ge=1, le=3_650)] = 180

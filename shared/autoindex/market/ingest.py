@@ -18,7 +18,9 @@ from autoindex.events import transport
 from autoindex.events.names import EventName
 from autoindex.market import queries as market_repo
 from autoindex.market.batch_results import MAX_REASON, sort_results
+from autoindex.market.deadline import batch_fits, wait_for_room
 from autoindex.market.models import RefreshBatch, RefreshRun
+from autoindex.market.providers import factory
 from autoindex.market.providers.protocol import (
     AuthenticationFailed,
     DailyLimitExhausted,
@@ -27,6 +29,7 @@ from autoindex.market.providers.protocol import (
     SymbolError,
 )
 from autoindex.observability import add_metric, logger
+from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
     from autoindex.market.providers.protocol import MarketDataProvider
@@ -179,3 +182,29 @@ def ingest_batch(
     if outcome.run_finished:
         publish_if_finished(run_id)
     return outcome
+
+
+class OutOfTime(RuntimeError):
+    """Too little of the invocation is left for another batch: the record goes back to the queue untouched."""
+
+
+def _wait_s(cost: int) -> float:
+    if cost <= 0:
+        return 0.0
+    try:
+        return wait_for_room(factory.get_credit_budget().usage(), cost)
+    except Exception:  # an unreadable budget: the transport decides (and waits or refuses) as usual
+        logger.warning("credit budget unreadable; assuming room", exc_info=True)
+        return 0.0
+
+
+def check_time_left(remaining_ms: int) -> None:
+    """Raise OutOfTime unless a batch that starts now (budget wait, provider call, store) can finish in time."""
+    settings = get_settings()
+    cost = factory.get_provider().capabilities.cost(settings.refresh_batch_symbols)
+    call_s = (
+        settings.twelvedata_timeout_s * settings.twelvedata_retry_attempts + settings.twelvedata_retry_backoff_max_s
+    )
+    if not batch_fits(remaining_ms / 1000, wait_s=_wait_s(cost), call_s=call_s, store_s=settings.ingest_store_margin_s):
+        add_metric("IngestDeferred")
+        raise OutOfTime(f"{remaining_ms} ms left: not enough for another batch")

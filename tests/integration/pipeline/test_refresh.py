@@ -38,6 +38,10 @@ def refresh_handler() -> Any:
     return load_handler(ROOT / "functions" / "refresh", "app.handler")
 
 
+def ingest_context() -> LocalContext:
+    return LocalContext(function_name="IngestFunction", timeout_s=300)  # the template's Timeout
+
+
 def ingest_handler() -> Any:
     from autoindex_dev.loader import load_handler
 
@@ -107,9 +111,9 @@ def test_a_duplicate_sqs_message_does_no_duplicate_work(market: Any, monkeypatch
     ticket = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
     body = json.dumps(queued[0])
     handler = ingest_handler()
-    first = handler(sqs_event([sqs_record(body, queue_name="ingest")]), LocalContext(function_name="IngestFunction"))
+    first = handler(sqs_event([sqs_record(body, queue_name="ingest")]), ingest_context())
     rows_after_first = price_count()
-    again = handler(sqs_event([sqs_record(body, queue_name="ingest")]), LocalContext(function_name="IngestFunction"))
+    again = handler(sqs_event([sqs_record(body, queue_name="ingest")]), ingest_context())
     assert first == again == {"batchItemFailures": []}
     assert price_count() == rows_after_first > 0
     run = run_of(ticket.run.id)
@@ -126,7 +130,7 @@ def test_a_malformed_message_fails_alone(market: Any, monkeypatch: pytest.Monkey
     request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
     good = sqs_record(json.dumps(queued[0]), queue_name="ingest")
     bad = sqs_record('{"run_id": "nope"}', queue_name="ingest")
-    result = ingest_handler()(sqs_event([good, bad]), LocalContext(function_name="IngestFunction"))
+    result = ingest_handler()(sqs_event([good, bad]), ingest_context())
     assert result == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
     assert price_count() > 0
 
@@ -156,15 +160,13 @@ def test_killing_the_connection_mid_batch_leaves_nothing_and_the_retry_completes
     record = sqs_record(json.dumps(queued[0]), queue_name="ingest")
     # Every record of the delivery failed: Powertools raises, and Lambda returns the whole batch to the queue.
     with pytest.raises(BatchProcessingError, match="All records failed"):
-        ingest_handler()(sqs_event([record]), LocalContext(function_name="IngestFunction"))
+        ingest_handler()(sqs_event([record]), ingest_context())
     assert price_count() == 0
     assert run_of(ticket.run.id).batches_done == 0
 
     monkeypatch.setattr(market_repo, "upsert_prices", real_upsert)
     retry = sqs_record(json.dumps(queued[0]), queue_name="ingest", receive_count=2)
-    assert ingest_handler()(sqs_event([retry]), LocalContext(function_name="IngestFunction")) == {
-        "batchItemFailures": []
-    }
+    assert ingest_handler()(sqs_event([retry]), ingest_context()) == {"batchItemFailures": []}
     assert price_count() > 0 and run_of(ticket.run.id).batches_done == 1
 
 
@@ -181,3 +183,38 @@ def test_impossible_bars_are_refused_by_the_database_itself(market: Any) -> None
         with pytest.raises(DBAPIError, match="ck_daily_prices_ohlc_consistent"), UnitOfWork() as uow:
             uow.session.add(DailyPrice(asset_id=asset_id, date=date(2020, 1, 2), source="test", **values))
     assert price_count() == 0
+
+
+class LambdaClock(LocalContext):
+    """A context whose remaining time is read off a script: how much of the Timeout is left at each check."""
+
+    def __init__(self, remaining_ms: list[int]) -> None:
+        super().__init__(function_name="IngestFunction", timeout_s=300)
+        self._script = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._script.pop(0)
+
+
+def test_batches_that_cannot_finish_in_time_go_back_to_the_queue_untouched(
+    market: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queued: list[dict[str, Any]] = []
+    monkeypatch.setattr("autoindex.events.transport.enqueue", lambda queue, payloads: queued.extend(payloads))
+    monkeypatch.setattr("autoindex.events.transport.publish", lambda detail_type, detail: None)
+    ticket = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
+    records = [sqs_record(json.dumps(payload), queue_name="ingest") for payload in queued]
+    assert len(records) >= 2
+    # A worst-case provider call (3 attempts x 10 s + 8 s backoff) plus the 20 s store margin needs 58 s:
+    # the first batch starts with 60 s left, the others find 57 s and go back to the queue.
+    clock = LambdaClock([60_000] + [57_000] * (len(records) - 1))
+    result = ingest_handler()(sqs_event(records), clock)
+    assert result == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records[1:]]}
+    with UnitOfWork(read_only=True) as uow:
+        batches = [uow.session.get(RefreshBatch, (ticket.run.id, seq)) for seq in range(len(records))]
+        assert batches[0] is not None and batches[0].status == "done"
+        assert all(b is not None and (b.status, b.attempts) == ("pending", 0) for b in batches[1:])
+    rows_first = price_count()
+    # The redelivery, with time enough, finishes the run.
+    assert ingest_handler()(sqs_event(records[1:]), ingest_context()) == {"batchItemFailures": []}
+    assert price_count() > rows_first > 0 and run_of(ticket.run.id).status == "succeeded"
