@@ -222,7 +222,7 @@ def _maintenance(args: argparse.Namespace) -> int:
 def _fake_twelvedata(args: argparse.Namespace) -> int:
     from autoindex_dev.fake_twelvedata.server import run_fake
 
-    run_fake(args.port, args.credits_per_minute, args.credits_per_day)
+    run_fake(args.port, args.credits_per_minute, args.credits_per_day, splits=args.split)
     return 0
 
 
@@ -261,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--credits-per-minute", type=int, default=8)
     p.add_argument("--credits-per-day", type=int, default=800)
+    p.add_argument(
+        "--split",
+        action="append",
+        default=[],
+        metavar="SYMBOL:YYYY-MM-DD:RATIO",
+        help="a split the history shows (repeatable), e.g. NVDA:2024-06-10:10 for 10-for-1",
+    )
     p.set_defaults(run=_fake_twelvedata)
 
     p = sub.add_parser("openapi", help="write the merged OpenAPI document of every API function (docs function)")

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     history_start: date = date(2018, 1, 1)
     refresh_batch_symbols: Annotated[int, Field(ge=1, le=120)] = 8
     refresh_max_bars_per_call: Annotated[int, Field(ge=1, le=5_000)] = 5_000
+    # Each refresh asks again for a symbol's newest stored bars: a split or a provider revision shows up there.
+    refresh_overlap_bars: Annotated[int, Field(ge=0, le=60)] = 5
+    # Relative difference between a stored and a re-fetched close that counts as a revision.
+    revision_tolerance: Annotated[float, Field(ge=0, le=0.5)] = 1e-6
     ingest_max_receives: Annotated[int, Field(ge=1, le=100)] = 5  # the queue's maxReceiveCount
     # Kept free at the end of an ingest invocation for storing and committing a batch after its provider call.
     ingest_store_margin_s: Annotated[float, Field(ge=1, le=300)] = 20.0

@@ -95,13 +95,49 @@ def _row(row: series.Row, dp: int, bad: str | None) -> dict[str, str | None]:
     return out
 
 
+ADJUST_MODES = ("all", "splits", "dividends", "none")
+
+
+def _split_factor(day: date, splits: list[tuple[str, float]], *, today: date, adjusted: bool) -> float:
+    """How many times the traded price on ``day`` was the continuous (split-adjusted) series.
+
+    Before a split's effective day the stock traded at ``ratio`` times that series. Split-adjusted
+    history divides it back out, but only once the split has happened: until then the provider
+    serves (and a client stores) the higher, unadjusted prices.
+    """
+    factor = 1.0
+    for effective, ratio in splits:
+        when = date.fromisoformat(effective)
+        if day < when and not (adjusted and today >= when):
+            factor *= ratio
+    return factor
+
+
+def _apply_splits(
+    rows: list[series.Row], splits: list[tuple[str, float]], *, today: date, adjusted: bool
+) -> list[series.Row]:
+    out = []
+    for r in rows:
+        f = _split_factor(r.day, splits, today=today, adjusted=adjusted)
+        volume = None if r.volume is None else round(r.volume / f)
+        out.append(series.Row(r.day, r.open * f, r.high * f, r.low * f, r.close * f, volume) if f != 1.0 else r)
+    return out
+
+
 def _series(item: Instrument, ctx: Context) -> dict[str, Any]:
     start, end, size = _window(ctx)
+    adjust = ctx.params.get("adjust", "splits").lower()
+    if adjust not in ADJUST_MODES:
+        raise BadRequest("**adjust** parameter is invalid")
     order = ctx.params.get("order", "desc").lower()
     if order not in ("asc", "desc"):
         raise BadRequest("**order** parameter is invalid")
     dp = decimals(ctx)
     rows = series.bars(item, start or item.first_date, end or date.max - timedelta(days=2), ctx.now)[-size:]
+    splits = ctx.faults.splits.get(item.symbol, [])
+    if splits:
+        today = series.local_now(item, ctx.now).date()
+        rows = _apply_splits(rows, splits, today=today, adjusted=adjust in ("splits", "all"))
     if not rows:
         return error(400, NO_DATA)
     bad = ctx.faults.bad_bars.get(item.symbol, {})

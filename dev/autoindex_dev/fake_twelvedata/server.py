@@ -281,7 +281,7 @@ class FakeTwelveData:
             return self.state.ledger.usage()
 
 
-def run_fake(port: int, credits_per_minute: int, credits_per_day: int) -> None:
+def run_fake(port: int, credits_per_minute: int, credits_per_day: int, splits: list[str] | None = None) -> None:
     """Serve the fake API on 127.0.0.1 until interrupted; any non-empty key is accepted.
 
     Parameters
@@ -290,9 +290,13 @@ def run_fake(port: int, credits_per_minute: int, credits_per_day: int) -> None:
         The port (0 picks a free one; the URL is printed).
     credits_per_minute, credits_per_day
         The plan the fake enforces.
+    splits
+        ``SYMBOL:YYYY-MM-DD:RATIO`` splits the fake's history shows (split-adjusted once the day has come).
     """
     ledger = CreditLedger(per_minute=credits_per_minute, per_day=credits_per_day, window_s=60.0, clock=time.time)
-    server = _Server(port, FakeState(ledger=ledger, api_key=None, clock=time.time))
+    state = FakeState(ledger=ledger, api_key=None, clock=time.time)
+    state.faults.update({"splits": splits or []})
+    server = _Server(port, state)
     url = f"http://{LOOPBACK}:{server.server_address[1]}"
     print(
         f"fake Twelve Data API on {url} ({credits_per_minute} credits/min, {credits_per_day}/day); "

@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date
 from typing import Any
 
 MINUTE_MESSAGE = (
@@ -23,7 +24,22 @@ BAD_BAR_KINDS = frozenset(
 )
 
 
+def parse_split(text: str) -> tuple[str, str, float]:
+    """``SYMBOL:YYYY-MM-DD:RATIO`` (``NVDA:2024-06-10:10`` for a 10-for-1 split) as a tuple."""
+    symbol, day, ratio = text.rsplit(":", 2)
+    date.fromisoformat(day)
+    if float(ratio) <= 0:
+        raise ValueError(f"a split ratio must be positive: {text!r}")
+    return symbol.upper(), day, float(ratio)
+
+
 def _coerce(name: str, value: Any) -> Any:
+    if name == "splits":
+        items = [parse_split(v) if isinstance(v, str) else parse_split(":".join(map(str, v))) for v in value]
+        out: dict[str, list[tuple[str, float]]] = {}
+        for symbol, day, ratio in items:
+            out.setdefault(symbol, []).append((day, ratio))
+        return out
     if name == "symbol_errors":
         return {str(s).upper(): (int(v[0]), str(v[1])) for s, v in dict(value).items()}
     if name == "bad_bars":
@@ -49,6 +65,8 @@ class Faults:
     legacy_errors: bool = False  # errors come back as HTTP 200 with the error body (2020-2024 behaviour)
     symbol_errors: dict[str, tuple[int, str]] = field(default_factory=dict)  # SYMBOL -> (code, message)
     bad_bars: dict[str, dict[str, str]] = field(default_factory=dict)  # SYMBOL -> {YYYY-MM-DD: kind}
+    # Not a fault but a market event: SYMBOL -> [(effective day, ratio)], e.g. 10.0 for a 10-for-1 split.
+    splits: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply a JSON-style change set (unknown names and bad kinds raise ValueError)."""

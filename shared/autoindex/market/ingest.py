@@ -9,9 +9,10 @@ and does nothing; a crash before the final commit leaves no row, and the retry c
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
 
 from autoindex.db.uow import UnitOfWork
 from autoindex.events import transport
@@ -28,10 +29,13 @@ from autoindex.market.providers.protocol import (
     SymbolBars,
     SymbolError,
 )
+from autoindex.market.revisions import Revision, detect_revision, first_change, without_unchanged
 from autoindex.observability import add_metric, logger
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from autoindex.market.providers.protocol import MarketDataProvider
 
 Status = Literal["done", "failed", "duplicate", "unknown"]
@@ -86,9 +90,64 @@ def _finish_run(run: RefreshRun, now: datetime) -> bool:
     return True
 
 
-def _store(
-    batch: RefreshBatch, results: dict[str, SymbolBars | SymbolError], credits: int, now: datetime
-) -> BatchOutcome:
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What the provider answered for a batch, and the whole histories re-fetched for revised symbols."""
+
+    results: dict[str, SymbolBars | SymbolError]
+    overlap: dict[int, dict[date, Decimal]]  # stored closes of the batch's range, by asset id
+    revised: dict[str, tuple[Revision, SymbolBars | SymbolError]]
+    credits: int
+
+
+def _fetch(batch: RefreshBatch, provider: MarketDataProvider) -> Fetched:
+    """The batch's bars; a symbol whose re-fetched overlap moved gets its whole history fetched again."""
+    settings = get_settings()
+    results = provider.daily_bars(batch.symbols, batch.start_date, batch.end_date)
+    credits = provider.capabilities.cost(len(batch.symbols))
+    with UnitOfWork(read_only=True) as uow:
+        ids = {s: a.id for s, a in market_repo.assets_by_symbol(uow.session, batch.symbols).items()}
+        overlap = market_repo.closes_between(uow.session, list(ids.values()), batch.start_date, batch.end_date)
+    revised: dict[str, tuple[Revision, SymbolBars | SymbolError]] = {}
+    for symbol, result in results.items():
+        if not isinstance(result, SymbolBars) or symbol not in ids:
+            continue
+        found = detect_revision(symbol, overlap[ids[symbol]], result.bars, tolerance=settings.revision_tolerance)
+        if found is not None:
+            logger.warning("history revised; re-fetching it whole", extra=found.as_record())
+            full = provider.daily_bars([symbol], settings.history_start, batch.end_date)[symbol]
+            credits += provider.capabilities.cost(1)
+            revised[symbol] = (found, full)
+    return Fetched(results=results, overlap=overlap, revised=revised, credits=credits)
+
+
+@dataclass(slots=True)
+class Replaced:
+    rows: int = 0
+    revisions: list[dict[str, Any]] = field(default_factory=list)  # as recorded on the run
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _replace_histories(session: Session, fetched: Fetched, ids: dict[str, int], end: date, now: datetime) -> Replaced:
+    """Replace each revised symbol's stored history by its re-fetch, in the caller's transaction."""
+    settings = get_settings()
+    out = Replaced()
+    for symbol, (found, full) in fetched.revised.items():
+        got = sort_results([symbol], settings.history_start, end, ids, {symbol: full})
+        if not got.checked:  # the re-fetch failed: keep the old history and say so
+            out.errors[symbol] = f"history revised but not re-fetched: {got.errors.get(symbol, '?')}"[:MAX_REASON]
+            continue
+        stored = market_repo.closes_between(session, [ids[symbol]], settings.history_start, end)[ids[symbol]]
+        first = first_change(stored, got.rows, tolerance=settings.revision_tolerance) or found.first_changed
+        market_repo.delete_history(session, ids[symbol])
+        out.rows += market_repo.upsert_prices(session, got.rows, source=got.source or "twelvedata", ingested_at=now)
+        out.revisions.append(Revision(symbol=symbol, first_changed=first, factor=found.factor).as_record())
+        out.errors.update(got.errors)
+    return out
+
+
+def _store(batch: RefreshBatch, fetched: Fetched, now: datetime) -> BatchOutcome:
+    tolerance = get_settings().revision_tolerance
     with UnitOfWork() as uow:
         session = uow.session
         current = market_repo.batch_for_update(session, batch.run_id, batch.seq)
@@ -96,10 +155,16 @@ def _store(
             return BatchOutcome(status="duplicate")
         assets = market_repo.assets_by_symbol(session, batch.symbols)
         ids = {symbol: asset.id for symbol, asset in assets.items()}
-        got = sort_results(batch.symbols, batch.start_date, batch.end_date, ids, results)
-        written = market_repo.upsert_prices(session, got.rows, source=got.source or "twelvedata", ingested_at=now)
-        if got.checked:
-            market_repo.mark_checked_through(session, got.checked, batch.end_date)
+        unrevised = [s for s in batch.symbols if s not in fetched.revised]
+        got = sort_results(unrevised, batch.start_date, batch.end_date, ids, fetched.results)
+        fresh = without_unchanged(got.rows, fetched.overlap, tolerance=tolerance)
+        written = market_repo.upsert_prices(session, fresh, source=got.source or "twelvedata", ingested_at=now)
+        replaced = _replace_histories(session, fetched, ids, batch.end_date, now)
+        written += replaced.rows
+        checked = got.checked + [ids[str(r["symbol"])] for r in replaced.revisions]
+        if checked:
+            market_repo.mark_checked_through(session, checked, batch.end_date)
+        credits = fetched.credits
         current.status, current.rows_written, current.credits_used = "done", written, credits
         current.finished_at, current.lease_until = now, None
         run = market_repo.run_for_update(session, batch.run_id)
@@ -107,8 +172,12 @@ def _store(
         run.rows_written += written
         run.rows_rejected += got.rejected
         run.credits_used += credits
-        if got.errors:
-            run.errors = {**run.errors, **got.errors}
+        errors = {**got.errors, **replaced.errors}
+        if errors:
+            run.errors = {**run.errors, **errors}
+        if replaced.revisions:
+            run.revisions = [*run.revisions, *replaced.revisions]
+            add_metric("HistoriesRevised", len(replaced.revisions))
         finished = _finish_run(run, now)
     add_metric("RowsIngested", written)
     add_metric("ProviderCreditsUsed", credits)
@@ -159,7 +228,7 @@ def ingest_batch(
             publish_if_finished(run_id)  # a crash may have come between the last commit and the event
         return BatchOutcome(status=early or "unknown")
     try:
-        results = provider.daily_bars(batch.symbols, batch.start_date, batch.end_date)
+        fetched = _fetch(batch, provider)
     except (DailyLimitExhausted, AuthenticationFailed) as exc:
         # Retrying cannot help before the UTC day turns (or the key is fixed): record it; the next run resumes.
         logger.warning("batch failed", extra={"run_id": str(run_id), "seq": seq, "error": type(exc).__name__})
@@ -173,9 +242,8 @@ def ingest_batch(
         _release(run_id, seq)
         raise
     else:
-        credits = provider.capabilities.cost(len(batch.symbols))
         try:
-            outcome = _store(batch, results, credits, now)
+            outcome = _store(batch, fetched, now)
         except Exception:
             _release(run_id, seq)  # nothing was stored; let the retry claim it at once
             raise

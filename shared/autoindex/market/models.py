@@ -91,6 +91,8 @@ class RefreshRun(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     credits_used: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)  # symbol -> reason
+    # Histories replaced because a re-fetched close moved (a split, a re-basing, a provider revision).
+    revisions: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

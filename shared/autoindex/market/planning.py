@@ -39,6 +39,29 @@ def first_missing(progress: SymbolProgress, *, history_start: date) -> date:
     return known + timedelta(days=1) if known else history_start
 
 
+def subtract_weekdays(day: date, count: int) -> date:
+    """The date ``count`` weekdays before ``day`` (``day`` itself rolled back to a weekday)."""
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    for _ in range(count):
+        day -= timedelta(days=1)
+        while day.weekday() >= 5:
+            day -= timedelta(days=1)
+    return day
+
+
+def fetch_from(progress: SymbolProgress, *, history_start: date, overlap: int) -> date:
+    """Where a symbol's fetch starts: its first missing day, or earlier by ``overlap`` stored bars.
+
+    Asking again for the newest stored bars costs no extra credit (a call is charged per symbol,
+    not per bar) and is how a split or a provider revision is noticed.
+    """
+    start = first_missing(progress, history_start=history_start)
+    if progress.last_bar is None or overlap <= 0:
+        return start
+    return max(history_start, min(start, subtract_weekdays(progress.last_bar, overlap - 1)))
+
+
 def plan_refresh(
     progress: Iterable[SymbolProgress],
     *,
@@ -48,10 +71,16 @@ def plan_refresh(
     history_start: date,
     batch_symbols: int,
     max_bars: int,
+    overlap: int = 0,
 ) -> RefreshPlan:
-    """Everything a run must fetch at ``now``: each symbol from its first missing day to the last final session."""
+    """Everything a run must fetch at ``now``: each symbol lacking a day, from its first missing day (less
+    ``overlap`` stored bars) to the last final session. A symbol complete through that session costs nothing."""
     through = last_final_session(now, exchange_timezone, settle=settle)
-    next_dates = {p.symbol: first_missing(p, history_start=history_start) for p in progress}
+    next_dates = {
+        p.symbol: fetch_from(p, history_start=history_start, overlap=overlap)
+        for p in progress
+        if first_missing(p, history_start=history_start) <= through
+    }
     return RefreshPlan(
         through=through,
         batches=plan_batches(next_dates, through=through, batch_symbols=batch_symbols, max_bars=max_bars),

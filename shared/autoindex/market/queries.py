@@ -6,9 +6,10 @@ import io
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from autoindex.market.batch_results import PriceRow
 from autoindex.market.models import ACTIVE_RUN_STATUSES, Asset, DailyPrice, RefreshBatch, RefreshRun
@@ -121,3 +122,24 @@ def batch_for_update(session: Session, run_id: uuid.UUID, seq: int) -> RefreshBa
     return session.scalars(
         select(RefreshBatch).where(RefreshBatch.run_id == run_id, RefreshBatch.seq == seq).with_for_update()
     ).one_or_none()
+
+
+def closes_between(
+    session: Session, asset_ids: Sequence[int], start: date, end: date
+) -> dict[int, dict[date, Decimal]]:
+    """The stored closes of ``asset_ids`` over ``[start, end]``, by asset and date."""
+    out: dict[int, dict[date, Decimal]] = {asset_id: {} for asset_id in asset_ids}
+    rows = session.execute(
+        select(DailyPrice.asset_id, DailyPrice.date, DailyPrice.close).where(
+            DailyPrice.asset_id.in_(list(asset_ids)), DailyPrice.date >= start, DailyPrice.date <= end
+        )
+    )
+    for asset_id, day, close in rows:
+        out[asset_id][day] = close
+    return out
+
+
+def delete_history(session: Session, asset_id: int) -> int:
+    """Every stored bar of one asset, in the caller's transaction (a revised history is replaced whole)."""
+    result = session.execute(delete(DailyPrice).where(DailyPrice.asset_id == asset_id))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -103,6 +103,7 @@ def request_refresh(
                 history_start=settings.history_start,
                 batch_symbols=settings.refresh_batch_symbols,
                 max_bars=settings.refresh_max_bars_per_call,
+                overlap=settings.refresh_overlap_bars,
             )
             run = _record_run(session, plan, trigger=trigger, requested_by=requested_by, key=idempotency_key, now=now)
             audit.record(

@@ -97,6 +97,12 @@ class UniverseChange(BaseModel):
     is_active: bool = True
 
 
+class RevisionRead(BaseModel):
+    symbol: str
+    first_changed: date = Field(description="The oldest date whose stored close changed.")
+    factor: float = Field(description="Old close / new close where the overlap first differed (10 for a 10:1 split).")
+
+
 class RunRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -111,6 +117,9 @@ class RunRead(BaseModel):
     rows_rejected: int
     credits_used: int
     errors: dict[str, str]
+    revisions: list[RevisionRead] = Field(
+        default_factory=list, description="Symbols whose whole history was re-fetched and replaced, and why."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -130,3 +131,83 @@ def test_four_concurrent_ingests_use_the_whole_budget_and_never_get_a_429(
             per_window[int(request.at // 2.0)] += len(request.query["symbol"][0].split(","))
     assert sum(per_window.values()) == 16 and max(per_window.values()) <= 8
     assert sorted(per_window.values(), reverse=True)[:2] == [8, 8]
+
+
+def _closes(symbol: str) -> list[tuple[date, float]]:
+    with UnitOfWork(read_only=True) as uow:
+        asset = uow.session.scalars(select(Asset.id).where(Asset.symbol == symbol)).one()
+        rows = uow.session.execute(
+            select(DailyPrice.date, DailyPrice.close).where(DailyPrice.asset_id == asset).order_by(DailyPrice.date)
+        )
+        return [(day, float(close)) for day, close in rows]
+
+
+def _weekdays_before(day: date, count: int) -> date:
+    while count:
+        day -= timedelta(days=1)
+        count -= day.weekday() < 5
+    return day
+
+
+@pytest.fixture
+def shifting_fake(market: pytest.MonkeyPatch) -> Iterator[tuple[FakeTwelveData, list[float]]]:
+    """The fake on a clock the test can move: ``offset[0]`` seconds added to the real time."""
+    offset = [0.0]
+    with FakeTwelveData(api_key=KEY, credits_per_minute=800, clock=lambda: time.time() + offset[0]) as server:
+        market.setenv("MARKET_DATA_PROVIDER", "twelvedata")
+        market.setenv("TWELVEDATA_BASE_URL", server.url)
+        market.setenv("TWELVEDATA_API_KEY", KEY)
+        market.setenv("PROVIDER_CREDITS_PER_MINUTE", "800")
+        market.setenv("PROVIDER_KEY_PREFIX", f"prov-{uuid.uuid4().hex[:8]}")
+        clear_process_caches()
+        yield server, offset
+    clear_process_caches()
+
+
+def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_loss(
+    shifting_fake: tuple[FakeTwelveData, list[float]], dispatcher: RecordingDispatcher
+) -> None:
+    fake, offset = shifting_fake
+    today = datetime.now(UTC).date()
+    split_day = _weekdays_before(today, 3)
+    fake.set_faults(splits=[f"AAPL:{split_day.isoformat()}:10"])
+    # Given a refresh a week ago, before the 10-for-1 split: AAPL traded (and is stored) at ten times its later price
+    offset[0] = -7 * 86_400.0
+    week_ago = datetime.now(UTC) - timedelta(days=7)
+    first = request_refresh(
+        uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None, now=week_ago
+    )
+    assert dispatcher.drain(120) and _run(first.run.id).status == "succeeded"
+    before = _closes("AAPL")
+    assert before and before[-1][0] < split_day
+    msft_before = _closes("MSFT")
+    # When today's refresh asks again for the newest stored bars and sees them ten times lower
+    offset[0] = 0.0
+    second = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
+    assert dispatcher.drain(120)
+    run = _run(second.run.id)
+    # Then AAPL's whole history was re-fetched and replaced, the revision is on the run, and it cost one more credit
+    assert run.status == "succeeded", run.errors
+    assert [r["symbol"] for r in run.revisions] == ["AAPL"]
+    (revision,) = run.revisions
+    assert revision["factor"] == pytest.approx(10.0, rel=1e-6) and revision["first_changed"] == before[0][0].isoformat()
+    planned = sum(len(b) for b in _batch_symbols(second.run.id))
+    assert run.credits_used == planned + 1
+    after = _closes("AAPL")
+    by_day = dict(after)
+    for day, old in before:
+        assert by_day[day] == pytest.approx(old / 10, rel=1e-6)  # re-based, not a -90 % day
+    moves = [b / a - 1 for (_, a), (_, b) in itertools.pairwise(after)]
+    assert min(moves) > -0.5
+    # And a symbol without a corporate action kept its rows untouched (no re-write, no revision)
+    assert _closes("MSFT")[: len(msft_before)] == msft_before
+    # And the next refresh finds nothing revised
+    third = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
+    assert dispatcher.drain(120) and _run(third.run.id).revisions == []
+
+
+def _batch_symbols(run_id: uuid.UUID) -> list[list[str]]:
+    from autoindex.market.models import RefreshBatch
+
+    with UnitOfWork(read_only=True) as uow:
+        return [b.symbols for b in uow.session.scalars(select(RefreshBatch).where(RefreshBatch.run_id == run_id))]

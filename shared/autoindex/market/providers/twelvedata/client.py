@@ -203,6 +203,9 @@ class TwelveDataProvider:
             "start_date": start.isoformat(),
             "end_date": (end + timedelta(days=1)).isoformat(),  # exclusive for daily bars
             "outputsize": str(MAX_BARS),
+            # Split-adjusted, said out loud: the default has differed between the API and its SDKs, and the
+            # index needs one basis (price return; dividends are not folded into the closes).
+            "adjust": "splits",
         }
         payload = self._transport.get("/time_series", params, cost=CAPABILITIES.cost(len(chunk)))
         body = error_body(*payload.error) if payload.error else payload.body
