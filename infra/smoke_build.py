@@ -74,12 +74,30 @@ def _assert_lean(site: Path) -> None:
     assert not heavy, f"the layer ships what it should not: {heavy}"
 
 
+MAX_UNZIPPED_MB = 150  # well under Lambda's 250 MB, so a cold start never unpacks more than it must
+
+
+def _tree_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def _assert_sizes() -> None:
+    """Each function's unzipped size (its code plus the layer every function carries), printed and capped."""
+    layer = _tree_bytes(BUILD / "SharedLayer")
+    print(f"shared layer: {layer / 2**20:.1f} MB unzipped")
+    for function_dir in sorted(p for p in BUILD.iterdir() if p.is_dir() and p.name.endswith("Function")):
+        total = (_tree_bytes(function_dir) + layer) / 2**20
+        print(f"{function_dir.name}: {total:.1f} MB unzipped with its layer")
+        assert total <= MAX_UNZIPPED_MB, f"{function_dir.name} unzips to {total:.1f} MB (cap {MAX_UNZIPPED_MB} MB)"
+
+
 def main() -> int:
     from layer_check import development_modules  # beside this script
 
     offenders = development_modules(BUILD / "SharedLayer")
     assert not offenders, f"development code in the built layer: {offenders}"
     _assert_lean(BUILD / "SharedLayer" / "python")
+    _assert_sizes()
     for code_root in [BUILD / "SharedLayer" / "python" / "autoindex", *(p for p in BUILD.iterdir() if p.is_dir())]:
         _assert_compiled(code_root)
     sys.path.insert(0, str(BUILD / "SharedLayer" / "python"))
