@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     jwt_audience: str = "autoindex-api"
     access_token_ttl_s: Annotated[int, Field(ge=60, le=3_600)] = 900
     refresh_token_ttl_s: Annotated[int, Field(ge=3_600, le=90 * 86_400)] = 30 * 86_400
+    session_max_age_s: Annotated[int, Field(ge=3_600, le=365 * 86_400)] = 30 * 86_400
     bcrypt_rounds: Annotated[int, Field(ge=4, le=16)] = 12
     api_key_daily_quota: Annotated[int, Field(ge=1)] = 10_000
     api_key_max_per_user: Annotated[int, Field(ge=1, le=1_000)] = 20
