@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     hsts_max_age_s: Annotated[int, Field(ge=0, le=63_072_000)] = 31_536_000
     gzip_minimum_size: Annotated[int, Field(ge=0)] = 1_024
     max_page_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    max_concurrent_requests: Annotated[int, Field(ge=0, le=10_000)] = 16
 
     # --- caching
     cache_ttl_s: Annotated[int, Field(ge=1, le=604_800)] = 3_600
