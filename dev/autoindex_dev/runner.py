@@ -28,8 +28,13 @@ def _container_thread() -> None:
 
 
 class Runner:
-    """One warm "container" per function: a single thread that loads the handler once and serves one
-    invocation at a time, as a Lambda execution environment does."""
+    """One warm "container" per function, with database engines and pools of its own.
+
+    Events (jobs, ``invoke``) run on the function's single thread, one at a time, as a Lambda
+    execution environment serves them. HTTP requests run on the server's thread for the request,
+    several at once per function as Lambda would scale out; the app's concurrency limit
+    (``MAX_CONCURRENT_REQUESTS``) sheds the excess with 503 rather than queueing it.
+    """
 
     def __init__(self, template: Template) -> None:
         self.template = template
@@ -56,7 +61,24 @@ class Runner:
         fn = self.template.function(function)
         handler = load_handler(fn.code_uri, fn.handler)
         context = LocalContext(function_name=fn.logical_id, memory_limit_in_mb=fn.memory_mb, timeout_s=fn.timeout_s)
-        return self._container(fn.logical_id).submit(handler, event, context).result()
+        return self._container(fn.logical_id).submit(_in_container, fn.logical_id, handler, event, context).result()
+
+    def invoke_here(self, function: str, event: dict[str, Any]) -> Any:
+        """Invoke on the calling thread, with an event loop of its own (HTTP: many at once per function)."""
+        from autoindex.settings import get_settings
+
+        fn = self.template.function(function)
+        handler = load_handler(fn.code_uri, fn.handler)
+        context = LocalContext(function_name=fn.logical_id, memory_limit_in_mb=fn.memory_mb, timeout_s=fn.timeout_s)
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            # Up to the concurrency limit, each request in flight may hold a connection of the function's pool.
+            overflow = max(get_settings().max_concurrent_requests - 1, 0)
+            return _in_container(fn.logical_id, handler, event, context, max_overflow=overflow)
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
 
     def http(
         self, *, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
@@ -78,11 +100,20 @@ class Runner:
             path_parameters=params or None,
         )
         try:
-            result = self.invoke(route.function, event)
+            result = self.invoke_here(route.function, event)
         except Exception:
             logger.exception("function failed", extra={"function": route.function})
             return 500, [("content-type", "application/json")], b'{"message":"Internal Server Error"}'
         return http_response(result)
+
+
+def _in_container(
+    name: str, handler: Any, event: dict[str, Any], context: LocalContext, *, max_overflow: int | None = None
+) -> Any:
+    from autoindex.db.engine import engine_scope
+
+    with engine_scope(name, max_overflow=max_overflow):
+        return handler(event, context)
 
 
 def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:

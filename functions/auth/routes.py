@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from autoindex.auth.deps import CurrentPrincipal
+from autoindex.auth.deps import CurrentPrincipal, WriterPrincipal
 from autoindex.identity import api_keys
 from autoindex.identity import service as identity
 from autoindex.identity.models import User
@@ -14,8 +14,10 @@ from autoindex.identity.schemas import (
     ApiKeyList,
     ApiKeyRead,
     LoginRequest,
+    LogoutAllRead,
     MeRead,
     RefreshRequest,
+    RegisterAccepted,
     RegisterRequest,
     TokenPairRead,
     UserRead,
@@ -29,13 +31,14 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 @router.post(
     "/register",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     dependencies=[Depends(rate_limit("register"))],
 )
-def register(body: RegisterRequest, uow: UowDep, meta: RequestMetaDep) -> UserRead:
-    """Create an account (role `user`)."""
-    user = identity.register(uow=uow, email=body.email, password=body.password, meta=meta)
-    return UserRead.model_validate(user, from_attributes=True)
+def register(body: RegisterRequest, uow: UowDep, meta: RequestMetaDep) -> RegisterAccepted:
+    """Create an account (role `user`), then log in. An address that already has an account gets the
+    same answer, so this endpoint does not tell who has an account."""
+    identity.register(uow=uow, email=body.email, password=body.password, meta=meta)
+    return RegisterAccepted()
 
 
 @router.post("/login")
@@ -61,6 +64,13 @@ def logout(body: RefreshRequest, uow: UowDep, meta: RequestMetaDep) -> Response:
     """Revoke the session of this refresh token."""
     identity.logout(uow=uow, refresh_token=body.refresh_token, meta=meta)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/logout-all", dependencies=[Depends(rate_limit("auth"))])
+def logout_all(principal: WriterPrincipal, uow: UowDep, meta: RequestMetaDep) -> LogoutAllRead:
+    """End every session of the caller (refresh and access tokens, on every device) at once."""
+    ended = identity.logout_all(uow=uow, user_id=principal.user_id, meta=meta)
+    return LogoutAllRead(sessions_ended=ended)
 
 
 @router.get("/me")

@@ -29,9 +29,9 @@ _OK: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/config", response_model=StrategyVersionRead, responses=_OK)
-def get_config(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
-    """The active strategy version."""
-    return etag_json(request, strategy.get_config(uow=uow))
+def get_config(principal: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
+    """The active strategy version (its author only for admins)."""
+    return etag_json(request, strategy.get_config(uow=uow, show_author=principal.has("admin")))
 
 
 @router.put("/config", status_code=status.HTTP_202_ACCEPTED, dependencies=[Depends(rate_limit("admin"))])
@@ -46,13 +46,14 @@ def put_config(
 
 @router.get("/config/history", response_model=StrategyHistory, responses=_OK)
 def config_history(
-    _: ReaderPrincipal,
+    principal: ReaderPrincipal,
     uow: ReadUowDep,
     request: Request,
     page: Annotated[PageQuery, Query()],
 ) -> Response:
-    """Every strategy version, newest first."""
-    return etag_json(request, strategy.history(uow=uow, limit=page.limit, cursor=page.cursor))
+    """Every strategy version, newest first (authors only for admins)."""
+    history = strategy.history(uow=uow, limit=page.limit, cursor=page.cursor, show_author=principal.has("admin"))
+    return etag_json(request, history)
 
 
 @router.get("/risk-metrics", response_model=RiskMetricsRead, responses=_OK)

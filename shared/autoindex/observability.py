@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -57,20 +58,25 @@ def get_metrics() -> Metrics:
 _metrics_pending = False
 
 
+_metrics_lock = threading.Lock()  # uncontended in Lambda; the local runner serves requests on several threads
+
+
 def add_metric(name: str, value: float = 1, unit: str = "Count") -> None:
     """Record one EMF metric; it is published when the current invocation ends."""
     global _metrics_pending  # noqa: PLW0603 - one flag per container, like the Metrics store itself
     from aws_lambda_powertools.metrics import MetricUnit
 
-    get_metrics().add_metric(name=name, unit=MetricUnit(unit), value=value)
-    _metrics_pending = True
+    with _metrics_lock:
+        get_metrics().add_metric(name=name, unit=MetricUnit(unit), value=value)
+        _metrics_pending = True
 
 
 def flush_metrics() -> None:
     global _metrics_pending  # noqa: PLW0603
-    if _metrics_pending:
-        get_metrics().flush_metrics()
-        _metrics_pending = False
+    with _metrics_lock:
+        if _metrics_pending:
+            get_metrics().flush_metrics()
+            _metrics_pending = False
 
 
 @functools.cache

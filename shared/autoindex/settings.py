@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     hsts_max_age_s: Annotated[int, Field(ge=0, le=63_072_000)] = 31_536_000
     gzip_minimum_size: Annotated[int, Field(ge=0)] = 1_024
     max_page_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    max_concurrent_requests: Annotated[int, Field(ge=0, le=10_000)] = 16
 
     # --- caching
     cache_ttl_s: Annotated[int, Field(ge=1, le=604_800)] = 3_600
@@ -103,6 +104,7 @@ class Settings(BaseSettings):
     jwt_audience: str = "autoindex-api"
     access_token_ttl_s: Annotated[int, Field(ge=60, le=3_600)] = 900
     refresh_token_ttl_s: Annotated[int, Field(ge=3_600, le=90 * 86_400)] = 30 * 86_400
+    session_max_age_s: Annotated[int, Field(ge=3_600, le=365 * 86_400)] = 30 * 86_400
     bcrypt_rounds: Annotated[int, Field(ge=4, le=16)] = 12
     api_key_daily_quota: Annotated[int, Field(ge=1)] = 10_000
     api_key_max_per_user: Annotated[int, Field(ge=1, le=1_000)] = 20

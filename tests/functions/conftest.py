@@ -70,6 +70,13 @@ class Account:
     refresh_token: str
     user_id: str
 
+    @property
+    def session_id(self) -> str:
+        """The session (``sid``) of the access token."""
+        import jwt
+
+        return str(jwt.decode(self.access_token, options={"verify_signature": False})["sid"])
+
     def bearer(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access_token}"}
 
@@ -77,11 +84,13 @@ class Account:
 def register_and_login(auth: Client, email: str | None = None, password: str = GOOD_PASSWORD) -> Account:
     email = email or new_email()
     created = auth.post("/v1/auth/register", body={"email": email, "password": password})
-    assert created.status == 201, created.body
+    assert created.status == 202, created.body
     tokens = auth.post("/v1/auth/login", body={"email": email, "password": password})
     assert tokens.status == 200, tokens.body
     body = tokens.json()
-    return Account(email, password, body["access_token"], body["refresh_token"], created.json()["id"])
+    me = auth.get("/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status == 200, me.body
+    return Account(email, password, body["access_token"], body["refresh_token"], me.json()["id"])
 
 
 def make_admin(email: str | None = None, password: str = GOOD_PASSWORD) -> tuple[str, str]:

@@ -147,3 +147,50 @@ def test_without_redis_the_same_rules_hold_in_process(fresh_settings: pytest.Mon
     db.data_version, db.published_at = 2, T0 + timedelta(minutes=1)
     read_cache.publish_version(db.token)
     assert Body.model_validate_json(read(db).body).version == 2 and db.loads == 2
+
+
+def test_concurrent_misses_for_one_read_cost_one_database_load(
+    prefix: str, fresh_settings: pytest.MonkeyPatch, own_redis: tuple[str, Any]
+) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, proc = own_redis
+    fresh_settings.setenv("REDIS_URL", url)
+    clear_process_caches()
+    proc.kill()  # Redis down: every read is a miss
+    proc.wait()
+    db, release, callers = Database(), threading.Event(), 12
+
+    def slow_load() -> tuple[str, BaseModel]:
+        release.wait(30)  # the database is busy until every other caller has arrived
+        return db.load()
+
+    suffix = read_cache.entry_suffix("index.history", {"start": None})
+    with ThreadPoolExecutor(max_workers=callers) as pool:
+        futures = [
+            pool.submit(read_cache.read_through, "index.history", {"start": None}, slow_load) for _ in range(callers)
+        ]
+        deadline = time.monotonic() + 20
+        while read_cache.misses.followers(suffix) < callers - 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        release.set()
+        bodies = [f.result(timeout=30) for f in futures]
+    assert db.loads == 1
+    assert all(not b.hit and Body.model_validate_json(b.body).version == 1 for b in bodies)
+    # Once it is done, the next miss loads again (a coalesced call is not a cache).
+    read(db)
+    assert db.loads == 2
+
+
+def test_a_failed_load_fails_every_waiting_caller_and_is_not_remembered(prefix: str) -> None:
+    from autoindex.single_flight import SingleFlight
+
+    flight: SingleFlight[int] = SingleFlight()
+
+    def boom() -> int:
+        raise RuntimeError("database down")
+
+    with pytest.raises(RuntimeError):
+        flight.do("k", boom)
+    assert flight.do("k", lambda: 7) == (7, False)

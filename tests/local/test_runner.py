@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -138,3 +139,24 @@ def test_oversized_bodies_are_refused(served: str) -> None:
         raw.sendall(f"POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: {11 * 1024 * 1024}\r\n\r\n".encode())
         answer = raw.recv(4096).decode()
     assert answer.startswith("HTTP/1.1 413")
+
+
+def test_each_function_gets_engines_of_its_own(migrated: object) -> None:
+    # Like separate containers: a compute holding its connection cannot stall another function's read.
+    from autoindex.db.engine import engine_scope, write_engine
+    from autoindex_dev import runner as runner_module
+
+    seen: dict[str, object] = {}
+
+    def record(name: str) -> Any:
+        def handler(event: Any, context: Any) -> None:
+            seen[name] = write_engine()
+
+        return handler
+
+    for name in ("IndexFunction", "ComputeJobFunction"):
+        runner_module._in_container(name, record(name), {}, None)  # type: ignore[arg-type]
+    assert seen["IndexFunction"] is not seen["ComputeJobFunction"]
+    with engine_scope("IndexFunction"):
+        assert write_engine() is seen["IndexFunction"]
+    assert write_engine() is not seen["IndexFunction"]  # outside the runner: the one container's engine

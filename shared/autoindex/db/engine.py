@@ -3,13 +3,21 @@
 A Lambda execution environment serves one invocation at a time, so the pool holds one
 connection (pre-pinged, recycled); behind RDS Proxy ``DB_NULL_POOL=true`` hands pooling to
 the proxy. Reads go to ``DATABASE_READ_URL`` (a replica) when it is set.
+
+The local runner hosts every function in one process. It runs each invocation inside
+:func:`engine_scope` with the function's name, so each function gets engines (and pools) of its
+own, as separate containers would: a long compute never holds the connection a read needs.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import URL, create_engine, event, make_url
@@ -62,7 +70,33 @@ def _pg8000_connect_args(settings: Settings) -> dict[str, Any]:
     return args
 
 
-def build_engine(url: URL, settings: Settings) -> Engine:
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    name: str = ""
+    max_overflow: int | None = None  # None: DB_MAX_OVERFLOW
+
+
+_DEFAULT_SCOPE = _Scope()
+_scope: ContextVar[_Scope] = ContextVar("autoindex_engine_scope", default=_DEFAULT_SCOPE)
+_engines: dict[tuple[_Scope, bool], Engine] = {}
+_engines_lock = threading.Lock()
+
+
+@contextmanager
+def engine_scope(name: str, *, max_overflow: int | None = None) -> Iterator[None]:
+    """Within it, :func:`write_engine` and :func:`read_engine` are those of the container ``name``.
+
+    ``max_overflow`` lets a container that serves several requests at once (the local runner's)
+    open up to that many connections beyond the pool while they run.
+    """
+    token = _scope.set(_Scope(name, max_overflow))
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def build_engine(url: URL, settings: Settings, *, max_overflow: int | None = None) -> Engine:
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": settings.db_connect_timeout_s})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -73,7 +107,7 @@ def build_engine(url: URL, settings: Settings) -> Engine:
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        max_overflow=settings.db_max_overflow if max_overflow is None else max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
         pool_recycle=settings.db_pool_recycle_s,
         pool_pre_ping=True,
@@ -88,23 +122,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-@functools.cache
+def _engine(*, read: bool) -> Engine:
+    scope = _scope.get()
+    found = _engines.get((scope, read))
+    if found is not None:
+        return found
+    with _engines_lock:
+        found = _engines.get((scope, read))
+        if found is None:
+            settings = get_settings()
+            found = build_engine(database_url(settings, read=read), settings, max_overflow=scope.max_overflow)
+            _engines[(scope, read)] = found
+        return found
+
+
 def write_engine() -> Engine:
-    settings = get_settings()
-    return build_engine(database_url(settings), settings)
+    """The container's engine for writes (built once)."""
+    return _engine(read=False)
 
 
-@functools.cache
 def read_engine() -> Engine:
-    settings = get_settings()
-    if settings.database_read_url is None:
+    """The container's engine for reads: the replica's when ``DATABASE_READ_URL`` is set, else the writer's."""
+    if get_settings().database_read_url is None:
         return write_engine()
-    return build_engine(database_url(settings, read=True), settings)
+    return _engine(read=True)
 
 
 def dispose_engines() -> None:
     """Close pooled connections and forget the engines (tests, and after settings change)."""
-    for getter in (read_engine, write_engine):
-        if getter.cache_info().currsize:
-            getter().dispose()
-        getter.cache_clear()
+    with _engines_lock:
+        engines = list(_engines.values())
+        _engines.clear()
+    for engine in engines:
+        engine.dispose()

@@ -66,25 +66,34 @@ def bearer_principal(
     cache: PrincipalCache | None = None,
     before_database: Callable[[], None] | None = None,
 ) -> Principal:
-    """The JWT is verified locally; the role and active flag come from the cache, or the database on a miss
-    (after ``before_database``, as for an API key).
+    """The JWT is verified locally; the role, the active flag and whether the token's session is still
+    live come from the cache (one round trip), or the database on a miss (after ``before_database``,
+    as for an API key).
 
     The role is never taken from the token, so a demotion applies once its cache entry is
     invalidated (``service.invalidate_user``) or, at the latest, after ``PRINCIPAL_CACHE_TTL_S``.
+    A logout holds the session's entry, so its access tokens are refused from the next request on;
+    an unreachable cache reads the database, never passes.
     """
     claims = tokens.decode_access_token(token)
     cache = cache or get_principal_cache()
-    facts, reachable = _cached(lambda: cache.user(claims.subject), cache)
-    if facts is None:
+    cached, reachable = _cached(lambda: cache.user_and_session(claims.subject, claims.session_id), cache)
+    facts, live = cached if cached is not None else (None, False)
+    if facts is None or not live:
         if before_database is not None:
             before_database()
         from autoindex.identity import principal_facts  # the ORM, only on a miss
 
-        facts = principal_facts.load_user(uow=uow or _write_uow(), user_id=claims.subject)
-        if facts is None:
+        loaded = principal_facts.load_user(
+            uow=uow or _write_uow(), user_id=claims.subject, session_id=claims.session_id, at=now()
+        )
+        if loaded is None or not loaded[1]:
             raise Unauthorized(INVALID_TOKEN)
+        facts = loaded[0]
         if reachable:
-            _store(lambda: cache.put_user(facts), cache)
+            user_facts = facts
+            _store(lambda: cache.put_user(user_facts), cache)
+            _store(lambda: cache.put_session(claims.session_id), cache)
     if not facts.active:
         raise Unauthorized(INVALID_TOKEN)
     return Principal(

@@ -7,6 +7,9 @@ What is cached is what the database would say about a credential, never the cred
   entry also holds the stored HMAC, which is compared in constant time on every hit. The HMAC
   authenticates nothing (it needs the pepper to be produced from a secret).
 - a user's role and active flag live under ``<prefix>:u:<user id>``.
+- that a session (a refresh-token family, the ``sid`` of its access tokens) is live lives under
+  ``<prefix>:s:<session id>``. Logging out holds it, so a miss reads the database, which says the
+  session is over; Redis losing its data therefore never revives a session.
 
 Invalidation writes a *hold* marker instead of deleting: while it lives, lookups miss and
 populating is refused (one Lua call checks it), so a request that read the database just before
@@ -79,11 +82,19 @@ class UserFacts:
 class CacheStore(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        """The values of ``keys`` in one round trip."""
+        ...
+
     def put(self, key: str, value: bytes, ttl_ms: int) -> None:
         """Store ``value`` unless ``key`` is held."""
         ...
 
     def hold(self, key: str, ttl_ms: int) -> None: ...
+
+    def hold_many(self, keys: list[str], ttl_ms: int) -> None:
+        """Hold every one of ``keys`` (one round trip)."""
+        ...
 
 
 _PUT_UNLESS_HELD = RedisScript(
@@ -109,6 +120,13 @@ class RedisCacheStore:
             raise CacheUnavailable(type(exc).__name__) from exc
         return value if isinstance(value, bytes) else None
 
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        try:
+            values = self._client.mget(keys)
+        except self._down as exc:
+            raise CacheUnavailable(type(exc).__name__) from exc
+        return [value if isinstance(value, bytes) else None for value in values]
+
     def put(self, key: str, value: bytes, ttl_ms: int) -> None:
         try:
             _PUT_UNLESS_HELD.run(self._client, [key], [value, ttl_ms, HOLD])
@@ -118,6 +136,17 @@ class RedisCacheStore:
     def hold(self, key: str, ttl_ms: int) -> None:
         try:
             self._client.set(key, HOLD, px=ttl_ms)
+        except self._down as exc:
+            raise CacheUnavailable(type(exc).__name__) from exc
+
+    def hold_many(self, keys: list[str], ttl_ms: int) -> None:
+        if not keys:
+            return
+        try:
+            with self._client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.set(key, HOLD, px=ttl_ms)
+                pipe.execute()
         except self._down as exc:
             raise CacheUnavailable(type(exc).__name__) from exc
 
@@ -138,6 +167,9 @@ class MemoryCacheStore:
             return None
         return found[1]
 
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        return [self.get(key) for key in keys]
+
     def put(self, key: str, value: bytes, ttl_ms: int) -> None:
         with self._lock:
             if self._live(key) == HOLD:
@@ -147,6 +179,10 @@ class MemoryCacheStore:
     def hold(self, key: str, ttl_ms: int) -> None:
         with self._lock:
             self._set(key, HOLD, ttl_ms)
+
+    def hold_many(self, keys: list[str], ttl_ms: int) -> None:
+        for key in keys:
+            self.hold(key, ttl_ms)
 
     def _live(self, key: str) -> bytes | None:
         found = self._entries.get(key)
@@ -212,7 +248,10 @@ class PrincipalCache:
         self._store.hold(self._key_name(key_id, stored_hmac), self._hold_ms)
 
     def user(self, user_id: uuid.UUID) -> UserFacts | None:
-        data = self._load(self._user_name(user_id))
+        return self._user_facts(user_id, self._load(self._user_name(user_id)))
+
+    @staticmethod
+    def _user_facts(user_id: uuid.UUID, data: dict[str, Any] | None) -> UserFacts | None:
         if data is None:
             return None
         try:
@@ -228,15 +267,21 @@ class PrincipalCache:
         """Make every instance read this user from the database; raises CacheUnavailable."""
         self._store.hold(self._user_name(user_id), self._hold_ms)
 
+    def user_and_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[UserFacts | None, bool]:
+        """The user's cached facts (None: a miss) and whether the session is cached as live, in one round trip."""
+        raw_user, raw_session = self._store.get_many([self._user_name(user_id), self._session_name(session_id)])
+        return self._user_facts(user_id, _object(raw_user)), raw_session == _LIVE
+
+    def put_session(self, session_id: uuid.UUID) -> None:
+        """Cache that the session is live (unless it is held: logged out a moment ago)."""
+        self._store.put(self._session_name(session_id), _LIVE, self.ttl_s * 1000)
+
+    def invalidate_sessions(self, session_ids: list[uuid.UUID]) -> None:
+        """Make every instance read these sessions from the database (where they are over); raises CacheUnavailable."""
+        self._store.hold_many([self._session_name(sid) for sid in session_ids], self._hold_ms)
+
     def _load(self, name: str) -> dict[str, Any] | None:
-        raw = self._store.get(name)
-        if raw is None or raw == HOLD:
-            return None
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return None
-        return data if isinstance(data, dict) else None
+        return _object(self._store.get(name))
 
     @property
     def _hold_ms(self) -> int:
@@ -248,6 +293,23 @@ class PrincipalCache:
 
     def _user_name(self, user_id: uuid.UUID) -> str:
         return f"{self._prefix}:u:{user_id.hex}"
+
+    def _session_name(self, session_id: uuid.UUID) -> str:
+        return f"{self._prefix}:s:{session_id.hex}"
+
+
+_LIVE = b"1"
+
+
+def _object(raw: bytes | None) -> dict[str, Any] | None:
+    """A cached JSON object, or None for a miss, a hold or anything unreadable."""
+    if raw is None or raw == HOLD:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _dump(data: dict[str, object]) -> bytes:

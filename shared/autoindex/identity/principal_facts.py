@@ -17,13 +17,17 @@ if TYPE_CHECKING:
     from autoindex.db.uow import UnitOfWork
 
 
-def load_user(*, uow: UnitOfWork, user_id: uuid.UUID) -> UserFacts | None:
-    """The facts a bearer principal needs, read from the database (a principal-cache miss)."""
+def load_user(
+    *, uow: UnitOfWork, user_id: uuid.UUID, session_id: uuid.UUID, at: float
+) -> tuple[UserFacts, bool] | None:
+    """The facts a bearer principal needs and whether its session is live, read from the database
+    (a principal-cache miss); None for a user that does not exist."""
     with uow:
         user = repo.user_by_id(uow.session, user_id)
         if user is None:
             return None
-        return UserFacts(user_id=user.id, email=user.email, role=user.role, active=user.is_active)
+        live = repo.session_is_live(uow.session, session_id, user_id=user_id, at=datetime.fromtimestamp(at, UTC))
+        return UserFacts(user_id=user.id, email=user.email, role=user.role, active=user.is_active), live
 
 
 def load_api_key(*, uow: UnitOfWork, key_id: uuid.UUID, presented_hmac: str, at: float) -> KeyFacts:

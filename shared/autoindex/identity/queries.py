@@ -38,6 +38,40 @@ def revoke_family(session: Session, family_id: uuid.UUID, *, at: datetime, reaso
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def session_is_live(session: Session, family_id: uuid.UUID, *, user_id: uuid.UUID, at: datetime) -> bool:
+    """Whether the user's session (refresh-token family) was neither logged out nor revoked, and has not ended."""
+    query = select(RefreshToken.id).where(
+        RefreshToken.family_id == family_id,
+        RefreshToken.user_id == user_id,
+        RefreshToken.revoked_at.is_(None),
+        RefreshToken.session_expires_at > at,
+    )
+    return session.execute(query.limit(1)).first() is not None
+
+
+def live_sessions_of(session: Session, user_id: uuid.UUID, *, at: datetime) -> list[uuid.UUID]:
+    """The user's sessions that are neither revoked nor over, locked so a concurrent refresh waits for the revoke."""
+    query = (
+        select(RefreshToken.family_id)
+        .where(
+            RefreshToken.user_id == user_id,
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.session_expires_at > at,
+        )
+        .with_for_update()
+    )
+    return sorted(set(session.scalars(query)))
+
+
+def revoke_sessions_of(session: Session, user_id: uuid.UUID, *, at: datetime, reason: str) -> int:
+    result = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at, revoked_reason=reason)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def api_keys_of(session: Session, user_id: uuid.UUID) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())))
 

@@ -41,6 +41,20 @@ class UserRead(BaseModel):
     created_at: datetime
 
 
+REGISTER_ACCEPTED = "If this e-mail address had no account, it has one now: log in with the password you chose."
+
+
+class RegisterAccepted(BaseModel):
+    """The one answer to a valid registration, whether the address was new or already had an account."""
+
+    status: Literal["accepted"] = "accepted"
+    detail: str = REGISTER_ACCEPTED
+
+
+class LogoutAllRead(BaseModel):
+    sessions_ended: int
+
+
 class MeRead(UserRead):
     auth: Literal["bearer", "api_key"]
     scopes: list[str]

@@ -15,6 +15,7 @@ from autoindex.identity import queries as repo
 from autoindex.identity.models import RefreshToken, User
 from autoindex.identity.principal import Principal, RequestMeta
 from autoindex.identity.principal_cache import CacheUnavailable, get_principal_cache
+from autoindex.observability import add_metric, logger
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
@@ -36,10 +37,19 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _new_user(uow: UnitOfWork, *, email: str, password: str, role: str) -> User:
+def _now() -> datetime:
+    """The service's clock: the authentication clock, so tests move both at once."""
+    return datetime.fromtimestamp(authn.now(), UTC)
+
+
+def _check_password_policy(email: str, password: str) -> None:
     reason = passwords.policy_violation(password, email)
     if reason:
         raise ValidationFailed(reason, extensions={"errors": [{"loc": ["body", "password"], "msg": reason}]})
+
+
+def _new_user(uow: UnitOfWork, *, email: str, password: str, role: str) -> User:
+    _check_password_policy(email, password)
     if repo.user_by_email(uow.session, email) is not None:
         raise Conflict("An account with this e-mail already exists.")
     user = User(
@@ -53,19 +63,40 @@ def _new_user(uow: UnitOfWork, *, email: str, password: str, role: str) -> User:
     return user
 
 
-def register(*, uow: UnitOfWork, email: str, password: str, meta: RequestMeta) -> User:
+def register(*, uow: UnitOfWork, email: str, password: str, meta: RequestMeta) -> None:
+    """Create an account; an address that already has one gets the same answer after the same work.
+
+    The caller cannot tell the two apart (no account enumeration): both hash the password, both
+    end in the same response. The audit trail records which it was.
+    """
     email = normalise_email(email)
-    with uow:
-        user = _new_user(uow, email=email, password=password, role="user")
-        audit.record(
-            uow.session,
-            action="auth.register",
-            outcome="success",
-            meta=meta,
-            actor=("user", str(user.id)),
-            target=("user", str(user.id)),
-        )
-    return user
+    _check_password_policy(email, password)
+    try:
+        with uow:
+            existing = repo.user_by_email(uow.session, email)
+            if existing is not None:
+                passwords.burn_equal_time(password, rounds=get_settings().bcrypt_rounds)
+                audit.record(
+                    uow.session,
+                    action="auth.register",
+                    outcome="failure",
+                    meta=meta,
+                    actor=("anonymous", None),
+                    target=("user", str(existing.id)),
+                    details={"reason": "email-taken"},
+                )
+                return
+            user = _new_user(uow, email=email, password=password, role="user")
+            audit.record(
+                uow.session,
+                action="auth.register",
+                outcome="success",
+                meta=meta,
+                actor=("user", str(user.id)),
+                target=("user", str(user.id)),
+            )
+    except Conflict:  # a concurrent registration of the same new address won the race: the same answer
+        return
 
 
 def create_admin(*, uow: UnitOfWork, email: str, password: str) -> User:
@@ -84,8 +115,13 @@ def create_admin(*, uow: UnitOfWork, email: str, password: str) -> User:
     return user
 
 
-def _issue_pair(uow: UnitOfWork, user: User, *, family_id: uuid.UUID, now: datetime) -> TokenPair:
-    access, ttl = tokens.issue_access_token(user.id, user.role, now=now)
+def _issue_pair(
+    uow: UnitOfWork, user: User, *, family_id: uuid.UUID, session_expires_at: datetime, now: datetime
+) -> TokenPair:
+    """A new pair in the session ``family_id``; neither token outlives the session's absolute end."""
+    access, ttl = tokens.issue_access_token(
+        user.id, user.role, session_id=family_id, session_expires_at=session_expires_at, now=now
+    )
     refresh, refresh_hash = tokens.new_refresh_token()
     uow.session.add(
         RefreshToken(
@@ -93,7 +129,8 @@ def _issue_pair(uow: UnitOfWork, user: User, *, family_id: uuid.UUID, now: datet
             family_id=family_id,
             token_hash=refresh_hash,
             issued_at=now,
-            expires_at=now + timedelta(seconds=get_settings().refresh_token_ttl_s),
+            expires_at=min(now + timedelta(seconds=get_settings().refresh_token_ttl_s), session_expires_at),
+            session_expires_at=session_expires_at,
         )
     )
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=ttl)
@@ -102,7 +139,7 @@ def _issue_pair(uow: UnitOfWork, user: User, *, family_id: uuid.UUID, now: datet
 def login(*, uow: UnitOfWork, email: str, password: str, meta: RequestMeta) -> TokenPair:
     """A token pair for good credentials; the same 401, after the same bcrypt cost, for anything else."""
     email = normalise_email(email)
-    now = datetime.now(UTC)
+    now = _now()
     pair: TokenPair | None = None
     with uow:
         user = repo.user_by_email(uow.session, email)
@@ -112,7 +149,8 @@ def login(*, uow: UnitOfWork, email: str, password: str, meta: RequestMeta) -> T
         else:
             ok = passwords.verify_password(password, user.password_hash) and user.is_active
         if ok and user is not None:
-            pair = _issue_pair(uow, user, family_id=uuid.uuid4(), now=now)
+            session_end = now + timedelta(seconds=get_settings().session_max_age_s)
+            pair = _issue_pair(uow, user, family_id=uuid.uuid4(), session_expires_at=session_end, now=now)
             audit.record(uow.session, action="auth.login", outcome="success", meta=meta, actor=("user", str(user.id)))
         else:
             audit.record(
@@ -132,9 +170,10 @@ def refresh(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> TokenP
     """Rotate: the presented token is spent and a new pair issued in its family.
 
     Presenting a spent token again means it leaked: the whole family is revoked, so neither the
-    thief nor the owner can go on with it (the owner logs in again).
+    thief nor the owner can go on with it (the owner logs in again). No rotation goes past the
+    session's absolute end (``SESSION_MAX_AGE_S`` after the login).
     """
-    now = datetime.now(UTC)
+    now = _now()
     pair: TokenPair | None = None
     with uow:
         row = repo.refresh_token_for_update(uow.session, tokens.hash_refresh_token(refresh_token))
@@ -143,6 +182,7 @@ def refresh(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> TokenP
             audit.record(uow.session, action="auth.refresh", outcome="failure", meta=meta)
         elif row.rotated_at is not None or row.revoked_at is not None:
             revoked = repo.revoke_family(uow.session, row.family_id, at=now, reason="reuse-detected")
+            _end_sessions_in_cache([row.family_id], strict=False)
             audit.record(
                 uow.session,
                 action="auth.refresh.reuse_detected",
@@ -152,11 +192,11 @@ def refresh(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> TokenP
                 target=("token_family", str(row.family_id)),
                 details={"tokens_revoked": revoked},
             )
-        elif row.expires_at <= now or not user.is_active:
+        elif row.expires_at <= now or row.session_expires_at <= now or not user.is_active:
             audit.record(uow.session, action="auth.refresh", outcome="failure", meta=meta, actor=("user", str(user.id)))
         else:
             row.rotated_at = now
-            pair = _issue_pair(uow, user, family_id=row.family_id, now=now)
+            pair = _issue_pair(uow, user, family_id=row.family_id, session_expires_at=row.session_expires_at, now=now)
             audit.record(uow.session, action="auth.refresh", outcome="success", meta=meta, actor=("user", str(user.id)))
     if pair is None:
         raise Unauthorized(_BAD_REFRESH)
@@ -164,14 +204,18 @@ def refresh(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> TokenP
 
 
 def logout(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> None:
-    """Revoke the session the refresh token belongs to. Idempotent: an unknown token changes nothing."""
-    now = datetime.now(UTC)
+    """Revoke the session the refresh token belongs to, its access tokens included, on every instance at once.
+
+    Idempotent: an unknown token changes nothing. If the cache cannot be told, nothing changes (503).
+    """
+    now = _now()
     with uow:
         row = repo.refresh_token_for_update(uow.session, tokens.hash_refresh_token(refresh_token))
         if row is None:
             audit.record(uow.session, action="auth.logout", outcome="failure", meta=meta)
             return
         revoked = repo.revoke_family(uow.session, row.family_id, at=now, reason="logout")
+        _end_sessions_in_cache([row.family_id], strict=True)
         audit.record(
             uow.session,
             action="auth.logout",
@@ -181,6 +225,51 @@ def logout(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> None:
             target=("token_family", str(row.family_id)),
             details={"tokens_revoked": revoked},
         )
+
+
+def logout_all(*, uow: UnitOfWork, user_id: uuid.UUID, meta: RequestMeta) -> int:
+    """End every session of the user (refresh and access tokens alike) at once; the number ended.
+
+    If the cache cannot be told, nothing changes (503), as for a single logout.
+    """
+    now = _now()
+    with uow:
+        sessions = repo.live_sessions_of(uow.session, user_id, at=now)
+        revoked = repo.revoke_sessions_of(uow.session, user_id, at=now, reason="logout-all")
+        _end_sessions_in_cache(sessions, strict=True)
+        audit.record(
+            uow.session,
+            action="auth.logout_all",
+            outcome="success",
+            meta=meta,
+            actor=("user", str(user_id)),
+            target=("user", str(user_id)),
+            details={"sessions_ended": len(sessions), "tokens_revoked": revoked},
+        )
+    return len(sessions)
+
+
+def _end_sessions_in_cache(session_ids: list[uuid.UUID], *, strict: bool) -> None:
+    """Hold the sessions' cache entries, so every instance reads them from the database (where they are over).
+
+    Call it inside the open unit of work, before the commit. ``strict``: an unreachable cache
+    raises ServiceUnavailable, so the revocation rolls back rather than leaves access tokens
+    working; otherwise (a reuse detection, which must stand) it is logged and the cached entries
+    expire within ``PRINCIPAL_CACHE_TTL_S``.
+    """
+    cache = get_principal_cache()
+    if not cache.enabled or not session_ids:
+        return
+    try:
+        cache.invalidate_sessions(session_ids)
+    except CacheUnavailable:
+        if strict:
+            raise ServiceUnavailable(
+                "The sign-out could not be applied everywhere at once; nothing was changed. Try again shortly.",
+                headers={"Retry-After": "5"},
+            ) from None
+        add_metric("SessionHoldUnavailable")
+        logger.warning("principal cache unavailable; revoked sessions stay cached until their entries expire")
 
 
 def authenticate_bearer(*, uow: UnitOfWork, token: str) -> Principal:

@@ -2,7 +2,8 @@
 
 Only HS256 is accepted: ``alg: none``, RS/ES tokens and HS/RS confusion all fail on the fixed
 algorithm list. Every access token carries ``typ: access``, which no refresh token can have
-(refresh tokens are not JWTs at all).
+(refresh tokens are not JWTs at all), and ``sid``, the session (refresh-token family) it belongs
+to: authentication checks that the session is still live, so a logout ends its access tokens at once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from autoindex.settings import get_settings
 
 ALGORITHMS = ["HS256"]
 ACCESS_TYPE = "access"
-REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "nbf", "exp", "jti", "typ"]
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "nbf", "exp", "jti", "typ", "sid"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,16 +29,26 @@ class AccessClaims:
     subject: uuid.UUID
     role: str
     token_id: str
+    session_id: uuid.UUID
     expires_at: datetime
 
 
-def issue_access_token(user_id: uuid.UUID, role: str, *, now: datetime | None = None) -> tuple[str, int]:
-    """A signed access token for the user and its lifetime in seconds."""
+def issue_access_token(
+    user_id: uuid.UUID,
+    role: str,
+    *,
+    session_id: uuid.UUID,
+    session_expires_at: datetime | None = None,
+    now: datetime | None = None,
+) -> tuple[str, int]:
+    """A signed access token for the user's session and its lifetime in seconds (never past the session's end)."""
     import jwt
 
     settings = get_settings()
     issued = now or datetime.now(UTC)
     ttl = settings.access_token_ttl_s
+    if session_expires_at is not None:
+        ttl = max(1, min(ttl, int((session_expires_at - issued).total_seconds())))
     claims = {
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
@@ -47,6 +58,7 @@ def issue_access_token(user_id: uuid.UUID, role: str, *, now: datetime | None = 
         "exp": issued + timedelta(seconds=ttl),
         "jti": uuid.uuid4().hex,
         "typ": ACCESS_TYPE,
+        "sid": session_id.hex,
         "role": role,
     }
     return jwt.encode(claims, jwt_signing_key(), algorithm=ALGORITHMS[0]), ttl
@@ -73,6 +85,7 @@ def decode_access_token(token: str) -> AccessClaims:
             subject=uuid.UUID(str(claims["sub"])),
             role=str(claims.get("role", "user")),
             token_id=str(claims["jti"]),
+            session_id=uuid.UUID(hex=str(claims["sid"])),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         )
     except (jwt.InvalidTokenError, ValueError, KeyError, TypeError):

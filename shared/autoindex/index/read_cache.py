@@ -15,7 +15,8 @@ wins, so a database restored to an earlier version (or a fresh test database) ne
 another history left behind.
 
 With no ``REDIS_URL`` the same logic runs on an in-process LRU. When Redis fails, reads go to the
-database (a warning and a ``CacheUnavailable`` metric), never to an error.
+database (a warning and a ``CacheUnavailable`` metric), never to an error. Concurrent misses for
+the same read in one container are coalesced (single flight): one database load, shared.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from autoindex.clients import get_redis
 from autoindex.observability import add_metric, logger
 from autoindex.redis_scripts import RedisScript, as_text
 from autoindex.settings import get_settings
+from autoindex.single_flight import SingleFlight
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -144,6 +146,7 @@ class _LocalStore:
 
 
 local_store = _LocalStore()
+misses: SingleFlight[tuple[str, bytes]] = SingleFlight()  # concurrent misses per read, by entry suffix
 
 
 def _version_key() -> str:
@@ -291,13 +294,19 @@ def read_through(name: str, params: Mapping[str, Any], load: Callable[[], tuple[
         add_metric("CacheHit")
         return CachedBody(version=version, key=f"{_entry_prefix()}{version}{suffix}", body=body, hit=True)
     add_metric("CacheMiss")
-    loaded_version, model = load()
-    key = f"{_entry_prefix()}{loaded_version}{suffix}"
-    body = model.model_dump_json().encode()
-    _store(key, body)
-    if version is None:
-        publish_version(loaded_version)
-    return CachedBody(version=loaded_version, key=key, body=body, hit=False)
+
+    def load_and_store() -> tuple[str, bytes]:
+        loaded_version, model = load()
+        body = model.model_dump_json().encode()
+        _store(f"{_entry_prefix()}{loaded_version}{suffix}", body)
+        if version is None:
+            publish_version(loaded_version)
+        return loaded_version, body
+
+    (loaded_version, body), shared = misses.do(suffix, load_and_store)
+    if shared:
+        add_metric("CacheMissCoalesced")
+    return CachedBody(version=loaded_version, key=f"{_entry_prefix()}{loaded_version}{suffix}", body=body, hit=False)
 
 
 def reset() -> None:

@@ -154,7 +154,7 @@ class StrategyVersionRead(BaseModel):
 
     version: int
     params: dict[str, Any]
-    author: str
+    author: str | None = Field(default=None, description="Who made the version; shown to admins only.")
     reason: str
     created_at: dt.datetime
     is_active: bool

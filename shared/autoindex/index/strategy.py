@@ -33,21 +33,22 @@ def active_version(session: Session) -> StrategyVersion:
     return version
 
 
-def _read(version: StrategyVersion) -> StrategyVersionRead:
+def _read(version: StrategyVersion, *, show_author: bool) -> StrategyVersionRead:
+    """A version as the API shows it; the author (an internal account or key id) only to admins."""
     return StrategyVersionRead(
         version=version.id,
         params=version.params,
-        author=version.author,
+        author=version.author if show_author else None,
         reason=version.reason,
         created_at=version.created_at,
         is_active=version.is_active,
     )
 
 
-def get_config(*, uow: UnitOfWork) -> StrategyVersionRead:
+def get_config(*, uow: UnitOfWork, show_author: bool) -> StrategyVersionRead:
     """The active strategy version."""
     with uow:
-        return _read(active_version(uow.session))
+        return _read(active_version(uow.session), show_author=show_author)
 
 
 def update_config(
@@ -93,7 +94,7 @@ def update_config(
     return accepted
 
 
-def history(*, uow: UnitOfWork, limit: int, cursor: str | None) -> StrategyHistory:
+def history(*, uow: UnitOfWork, limit: int, cursor: str | None, show_author: bool) -> StrategyHistory:
     """Every version, newest first, keyset-paginated."""
     statement = select(StrategyVersion).order_by(StrategyVersion.id.desc()).limit(limit + 1)
     if cursor:
@@ -104,6 +105,6 @@ def history(*, uow: UnitOfWork, limit: int, cursor: str | None) -> StrategyHisto
         statement = statement.where(StrategyVersion.id < before)
     with uow:
         rows = list(uow.session.scalars(statement))
-        items = [_read(v) for v in rows[:limit]]
+        items = [_read(v, show_author=show_author) for v in rows[:limit]]
     next_cursor = pagination.encode_cursor("sv", str(items[-1].version)) if len(rows) > limit else None
     return StrategyHistory(items=items, next_cursor=next_cursor)

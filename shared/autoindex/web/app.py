@@ -12,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from autoindex import __version__
 from autoindex.observability import Handler, lambda_entry
 from autoindex.settings import get_settings
+from autoindex.web.concurrency import ConcurrencyLimitMiddleware
 from autoindex.web.middleware import RequestContextMiddleware
 from autoindex.web.problems import PROBLEM_JSON, install_error_handlers
 from autoindex.web.ratelimit import rate_limit
@@ -59,6 +60,8 @@ def create_app(
             allow_credentials=False,  # the API authenticates by headers only, never cookies
             max_age=settings.cors_max_age_s,
         )
+    # Shed before any work (CORS, gzip, the route), but inside the request context: a 503 has its headers.
+    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     # Added last, so it runs first: every response, preflights and 500s included, gets its headers.
     app.add_middleware(RequestContextMiddleware, hsts_max_age_s=settings.hsts_max_age_s)
     return app

@@ -34,13 +34,13 @@ def test_each_identity_action_leaves_one_row(auth: Client, admin_api: Client, ad
     account = register_and_login(auth)
     auth.post("/v1/auth/login", body={"email": account.email, "password": "wrong-password-xx"})
     rotated = auth.post("/v1/auth/refresh", body={"refresh_token": account.refresh_token}).json()
-    auth.post("/v1/auth/refresh", body={"refresh_token": account.refresh_token})  # reuse
     key = auth.post(
         "/v1/auth/api-keys",
         headers={"Authorization": f"Bearer {rotated['access_token']}"},
         body={"name": "k", "scopes": ["read"]},
     ).json()
     auth.delete(f"/v1/auth/api-keys/{key['id']}", headers={"Authorization": f"Bearer {rotated['access_token']}"})
+    auth.post("/v1/auth/refresh", body={"refresh_token": account.refresh_token})  # reuse: ends the session
     auth.post("/v1/auth/logout", body={"refresh_token": rotated["refresh_token"]})
 
     mine = events(admin_api, admin, actor_id=account.user_id, limit="50")["items"]
@@ -50,9 +50,9 @@ def test_each_identity_action_leaves_one_row(auth: Client, admin_api: Client, ad
         ("auth.login", "success"),
         ("auth.login", "failure"),
         ("auth.refresh", "success"),
-        ("auth.refresh.reuse_detected", "denied"),
         ("auth.api_key.create", "success"),
         ("auth.api_key.revoke", "success"),
+        ("auth.refresh.reuse_detected", "denied"),
         ("auth.logout", "success"),
     ]
     first = mine[-1]

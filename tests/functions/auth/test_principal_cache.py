@@ -63,7 +63,7 @@ def db_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         reads.append("key")
         return load_key(**kwargs)
 
-    def counting_user(**kwargs: Any) -> UserFacts | None:
+    def counting_user(**kwargs: Any) -> tuple[UserFacts, bool] | None:
         reads.append("user")
         return load_user(**kwargs)
 
@@ -211,7 +211,7 @@ def test_the_cache_never_stores_or_logs_the_secret(
         value = redis_client.get(name)
         assert isinstance(name, bytes) and isinstance(value, bytes)
         stored[name.decode()] = value.decode()
-    assert len(stored) == 2  # the key's facts and the user's
+    assert len(stored) == 3  # the key's facts, the user's and that the session is live
     for name, value in stored.items():
         assert all(s not in name + value for s in (secret, key, user.access_token, user.refresh_token))
     key_entry = next(v for n, v in stored.items() if ":k:" in n)

@@ -29,6 +29,7 @@ def claims_for(account: Account, **overrides: Any) -> dict[str, Any]:
         "exp": now + timedelta(minutes=5),
         "jti": uuid.uuid4().hex,
         "typ": "access",
+        "sid": account.session_id,
         "role": "user",
     }
     claims.update(overrides)
@@ -90,9 +91,22 @@ def test_tampered_signature_is_refused(auth: Client, user: Account) -> None:
         {"typ": "refresh"},
         {"typ": None},
         {"jti": None},
+        {"sid": None},
+        {"sid": uuid.uuid4().hex},  # a session that does not exist
         {"sub": str(uuid.uuid4())},  # a user that does not exist
     ],
-    ids=["expired", "not-yet-valid", "wrong-aud", "wrong-iss", "typ-refresh", "no-typ", "no-jti", "unknown-sub"],
+    ids=[
+        "expired",
+        "not-yet-valid",
+        "wrong-aud",
+        "wrong-iss",
+        "typ-refresh",
+        "no-typ",
+        "no-jti",
+        "no-sid",
+        "unknown-sid",
+        "unknown-sub",
+    ],
 )
 def test_invalid_claims_are_refused(auth: Client, user: Account, overrides: dict[str, Any]) -> None:
     assert me_status(auth, jwt.encode(claims_for(user, **overrides), KEY, algorithm="HS256")) == 401
@@ -124,10 +138,13 @@ def test_refresh_rotates_and_the_new_pair_works(auth: Client, user: Account) -> 
 
 def test_reuse_of_a_rotated_token_revokes_the_whole_family(auth: Client, user: Account) -> None:
     first = auth.post("/v1/auth/refresh", body={"refresh_token": user.refresh_token}).json()
+    assert me_status(auth, first["access_token"]) == 200
     # The old token comes back (stolen copy): refused, and the family dies with it.
     reuse = auth.post("/v1/auth/refresh", body={"refresh_token": user.refresh_token})
     assert reuse.status == 401
     assert auth.post("/v1/auth/refresh", body={"refresh_token": first["refresh_token"]}).status == 401
+    # Its access tokens die with it, including the one already cached as live.
+    assert me_status(auth, first["access_token"]) == 401
 
 
 def test_logout_revokes_the_session(auth: Client, user: Account) -> None:
