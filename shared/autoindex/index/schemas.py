@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -114,7 +115,7 @@ class RiskMetricsRead(BaseModel):
 class SimulationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
+    amount: Annotated[Decimal, Field(gt=0, le=Decimal(10**12), allow_inf_nan=False)]
     currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
     start_date: dt.date
     end_date: dt.date | None = None
@@ -125,16 +126,26 @@ class SimulationRequest(BaseModel):
         return self
 
 
+Money = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]+(\.[0-9]+)?$",
+        description="A decimal string rounded to the currency's ISO 4217 minor units (JPY 0, EUR 2, KWD 3).",
+        examples=["1000.00"],
+    ),
+]
+
+
 class SimulationRead(BaseModel):
     currency: str
-    amount: float
+    amount: Money
     start_date: dt.date
     end_date: dt.date
-    start_value: float
-    end_value: float
+    start_value: Money
+    end_value: Money
     roi: float
-    start_value_usd: float
-    end_value_usd: float
+    start_value_usd: Money
+    end_value_usd: Money
     roi_usd: float
     strategy_version: int
     series: list[dict[str, Any]]

@@ -10,6 +10,8 @@ from sqlalchemy import select, update
 
 from autoindex.db import keyset as runs_repo
 from autoindex.errors import Conflict, NotFound, ValidationFailed
+from autoindex.events import transport
+from autoindex.events.names import EventName
 from autoindex.identity import audit
 from autoindex.market import queries as market_repo
 from autoindex.market.models import Asset, RefreshRun
@@ -90,6 +92,7 @@ def put_universe(
         session = uow.session
         asset = session.scalars(select(Asset).where(Asset.symbol == symbol)).one_or_none()
         created = asset is None
+        was_constituent = asset is not None and _constituent(asset)
         if asset is None:
             if change.name is None or change.asset_type is None or change.currency is None:
                 raise ValidationFailed("A new asset needs name, asset_type and currency.")
@@ -116,7 +119,20 @@ def put_universe(
             target=("asset", symbol),
             details={"created": created, **change.model_dump(exclude_none=True)},
         )
-        return asset, created
+        universe_changed = _constituent(asset) != was_constituent
+    if universe_changed:
+        _queue_compute(symbol)
+    return asset, created
+
+
+def _constituent(asset: Asset) -> bool:
+    """Whether the compute job takes the asset into the index (its ``universe`` rule)."""
+    return bool(asset.in_universe and asset.is_active)
+
+
+def _queue_compute(symbol: str) -> None:
+    """After the commit: the index follows a changed universe now, not at the next price refresh."""
+    transport.publish(EventName.COMPUTE_REQUESTED, {"reason": f"universe changed: {symbol}"})
 
 
 def remove_from_universe(*, uow: UnitOfWork, principal: Principal, symbol: str, meta: RequestMeta) -> None:
@@ -128,6 +144,7 @@ def remove_from_universe(*, uow: UnitOfWork, principal: Principal, symbol: str, 
             raise NotFound("No such asset.")
         if asset.is_benchmark:
             raise Conflict("The benchmark cannot leave the universe; choose another benchmark first.")
+        was_constituent = _constituent(asset)
         asset.in_universe = False
         audit.record(
             uow.session,
@@ -137,3 +154,5 @@ def remove_from_universe(*, uow: UnitOfWork, principal: Principal, symbol: str, 
             actor=principal.actor,
             target=("asset", symbol),
         )
+    if was_constituent:
+        _queue_compute(symbol)

@@ -55,7 +55,7 @@ def test_provider_usage_reports_budget_and_circuit(admin_api: Client, admin: Acc
 
 
 def test_universe_changes_are_admin_only_and_audited(
-    admin_api: Client, admin: Account, user: Account, market: Any
+    admin_api: Client, admin: Account, user: Account, market: Any, dispatcher: RecordingDispatcher
 ) -> None:
     payload = {"name": "Netflix Inc", "asset_type": "stock", "currency": "USD", "exchange": "NASDAQ"}
     assert admin_api.request("PUT", "/v1/admin/universe/NFLX", headers=user.bearer(), body=payload).status == 403
@@ -75,9 +75,26 @@ def test_universe_changes_are_admin_only_and_audited(
         ]
     ]
     assert actions[:3] == ["admin.universe.delete", "admin.universe.put", "admin.universe.put"]
+    # Joining and leaving the index each queue a compute; a change of sector does not.
+    assert dispatcher.drain(60)
+    queued = [detail for kind, detail in dispatcher.published if kind == "ComputeRequested"]
+    assert [d["reason"] for d in queued] == ["universe changed: NFLX", "universe changed: NFLX"]
 
 
-def test_switching_the_benchmark_leaves_exactly_one(admin_api: Client, admin: Account, market: Any) -> None:
+def test_deactivating_and_reactivating_a_constituent_queues_computes(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
+    for active in (False, True):
+        answer = admin_api.request("PUT", "/v1/admin/universe/MSFT", headers=admin.bearer(), body={"is_active": active})
+        assert answer.status == 200 and answer.json()["is_active"] is active
+    assert dispatcher.drain(60)
+    kinds = [kind for kind, _ in dispatcher.published]
+    assert kinds.count("ComputeRequested") == 2
+
+
+def test_switching_the_benchmark_leaves_exactly_one(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
     assert (
         admin_api.request("PUT", "/v1/admin/universe/SPY", headers=admin.bearer(), body={"is_benchmark": True}).status
         == 200

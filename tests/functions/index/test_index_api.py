@@ -145,8 +145,10 @@ def test_simulation_uses_each_dates_historical_rate(api: Client, reader: Account
     sim = before.json()
     fx = _fx_closes()
     usd = 10_000 / fx[start]
-    assert sim["start_value_usd"] == pytest.approx(usd, rel=1e-12)
-    assert sim["end_value"] == pytest.approx(usd * values[-4] / values[2] * fx[end], rel=1e-12)
+    assert sim["amount"] == "10000.00" and sim["start_value"] == "10000.00"  # decimal strings, to the cent
+    assert float(sim["start_value_usd"]) == pytest.approx(usd, abs=0.005)
+    assert float(sim["end_value"]) == pytest.approx(usd * values[-4] / values[2] * fx[end], abs=0.005)
+    assert all(len(item["value"].split(".")[1]) == 2 for item in sim["series"])
     last_fx = max(fx)
     with UnitOfWork() as uow:  # today's rate jumps to 5: the past period must not move
         asset_id = uow.session.scalars(select(Asset.id).where(Asset.symbol == "USD/EUR")).one()
@@ -158,8 +160,12 @@ def test_simulation_uses_each_dates_historical_rate(api: Client, reader: Account
         )
     assert simulate(api, reader, body).json() == sim
     to_today = simulate(api, reader, {**body, "end_date": None}).json()
-    assert to_today["start_value_usd"] == pytest.approx(usd, rel=1e-12)
+    assert float(to_today["start_value_usd"]) == pytest.approx(usd, abs=0.005)
     assert to_today["series"][-1]["fx_rate"] == (5.0 if last_fx == dates[-1] else fx[dates[-1]])
+    # An end after the last index date (today, on a Monday) moves back to it, as the start moves forward.
+    later = simulate(api, reader, {**body, "end_date": (dates[-1] + timedelta(days=3)).isoformat()})
+    assert later.status == 200, later.body
+    assert later.json()["end_date"] == dates[-1].isoformat() and later.json() == to_today
 
 
 @pytest.mark.parametrize(
