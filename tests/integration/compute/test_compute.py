@@ -196,3 +196,36 @@ def test_a_run_is_succeeded_only_once_readers_serve_its_version(
     assert run.status == "succeeded"
     # A read right after "succeeded" serves the new version.
     assert read_cache.state().current_token == outcome.version_token
+
+
+def test_the_served_index_rebuilds_from_raw_closes_and_target_weights(seeded: RecordingDispatcher) -> None:
+    """Holdings earn the assets' actual returns: drift on the stored closes, trade to the stored targets, pay costs."""
+    _drop_state()
+    assert run_compute(uow=UnitOfWork(), trigger="cli").status == "succeeded"
+    dates, values = stored_values(1)
+    all_dates, closes = closes_matrix()
+    with UnitOfWork(read_only=True) as uow:
+        ids = {a.id: a.symbol for a in uow.session.scalars(select(Asset).where(Asset.symbol.in_(UNIVERSE)))}
+        rows = uow.session.execute(
+            select(IndexAllocation.date, IndexAllocation.asset_id, IndexAllocation.weight).where(
+                IndexAllocation.strategy_version == 1
+            )
+        ).all()
+    targets: dict[date, np.ndarray] = {}
+    for day, asset_id, weight in rows:
+        targets.setdefault(day, np.zeros(len(UNIVERSE)))[UNIVERSE.index(ids[asset_id])] = float(weight)
+    cost_rate = StrategyParams().transaction_cost_bps / 10_000
+    start = all_dates.index(dates[0])
+    holdings, last = 100.0 * targets[dates[0]], closes[start].copy()
+    rebuilt = [100.0]
+    for day, row in zip(all_dates[start + 1 :], closes[start + 1 :], strict=True):
+        valid = np.isfinite(row) & (row > 0)
+        holdings = holdings * np.where(valid, row / last, 1.0)
+        last = np.where(valid, row, last)
+        value = float(holdings.sum())
+        if day in targets:
+            value *= 1 - cost_rate * float(np.abs(targets[day] - holdings / value).sum())
+            holdings = value * targets[day]
+        rebuilt.append(value)
+    assert len(targets) > 5
+    np.testing.assert_allclose(values, rebuilt, rtol=1e-9, atol=0)

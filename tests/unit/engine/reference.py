@@ -63,6 +63,20 @@ def clean(prices: Matrix, p: StrategyParams) -> tuple[list[list[bool]], Matrix]:
     return present, cleaned
 
 
+def actual(prices: Matrix) -> Matrix:
+    """What a holder earns each day: close / last valid close - 1, and 0 on a day without a close."""
+    out = [[0.0] * len(prices[0]) for _ in prices]
+    for i in range(len(prices[0])):
+        last: float | None = None
+        for t, row in enumerate(prices):
+            price = row[i]
+            if math.isfinite(price) and price > 0:
+                if last is not None:
+                    out[t][i] = price / last - 1.0
+                last = price
+    return out
+
+
 def decide(
     t: int,
     present: list[list[bool]],
@@ -174,6 +188,7 @@ def reference_index(
     dates: list[dt.date], prices: Matrix, p: StrategyParams, caps: Matrix | None = None
 ) -> ReferenceResult:
     present, returns = clean(prices, p)
+    earned = actual(prices)
     out = ReferenceResult()
     holdings: list[float] = []
     formed = False
@@ -190,7 +205,7 @@ def reference_index(
             out.dates.append(day)
             out.values.append(100.0)
             continue
-        holdings = [h * (1 + (0.0 if math.isnan(r) else r)) for h, r in zip(holdings, returns[t], strict=True)]
+        holdings = [h * (1 + r) for h, r in zip(holdings, earned[t], strict=True)]
         value = sum(holdings)
         if _new_period(dates[t - 1], day, p.rebalance_frequency):
             decision = decide(t, present, returns, caps, p)
