@@ -39,8 +39,12 @@ def list_runs(*, uow: UnitOfWork, limit: int, cursor: str | None) -> RunPage:
         return RunPage(items=[RunRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-def freshness(*, uow: UnitOfWork, now: datetime | None = None) -> FreshnessRead:
-    """The newest stored bar per active symbol against the newest final session: stale when behind."""
+def freshness(*, uow: UnitOfWork, frozen_feed_days: int, now: datetime | None = None) -> FreshnessRead:
+    """The newest stored bar per active symbol against the newest final session: stale when behind.
+
+    ``frozen_feed_days`` is the active strategy's ``stale_feed_days``: a symbol whose close has not
+    changed for that many trading days while others traded is reported ``frozen``.
+    """
     settings = get_settings()
     expected = last_final_session(
         now or datetime.now(UTC),
@@ -50,6 +54,7 @@ def freshness(*, uow: UnitOfWork, now: datetime | None = None) -> FreshnessRead:
     with uow:
         assets = market_repo.active_assets(uow.session)
         last = market_repo.last_price_dates(uow.session)
+        frozen = market_repo.frozen_closes(uow.session, [a.id for a in assets], frozen_feed_days)
         items = []
         for asset in assets:
             last_date = last.get(asset.id)
@@ -62,9 +67,16 @@ def freshness(*, uow: UnitOfWork, now: datetime | None = None) -> FreshnessRead:
                     checked_through=asset.prices_checked_through,
                     expected_through=expected,
                     stale=known is None or known < expected,
+                    frozen=asset.id in frozen,
                 )
             )
-    return FreshnessRead(expected_through=expected, stale_count=sum(i.stale for i in items), items=items)
+    return FreshnessRead(
+        expected_through=expected,
+        stale_count=sum(i.stale for i in items),
+        frozen_feed_days=frozen_feed_days,
+        frozen=[i.symbol for i in items if i.frozen],
+        items=items,
+    )
 
 
 def provider_usage() -> ProviderUsageRead:

@@ -44,6 +44,40 @@ def test_freshness_flags_stale_symbols(
     after = admin_api.get("/v1/admin/freshness", headers=admin.bearer()).json()
     assert after["stale_count"] == 0
     assert all(item["checked_through"] == after["expected_through"] for item in after["items"])
+    assert after["frozen"] == [] and after["frozen_feed_days"] == 5
+
+
+def test_a_frozen_feed_is_named_in_freshness_and_readiness(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.market.models import Asset, DailyPrice
+    from sqlalchemy import select, update
+
+    from tests.lambda_http import call, function_handler
+
+    admin_api.post("/v1/admin/refresh", headers=admin.bearer())
+    assert dispatcher.drain(60)
+    with UnitOfWork() as uow:  # MSFT's feed repeats one close on its last six bars (five unchanged days)
+        msft = uow.session.scalars(select(Asset.id).where(Asset.symbol == "MSFT")).one()
+        days = list(
+            uow.session.scalars(
+                select(DailyPrice.date).where(DailyPrice.asset_id == msft).order_by(DailyPrice.date.desc()).limit(6)
+            )
+        )
+        close = uow.session.scalars(
+            select(DailyPrice.close).where(DailyPrice.asset_id == msft, DailyPrice.date == days[-1])
+        ).one()
+        uow.session.execute(
+            update(DailyPrice)
+            .where(DailyPrice.asset_id == msft, DailyPrice.date.in_(days))
+            .values(open=close, high=close, low=close, close=close)
+        )
+    report = admin_api.get("/v1/admin/freshness", headers=admin.bearer()).json()
+    assert report["frozen"] == ["MSFT"] and report["stale_count"] == 0
+    assert [i["symbol"] for i in report["items"] if i["frozen"]] == ["MSFT"]
+    ready = call(function_handler("health"), "GET", "/health/ready").json()["checks"]["data_freshness"]
+    assert ready["status"] == "degraded" and "frozen feed" in ready["detail"] and "MSFT" in ready["detail"]
 
 
 def test_provider_usage_reports_budget_and_circuit(admin_api: Client, admin: Account) -> None:

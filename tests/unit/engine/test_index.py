@@ -193,3 +193,20 @@ def test_holdings_earn_the_actual_jump_not_the_cleaned_one() -> None:
     from autoindex.index.engine.cleaning import clean_prices
 
     assert clean_prices(prices, params).returns[jump, 2] < 0.2
+
+
+def test_a_frozen_feed_no_longer_takes_a_third_of_the_index() -> None:
+    market = make_market(6, awkward=False)
+    prices = market.prices.copy()
+    frozen_from = 100
+    prices[frozen_from:, 0] = prices[frozen_from - 1, 0]  # the feed repeats its last close
+    params = StrategyParams()
+    result = compute_index(market.dates[:160], prices[:160], params, assets=market.assets)
+    after = [r for r in result.rebalances if r.date > market.day_list[frozen_from + params.stale_feed_days]]
+    assert after, "a rebalance after the feed froze"
+    for rebalance in after:
+        assert rebalance.weights[0] == 0.0 and rebalance.decision.stale.tolist()[0]
+        assert any("stale price feed" in note and "S0" in note for note in rebalance.notes)
+    # While the feed had moved recently, the asset was held as usual.
+    before = [r for r in result.rebalances if r.date <= market.day_list[frozen_from]]
+    assert before and all(r.weights[0] > 0.0 for r in before)
