@@ -127,6 +127,12 @@ def test_benchmark_series_and_compare(api: Client, reader: Account) -> None:
     index, bench = compare["index"], compare["benchmark_metrics"]
     assert compare["difference"]["total_return"] == pytest.approx(index["total_return"] - bench["total_return"])
     assert index["beta"] is not None
+    # An 8-day range is not annualised: the earlier version reported CAGRs of hundreds of per cent.
+    days = [i["date"] for i in get(api, reader, "/v1/index/history").json()["items"]]
+    short = get(api, reader, "/v1/benchmark/compare", f"start={days[-9]}&end={days[-1]}").json()
+    assert short["index"]["annualized"] is False and short["index"]["annualized_return"] is None
+    assert short["index"]["total_return"] is not None and short["index"]["reason"]
+    assert "annualized_return" not in short["difference"] and "total_return" in short["difference"]
 
 
 def _fx_closes() -> dict[date, float]:
