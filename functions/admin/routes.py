@@ -29,6 +29,7 @@ from autoindex.market.schemas import (
     RunRead,
     UniverseChange,
 )
+from autoindex.ops.freshness import data_freshness
 from autoindex.schemas import PageQuery
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.web.ratelimit import rate_limit
@@ -83,8 +84,8 @@ def get_run(run_id: uuid.UUID, _: AdminPrincipal, uow: ReadUowDep) -> RunRead:
 
 @router.get("/freshness")
 def freshness(_: AdminPrincipal, uow: ReadUowDep) -> FreshnessRead:
-    """The newest bar per symbol, and which symbols are behind the last final session."""
-    return pipeline_admin.freshness(uow=uow)
+    """The newest bar per symbol, which symbols are behind the last final session, and which feeds are frozen."""
+    return data_freshness(uow=uow)
 
 
 @router.get("/provider/usage")

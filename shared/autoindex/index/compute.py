@@ -209,9 +209,19 @@ def run_compute(
     # After the commit only: readers must never be pointed at a version that might roll back.
     if outcome.version_token is not None:
         read_cache.publish_version(outcome.version_token)
+        # Only now is the run final: whoever sees "succeeded" and reads next gets the new version.
+        _finish(uow, outcome)
     if outcome.status == "succeeded":
         _announce(outcome)
     return outcome
+
+
+def _finish(uow: UnitOfWork, outcome: ComputeOutcome) -> None:
+    with uow:
+        run = uow.session.get(ComputeRun, outcome.run_id)
+        if run is not None and run.status == "publishing":
+            run.status = "succeeded" if outcome.status == "succeeded" else "noop"
+            run.finished_at = datetime.now(UTC)
 
 
 def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None, full: bool) -> ComputeOutcome:
@@ -226,7 +236,7 @@ def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None, full: b
     extend_from = state_row if published and not full else None
     computed = _compute(session, version, universe, extend_from) if universe else None
     if computed is None:
-        run.status, run.finished_at = "noop", now
+        run.status, run.finished_at = "noop", datetime.now(UTC)
         return ComputeOutcome(status="noop", run_id=run.id, strategy_version=version.id)
     mode, result, seen = computed
     added = _write_block(session, version.id, result, [a.id for a in universe])
@@ -236,16 +246,12 @@ def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None, full: b
     if as_of is None:  # not enough history to form the index: nothing to serve
         # A full recompute removed what was served: readers must see "not computed", not a stale pointer.
         token = _unpublish(session) if published else None
-        run.status, run.mode, run.finished_at = "noop", mode, now
+        run.status, run.mode = ("publishing" if token else "noop"), mode
+        run.finished_at = None if token else datetime.now(UTC)
         return ComputeOutcome(status="noop", run_id=run.id, mode=mode, strategy_version=version.id, version_token=token)
     data_version, published_at = _publish_row(session, version.id, as_of)
-    run.status, run.mode, run.data_version, run.days_added, run.finished_at = (
-        "succeeded",
-        mode,
-        data_version,
-        added,
-        now,
-    )
+    # "succeeded" (and finished_at) are set by _finish once readers have been moved to this version.
+    run.status, run.mode, run.data_version, run.days_added = "publishing", mode, data_version, added
     return ComputeOutcome(
         status="succeeded",
         run_id=run.id,

@@ -24,9 +24,10 @@ INDEX_VALUE = Numeric(24, 12)
 WEIGHT = Numeric(20, 16)
 
 
-ComputeStatus = Literal["queued", "succeeded", "noop", "failed"]
+# "publishing": the data is committed and readers are being moved to it; only then is the run final.
+ComputeStatus = Literal["queued", "publishing", "succeeded", "noop", "failed"]
 ComputeMode = Literal["full", "incremental"]
-ACTIVE_COMPUTE_STATUSES: tuple[ComputeStatus, ...] = ("queued",)
+ACTIVE_COMPUTE_STATUSES: tuple[ComputeStatus, ...] = ("queued", "publishing")
 
 
 class StrategyVersion(Base):

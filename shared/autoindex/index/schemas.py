@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -93,13 +94,48 @@ class BenchmarkSeries(BaseModel):
     items: list[dict[str, Any]]  # date, close (decimal string) and value normalised to 100
 
 
+class PeriodRiskMetrics(BaseModel):
+    """The risk metrics of one period (docs/index-method.md, "Risk metrics").
+
+    For a period under a year the annualised figures (CAGR, volatility, Sharpe, Sortino, Calmar,
+    alpha, tracking error, information ratio) are null, ``annualized`` is false and ``reason`` says why:
+    GIPS does not annualise such periods. ``total_return`` is the cumulative return over the period.
+    """
+
+    start_date: dt.date
+    end_date: dt.date
+    observations: int
+    total_return: float | None
+    annualized_return: float | None = Field(None, description="CAGR; null for a period under a year.")
+    annualized_volatility: float | None = Field(None, description="Null for a period under a year.")
+    sharpe_ratio: float | None = Field(None, description="Null for a period under a year.")
+    sortino_ratio: float | None = Field(None, description="Null for a period under a year.")
+    max_drawdown: float | None = None
+    max_drawdown_peak_date: dt.date | None = None
+    max_drawdown_trough_date: dt.date | None = None
+    max_drawdown_recovery_date: dt.date | None = None
+    current_drawdown: float | None = None
+    calmar_ratio: float | None = None
+    var_95: float | None = None
+    cvar_95: float | None = None
+    var_99: float | None = None
+    cvar_99: float | None = None
+    beta: float | None = None
+    alpha: float | None = None
+    correlation: float | None = None
+    tracking_error: float | None = None
+    information_ratio: float | None = None
+    annualized: bool = Field(True, description="False for a period under a year: annualised figures are null.")
+    reason: str | None = Field(None, description="Why the annualised figures are null, when they are.")
+
+
 class BenchmarkCompare(BaseModel):
     benchmark: str
     strategy_version: int
     start: dt.date
     end: dt.date
-    index: dict[str, Any]
-    benchmark_metrics: dict[str, Any]
+    index: PeriodRiskMetrics
+    benchmark_metrics: PeriodRiskMetrics  # the relative figures (beta, alpha, ...) are null
     difference: dict[str, float | None]  # index minus benchmark, for the figures both have
 
 
@@ -107,14 +143,15 @@ class RiskMetricsRead(BaseModel):
     strategy_version: int
     as_of: dt.date
     benchmark: str | None
-    periods: dict[str, Any]  # {"index": {period: metrics|None}, "benchmark": {...}}
+    # {"index": {"inception"|"ytd"|"1y"|"3y": metrics or null}, "benchmark": {...} or null}
+    periods: dict[str, dict[str, PeriodRiskMetrics | None] | None]
     rolling: dict[str, Any]  # {"window": w, "items": [...]}
 
 
 class SimulationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
+    amount: Annotated[Decimal, Field(gt=0, le=Decimal(10**12), allow_inf_nan=False)]
     currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
     start_date: dt.date
     end_date: dt.date | None = None
@@ -125,16 +162,26 @@ class SimulationRequest(BaseModel):
         return self
 
 
+Money = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]+(\.[0-9]+)?$",
+        description="A decimal string rounded to the currency's ISO 4217 minor units (JPY 0, EUR 2, KWD 3).",
+        examples=["1000.00"],
+    ),
+]
+
+
 class SimulationRead(BaseModel):
     currency: str
-    amount: float
+    amount: Money
     start_date: dt.date
     end_date: dt.date
-    start_value: float
-    end_value: float
+    start_value: Money
+    end_value: Money
     roi: float
-    start_value_usd: float
-    end_value_usd: float
+    start_value_usd: Money
+    end_value_usd: Money
     roi_usd: float
     strategy_version: int
     series: list[dict[str, Any]]

@@ -10,6 +10,8 @@ from sqlalchemy import select, update
 
 from autoindex.db import keyset as runs_repo
 from autoindex.errors import Conflict, NotFound, ValidationFailed
+from autoindex.events import transport
+from autoindex.events.names import EventName
 from autoindex.identity import audit
 from autoindex.market import queries as market_repo
 from autoindex.market.models import Asset, RefreshRun
@@ -37,8 +39,12 @@ def list_runs(*, uow: UnitOfWork, limit: int, cursor: str | None) -> RunPage:
         return RunPage(items=[RunRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-def freshness(*, uow: UnitOfWork, now: datetime | None = None) -> FreshnessRead:
-    """The newest stored bar per active symbol against the newest final session: stale when behind."""
+def freshness(*, uow: UnitOfWork, frozen_feed_days: int, now: datetime | None = None) -> FreshnessRead:
+    """The newest stored bar per active symbol against the newest final session: stale when behind.
+
+    ``frozen_feed_days`` is the active strategy's ``stale_feed_days``: a symbol whose close has not
+    changed for that many trading days while others traded is reported ``frozen``.
+    """
     settings = get_settings()
     expected = last_final_session(
         now or datetime.now(UTC),
@@ -48,6 +54,7 @@ def freshness(*, uow: UnitOfWork, now: datetime | None = None) -> FreshnessRead:
     with uow:
         assets = market_repo.active_assets(uow.session)
         last = market_repo.last_price_dates(uow.session)
+        frozen = market_repo.frozen_closes(uow.session, [a.id for a in assets], frozen_feed_days)
         items = []
         for asset in assets:
             last_date = last.get(asset.id)
@@ -60,9 +67,16 @@ def freshness(*, uow: UnitOfWork, now: datetime | None = None) -> FreshnessRead:
                     checked_through=asset.prices_checked_through,
                     expected_through=expected,
                     stale=known is None or known < expected,
+                    frozen=asset.id in frozen,
                 )
             )
-    return FreshnessRead(expected_through=expected, stale_count=sum(i.stale for i in items), items=items)
+    return FreshnessRead(
+        expected_through=expected,
+        stale_count=sum(i.stale for i in items),
+        frozen_feed_days=frozen_feed_days,
+        frozen=[i.symbol for i in items if i.frozen],
+        items=items,
+    )
 
 
 def provider_usage() -> ProviderUsageRead:
@@ -90,6 +104,7 @@ def put_universe(
         session = uow.session
         asset = session.scalars(select(Asset).where(Asset.symbol == symbol)).one_or_none()
         created = asset is None
+        was_constituent = asset is not None and _constituent(asset)
         if asset is None:
             if change.name is None or change.asset_type is None or change.currency is None:
                 raise ValidationFailed("A new asset needs name, asset_type and currency.")
@@ -116,7 +131,20 @@ def put_universe(
             target=("asset", symbol),
             details={"created": created, **change.model_dump(exclude_none=True)},
         )
-        return asset, created
+        universe_changed = _constituent(asset) != was_constituent
+    if universe_changed:
+        _queue_compute(symbol)
+    return asset, created
+
+
+def _constituent(asset: Asset) -> bool:
+    """Whether the compute job takes the asset into the index (its ``universe`` rule)."""
+    return bool(asset.in_universe and asset.is_active)
+
+
+def _queue_compute(symbol: str) -> None:
+    """After the commit: the index follows a changed universe now, not at the next price refresh."""
+    transport.publish(EventName.COMPUTE_REQUESTED, {"reason": f"universe changed: {symbol}"})
 
 
 def remove_from_universe(*, uow: UnitOfWork, principal: Principal, symbol: str, meta: RequestMeta) -> None:
@@ -128,6 +156,7 @@ def remove_from_universe(*, uow: UnitOfWork, principal: Principal, symbol: str, 
             raise NotFound("No such asset.")
         if asset.is_benchmark:
             raise Conflict("The benchmark cannot leave the universe; choose another benchmark first.")
+        was_constituent = _constituent(asset)
         asset.in_universe = False
         audit.record(
             uow.session,
@@ -137,3 +166,5 @@ def remove_from_universe(*, uow: UnitOfWork, principal: Principal, symbol: str, 
             actor=principal.actor,
             target=("asset", symbol),
         )
+    if was_constituent:
+        _queue_compute(symbol)

@@ -143,3 +143,34 @@ def delete_history(session: Session, asset_id: int) -> int:
     """Every stored bar of one asset, in the caller's transaction (a revised history is replaced whole)."""
     result = session.execute(delete(DailyPrice).where(DailyPrice.asset_id == asset_id))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def frozen_closes(session: Session, asset_ids: Sequence[int], days: int) -> set[int]:
+    """Assets whose close was the same on each of the last ``days + 1`` trading dates while another's moved.
+
+    The trading dates are the newest dates on which any of ``asset_ids`` has a bar; ``days`` unchanged
+    closes in a row is the index method's stale-feed rule (``docs/index-method.md``).
+    """
+    ids = list(asset_ids)
+    if not ids:
+        return set()
+    recent = list(
+        session.scalars(
+            select(DailyPrice.date)
+            .where(DailyPrice.asset_id.in_(ids))
+            .group_by(DailyPrice.date)
+            .order_by(DailyPrice.date.desc())
+            .limit(days + 1)
+        )
+    )
+    if len(recent) <= days:
+        return set()
+    rows = session.execute(
+        select(DailyPrice.asset_id, DailyPrice.close).where(DailyPrice.asset_id.in_(ids), DailyPrice.date >= recent[-1])
+    ).all()
+    closes: dict[int, list[object]] = {}
+    for asset_id, close in rows:
+        closes.setdefault(asset_id, []).append(close)
+    frozen = {a for a, seen in closes.items() if len(seen) == days + 1 and len(set(seen)) == 1}
+    moved = any(len(set(seen)) > 1 for seen in closes.values())
+    return frozen if moved else set()

@@ -144,11 +144,18 @@ class FreshnessItem(BaseModel):
     checked_through: date | None
     expected_through: date
     stale: bool
+    frozen: bool = Field(
+        False,
+        description="The close has not changed for the strategy's stale_feed_days trading days while other "
+        "assets traded: a stale feed, not eligible for the index.",
+    )
 
 
 class FreshnessRead(BaseModel):
     expected_through: date
     stale_count: int
+    frozen_feed_days: int
+    frozen: list[str] = Field(default_factory=list, description="Symbols whose feed is frozen (see items).")
     items: list[FreshnessItem]
 
 

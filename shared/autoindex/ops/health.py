@@ -91,17 +91,21 @@ def check_provider() -> DependencyStatus:
 def check_freshness() -> DependencyStatus:
     """Whether every active symbol has its last final session; stale data is reported, not fatal."""
     from autoindex.db.uow import UnitOfWork
-    from autoindex.market.admin import freshness
+    from autoindex.ops.freshness import data_freshness
 
     started = time.perf_counter()
     try:
-        report = freshness(uow=UnitOfWork(read_only=True))
+        report = data_freshness(uow=UnitOfWork(read_only=True))
     except Exception as exc:
         logger.warning("freshness check failed", exc_info=True)
         return DependencyStatus("data_freshness", "down", False, 0.0, "prices", f"unknown ({type(exc).__name__})")
     latency = round((time.perf_counter() - started) * 1000, 2)
     detail = f"{report.stale_count} of {len(report.items)} symbols behind {report.expected_through.isoformat()}"
-    return DependencyStatus("data_freshness", "ok" if report.stale_count == 0 else "degraded", False, latency, "prices",
+    if report.frozen:
+        days = report.frozen_feed_days
+        detail += f"; frozen feed (close unchanged for {days} trading days): {', '.join(report.frozen)}"
+    healthy = report.stale_count == 0 and not report.frozen
+    return DependencyStatus("data_freshness", "ok" if healthy else "degraded", False, latency, "prices",
                             detail)  # fmt: skip
 
 

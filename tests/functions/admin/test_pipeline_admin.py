@@ -44,6 +44,40 @@ def test_freshness_flags_stale_symbols(
     after = admin_api.get("/v1/admin/freshness", headers=admin.bearer()).json()
     assert after["stale_count"] == 0
     assert all(item["checked_through"] == after["expected_through"] for item in after["items"])
+    assert after["frozen"] == [] and after["frozen_feed_days"] == 5
+
+
+def test_a_frozen_feed_is_named_in_freshness_and_readiness(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.market.models import Asset, DailyPrice
+    from sqlalchemy import select, update
+
+    from tests.lambda_http import call, function_handler
+
+    admin_api.post("/v1/admin/refresh", headers=admin.bearer())
+    assert dispatcher.drain(60)
+    with UnitOfWork() as uow:  # MSFT's feed repeats one close on its last six bars (five unchanged days)
+        msft = uow.session.scalars(select(Asset.id).where(Asset.symbol == "MSFT")).one()
+        days = list(
+            uow.session.scalars(
+                select(DailyPrice.date).where(DailyPrice.asset_id == msft).order_by(DailyPrice.date.desc()).limit(6)
+            )
+        )
+        close = uow.session.scalars(
+            select(DailyPrice.close).where(DailyPrice.asset_id == msft, DailyPrice.date == days[-1])
+        ).one()
+        uow.session.execute(
+            update(DailyPrice)
+            .where(DailyPrice.asset_id == msft, DailyPrice.date.in_(days))
+            .values(open=close, high=close, low=close, close=close)
+        )
+    report = admin_api.get("/v1/admin/freshness", headers=admin.bearer()).json()
+    assert report["frozen"] == ["MSFT"] and report["stale_count"] == 0
+    assert [i["symbol"] for i in report["items"] if i["frozen"]] == ["MSFT"]
+    ready = call(function_handler("health"), "GET", "/health/ready").json()["checks"]["data_freshness"]
+    assert ready["status"] == "degraded" and "frozen feed" in ready["detail"] and "MSFT" in ready["detail"]
 
 
 def test_provider_usage_reports_budget_and_circuit(admin_api: Client, admin: Account) -> None:
@@ -55,7 +89,7 @@ def test_provider_usage_reports_budget_and_circuit(admin_api: Client, admin: Acc
 
 
 def test_universe_changes_are_admin_only_and_audited(
-    admin_api: Client, admin: Account, user: Account, market: Any
+    admin_api: Client, admin: Account, user: Account, market: Any, dispatcher: RecordingDispatcher
 ) -> None:
     payload = {"name": "Netflix Inc", "asset_type": "stock", "currency": "USD", "exchange": "NASDAQ"}
     assert admin_api.request("PUT", "/v1/admin/universe/NFLX", headers=user.bearer(), body=payload).status == 403
@@ -75,9 +109,26 @@ def test_universe_changes_are_admin_only_and_audited(
         ]
     ]
     assert actions[:3] == ["admin.universe.delete", "admin.universe.put", "admin.universe.put"]
+    # Joining and leaving the index each queue a compute; a change of sector does not.
+    assert dispatcher.drain(60)
+    queued = [detail for kind, detail in dispatcher.published if kind == "ComputeRequested"]
+    assert [d["reason"] for d in queued] == ["universe changed: NFLX", "universe changed: NFLX"]
 
 
-def test_switching_the_benchmark_leaves_exactly_one(admin_api: Client, admin: Account, market: Any) -> None:
+def test_deactivating_and_reactivating_a_constituent_queues_computes(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
+    for active in (False, True):
+        answer = admin_api.request("PUT", "/v1/admin/universe/MSFT", headers=admin.bearer(), body={"is_active": active})
+        assert answer.status == 200 and answer.json()["is_active"] is active
+    assert dispatcher.drain(60)
+    kinds = [kind for kind, _ in dispatcher.published]
+    assert kinds.count("ComputeRequested") == 2
+
+
+def test_switching_the_benchmark_leaves_exactly_one(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
     assert (
         admin_api.request("PUT", "/v1/admin/universe/SPY", headers=admin.bearer(), body={"is_benchmark": True}).status
         == 200

@@ -127,6 +127,12 @@ def test_benchmark_series_and_compare(api: Client, reader: Account) -> None:
     index, bench = compare["index"], compare["benchmark_metrics"]
     assert compare["difference"]["total_return"] == pytest.approx(index["total_return"] - bench["total_return"])
     assert index["beta"] is not None
+    # An 8-day range is not annualised: the earlier version reported CAGRs of hundreds of per cent.
+    days = [i["date"] for i in get(api, reader, "/v1/index/history").json()["items"]]
+    short = get(api, reader, "/v1/benchmark/compare", f"start={days[-9]}&end={days[-1]}").json()
+    assert short["index"]["annualized"] is False and short["index"]["annualized_return"] is None
+    assert short["index"]["total_return"] is not None and short["index"]["reason"]
+    assert "annualized_return" not in short["difference"] and "total_return" in short["difference"]
 
 
 def _fx_closes() -> dict[date, float]:
@@ -145,8 +151,10 @@ def test_simulation_uses_each_dates_historical_rate(api: Client, reader: Account
     sim = before.json()
     fx = _fx_closes()
     usd = 10_000 / fx[start]
-    assert sim["start_value_usd"] == pytest.approx(usd, rel=1e-12)
-    assert sim["end_value"] == pytest.approx(usd * values[-4] / values[2] * fx[end], rel=1e-12)
+    assert sim["amount"] == "10000.00" and sim["start_value"] == "10000.00"  # decimal strings, to the cent
+    assert float(sim["start_value_usd"]) == pytest.approx(usd, abs=0.005)
+    assert float(sim["end_value"]) == pytest.approx(usd * values[-4] / values[2] * fx[end], abs=0.005)
+    assert all(len(item["value"].split(".")[1]) == 2 for item in sim["series"])
     last_fx = max(fx)
     with UnitOfWork() as uow:  # today's rate jumps to 5: the past period must not move
         asset_id = uow.session.scalars(select(Asset.id).where(Asset.symbol == "USD/EUR")).one()
@@ -158,8 +166,12 @@ def test_simulation_uses_each_dates_historical_rate(api: Client, reader: Account
         )
     assert simulate(api, reader, body).json() == sim
     to_today = simulate(api, reader, {**body, "end_date": None}).json()
-    assert to_today["start_value_usd"] == pytest.approx(usd, rel=1e-12)
+    assert float(to_today["start_value_usd"]) == pytest.approx(usd, abs=0.005)
     assert to_today["series"][-1]["fx_rate"] == (5.0 if last_fx == dates[-1] else fx[dates[-1]])
+    # An end after the last index date (today, on a Monday) moves back to it, as the start moves forward.
+    later = simulate(api, reader, {**body, "end_date": (dates[-1] + timedelta(days=3)).isoformat()})
+    assert later.status == 200, later.body
+    assert later.json()["end_date"] == dates[-1].isoformat() and later.json() == to_today
 
 
 @pytest.mark.parametrize(

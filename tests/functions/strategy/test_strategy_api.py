@@ -49,6 +49,10 @@ def test_risk_metrics_latest_and_rolling(api: Client, reader: Account) -> None:
     inception = body["periods"]["index"]["inception"]
     assert inception["total_return"] is not None and inception["beta"] is not None
     assert body["periods"]["benchmark"]["inception"]["beta"] is None
+    # The seeded history is about 200 days: under a year, so nothing is annualised (GIPS), with the reason.
+    assert inception["annualized"] is False and "under one year" in inception["reason"]
+    assert inception["annualized_return"] is None and inception["sharpe_ratio"] is None
+    assert inception["annualized_volatility"] is None and inception["sortino_ratio"] is None
     assert body["rolling"]["window"] == 30 and body["rolling"]["items"]
     assert api.get("/v1/strategy/risk-metrics", query="window=45", headers=reader.bearer()).status == 422
 

@@ -6,18 +6,19 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.events.ledger import ProcessedEvent
 from autoindex.identity.principal import Principal, RequestMeta, scopes_for_role
-from autoindex.index import strategy
+from autoindex.index import read_cache, strategy
 from autoindex.index.compute import ComputeOutcome, run_compute
 from autoindex.index.engine.index import compute_index
 from autoindex.index.engine.strategy import StrategyParams
-from autoindex.index.models import IndexAllocation, IndexEngineState
+from autoindex.index.models import ComputeRun, IndexAllocation, IndexEngineState
 from autoindex.index.schemas import StrategyChange
 from autoindex.market.models import Asset, DailyPrice
 from autoindex_dev.envelopes import eventbridge_event
@@ -149,3 +150,82 @@ def test_a_strategy_change_computes_a_new_version(seeded: RecordingDispatcher) -
     np.testing.assert_allclose(values, expected, rtol=1e-9, atol=0)
     assert len(stored_values(1)[0]) == len(dates)  # version 1's numbers are kept
     assert not np.allclose(stored_values(1)[1], values)
+
+
+def test_finished_at_is_the_end_of_the_run(seeded: RecordingDispatcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    _drop_state()
+    from autoindex.index import compute, compute_metrics
+
+    stamps: list[datetime] = []
+    real_write = compute_metrics.write_metrics
+
+    def write_metrics_late(*args: Any, **kwargs: Any) -> date | None:
+        stamps.append(datetime.now(UTC))  # the run is past its engine work by now
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(compute, "write_metrics", write_metrics_late)
+    outcome = run_compute(uow=UnitOfWork(), trigger="cli")
+    with UnitOfWork(read_only=True) as uow:
+        run = uow.session.get(ComputeRun, outcome.run_id)
+        assert run is not None
+    assert run.status == "succeeded" and run.finished_at is not None
+    assert run.finished_at >= run.created_at
+    assert run.finished_at >= stamps[0]
+
+
+def test_a_run_is_succeeded_only_once_readers_serve_its_version(
+    seeded: RecordingDispatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _drop_state()
+    seen_at_publish: list[str] = []
+    real_publish = read_cache.publish_version
+
+    def publish_and_look(token: str) -> None:
+        # What a client polling the run sees at the moment readers are moved.
+        with UnitOfWork(read_only=True) as uow:
+            run = uow.session.scalars(select(ComputeRun).order_by(ComputeRun.created_at.desc())).first()
+            assert run is not None
+            seen_at_publish.append(run.status)
+        real_publish(token)
+
+    monkeypatch.setattr(read_cache, "publish_version", publish_and_look)
+    outcome = run_compute(uow=UnitOfWork(), trigger="cli")
+    assert outcome.status == "succeeded" and outcome.version_token is not None
+    assert seen_at_publish == ["publishing"]  # not yet "succeeded" while readers still had the old version
+    run = latest_run()
+    assert run.status == "succeeded"
+    # A read right after "succeeded" serves the new version.
+    assert read_cache.state().current_token == outcome.version_token
+
+
+def test_the_served_index_rebuilds_from_raw_closes_and_target_weights(seeded: RecordingDispatcher) -> None:
+    """Holdings earn the assets' actual returns: drift on the stored closes, trade to the stored targets, pay costs."""
+    _drop_state()
+    assert run_compute(uow=UnitOfWork(), trigger="cli").status == "succeeded"
+    dates, values = stored_values(1)
+    all_dates, closes = closes_matrix()
+    with UnitOfWork(read_only=True) as uow:
+        ids = {a.id: a.symbol for a in uow.session.scalars(select(Asset).where(Asset.symbol.in_(UNIVERSE)))}
+        rows = uow.session.execute(
+            select(IndexAllocation.date, IndexAllocation.asset_id, IndexAllocation.weight).where(
+                IndexAllocation.strategy_version == 1
+            )
+        ).all()
+    targets: dict[date, np.ndarray] = {}
+    for day, asset_id, weight in rows:
+        targets.setdefault(day, np.zeros(len(UNIVERSE)))[UNIVERSE.index(ids[asset_id])] = float(weight)
+    cost_rate = StrategyParams().transaction_cost_bps / 10_000
+    start = all_dates.index(dates[0])
+    holdings, last = 100.0 * targets[dates[0]], closes[start].copy()
+    rebuilt = [100.0]
+    for day, row in zip(all_dates[start + 1 :], closes[start + 1 :], strict=True):
+        valid = np.isfinite(row) & (row > 0)
+        holdings = holdings * np.where(valid, row / last, 1.0)
+        last = np.where(valid, row, last)
+        value = float(holdings.sum())
+        if day in targets:
+            value *= 1 - cost_rate * float(np.abs(targets[day] - holdings / value).sum())
+            holdings = value * targets[day]
+        rebuilt.append(value)
+    assert len(targets) > 5
+    np.testing.assert_allclose(values, rebuilt, rtol=1e-9, atol=0)

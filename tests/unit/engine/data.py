@@ -33,7 +33,8 @@ def business_days(start: str, count: int) -> npt.NDArray[np.datetime64]:
 
 def make_market(seed: int, n_dates: int = 160, n_assets: int = 6, *, awkward: bool = True) -> Market:
     """Random-walk closes; with ``awkward``, asset 1 lists late, asset 2 delists, asset 3 has gaps and a
-    penny period, asset 4 has spikes, and asset 5's market cap is unknown."""
+    penny period, asset 4 has spikes, asset 0's feed freezes for ten days, and asset 5's market cap is
+    unknown."""
     rng = np.random.default_rng(seed)
     returns = rng.normal(0.0004, 0.015, (n_dates, n_assets)) + rng.normal(0, 0.004, n_assets)
     prices = rng.uniform(5, 200, n_assets) * np.cumprod(1 + returns, axis=0)
@@ -47,6 +48,7 @@ def make_market(seed: int, n_dates: int = 160, n_assets: int = 6, *, awkward: bo
         prices[90, 4] *= 1.9  # spike: clipped, then pulled back as an outlier
         prices[91:, 4] *= 1.9
         prices[120, 4] *= 0.8
+        prices[130:140, 0] = prices[129, 0]  # a frozen feed: the same close for ten days (a stale feed)
         caps[:, 5] = np.nan  # no market cap for this one (an ETF, say)
         caps[rng.random(caps.shape) < 0.05] = np.nan  # sparse gaps in the others
     return Market(business_days("2021-01-04", n_dates), prices, caps, tuple(f"S{i}" for i in range(n_assets)))

@@ -63,6 +63,20 @@ def clean(prices: Matrix, p: StrategyParams) -> tuple[list[list[bool]], Matrix]:
     return present, cleaned
 
 
+def actual(prices: Matrix) -> Matrix:
+    """What a holder earns each day: close / last valid close - 1, and 0 on a day without a close."""
+    out = [[0.0] * len(prices[0]) for _ in prices]
+    for i in range(len(prices[0])):
+        last: float | None = None
+        for t, row in enumerate(prices):
+            price = row[i]
+            if math.isfinite(price) and price > 0:
+                if last is not None:
+                    out[t][i] = price / last - 1.0
+                last = price
+    return out
+
+
 def decide(
     t: int,
     present: list[list[bool]],
@@ -77,11 +91,19 @@ def decide(
     def column(i: int, days: int) -> list[float]:
         return [returns[s][i] if s >= 0 else math.nan for s in range(t - days, t)]
 
+    stale_days = min(p.stale_feed_days, window)
+
+    def traded(i: int) -> bool:
+        return any(not math.isnan(x) and x != 0.0 for x in column(i, stale_days))
+
     eligible, scores, vols = [], [], []
     for i in range(n_assets):
         missing = sum(1 for x in column(i, window) if math.isnan(x))
         vol_values = [x for x in column(i, p.volatility_lookback_days) if not math.isnan(x)]
         ok = present[t - 1][i] and missing / window <= p.max_missing_share and len(vol_values) >= 2
+        frozen = all(x == 0.0 for x in column(i, stale_days))
+        if frozen and any(traded(j) for j in range(n_assets) if j != i):
+            ok = False
         eligible.append(ok)
         growth = 1.0
         for x in column(i, p.momentum_lookback_days):
@@ -94,7 +116,8 @@ def decide(
 
     momentum = _momentum(scores, eligible, p.momentum_drop_threshold)
     market, fallback = _market(t, caps, eligible)
-    inverse = [1.0 / max(vols[i], 1e-6) if eligible[i] else 0.0 for i in range(n_assets)]
+    floor = p.volatility_floor / math.sqrt(252)
+    inverse = [1.0 / max(vols[i], floor) if eligible[i] else 0.0 for i in range(n_assets)]
     parity = [x / sum(inverse) for x in inverse]
     blend = [
         p.momentum_weight * momentum[i] + p.market_cap_weight * market[i] + p.risk_parity_weight * parity[i]
@@ -174,6 +197,7 @@ def reference_index(
     dates: list[dt.date], prices: Matrix, p: StrategyParams, caps: Matrix | None = None
 ) -> ReferenceResult:
     present, returns = clean(prices, p)
+    earned = actual(prices)
     out = ReferenceResult()
     holdings: list[float] = []
     formed = False
@@ -190,7 +214,7 @@ def reference_index(
             out.dates.append(day)
             out.values.append(100.0)
             continue
-        holdings = [h * (1 + (0.0 if math.isnan(r) else r)) for h, r in zip(holdings, returns[t], strict=True)]
+        holdings = [h * (1 + r) for h, r in zip(holdings, earned[t], strict=True)]
         value = sum(holdings)
         if _new_period(dates[t - 1], day, p.rebalance_frequency):
             decision = decide(t, present, returns, caps, p)

@@ -174,3 +174,39 @@ def test_bad_inputs_are_refused(change: dict[str, object], message: str) -> None
     arguments.update(change)
     with pytest.raises(ValueError, match=message):
         compute_index(arguments["dates"], arguments["prices"], StrategyParams(), assets=arguments["assets"])  # type: ignore[arg-type]
+
+
+def test_holdings_earn_the_actual_jump_not_the_cleaned_one() -> None:
+    """A +30 % day in a holding adds its full weight x 30 % to the index, though cleaning pulls it back."""
+    market = make_market(5, awkward=False)
+    prices = market.prices.copy()
+    jump = next(t for t in range(120, 130) if market.day_list[t].weekday() == 2)  # a Wednesday: no rebalance
+    prices[jump:, 2] *= 1.30
+    params = PARAMS["weekly"]
+    result = compute_index(market.dates, prices, params, assets=market.assets)
+    row = int(np.searchsorted(result.dates, market.dates[jump]))
+    assert not any(r.date == dt.date.fromisoformat(str(market.dates[jump])) for r in result.rebalances)
+    held_before = result.weights[row - 1] * result.values[row - 1]
+    actual = prices[jump] / prices[jump - 1]
+    assert result.values[row] == pytest.approx(float((held_before * actual).sum()), rel=1e-12)
+    # The signals still see the cleaned (pulled-back) return: the jump is an outlier to them.
+    from autoindex.index.engine.cleaning import clean_prices
+
+    assert clean_prices(prices, params).returns[jump, 2] < 0.2
+
+
+def test_a_frozen_feed_no_longer_takes_a_third_of_the_index() -> None:
+    market = make_market(6, awkward=False)
+    prices = market.prices.copy()
+    frozen_from = 100
+    prices[frozen_from:, 0] = prices[frozen_from - 1, 0]  # the feed repeats its last close
+    params = StrategyParams()
+    result = compute_index(market.dates[:160], prices[:160], params, assets=market.assets)
+    after = [r for r in result.rebalances if r.date > market.day_list[frozen_from + params.stale_feed_days]]
+    assert after, "a rebalance after the feed froze"
+    for rebalance in after:
+        assert rebalance.weights[0] == 0.0 and rebalance.decision.stale.tolist()[0]
+        assert any("stale price feed" in note and "S0" in note for note in rebalance.notes)
+    # While the feed had moved recently, the asset was held as usual.
+    before = [r for r in result.rebalances if r.date <= market.day_list[frozen_from]]
+    assert before and all(r.weights[0] > 0.0 for r in before)

@@ -122,11 +122,12 @@ def test_drawdown_dates_by_hand() -> None:
 
 
 def test_undefined_figures_are_none_not_nan() -> None:
-    dates = business_days("2024-01-01", 5)
-    rising = risk_metrics(dates, [100.0, 101.0, 102.01, 103.0301, 104.060401], [1.0, 1.0, 1.0, 1.0, 1.0])
+    dates = business_days("2024-01-01", 300)  # over a year, so annualised figures are given
+    rising = risk_metrics(dates, np.full(300, 100.0), np.ones(300))
+    assert rising.annualized and rising.reason is None
     assert rising.max_drawdown == 0.0 and rising.max_drawdown_peak_date is None
     assert rising.calmar_ratio is None
-    assert rising.annualized_volatility == 0.0  # constant 1 % a day: no dispersion
+    assert rising.annualized_volatility == 0.0  # a flat series: no dispersion
     assert rising.sharpe_ratio is None and rising.sortino_ratio is None
     assert rising.beta is None and rising.correlation is None  # the benchmark does not move
     single = risk_metrics(dates[:1], [100.0])
@@ -140,3 +141,25 @@ def test_bad_series_are_refused() -> None:
         risk_metrics(dates, [100.0, float("nan"), 101.0])
     with pytest.raises(ValueError, match="one value per date"):
         risk_metrics(dates, [100.0, 101.0], None)
+
+
+@pytest.mark.parametrize("days", [3, 9, 200])
+def test_periods_under_a_year_are_not_annualised(days: int) -> None:
+    """GIPS: a 2-day range gave a CAGR of -66 %, an 8-day one 294 % with a Sharpe of 34."""
+    dates, values, bench = _series(4, days - 1)
+    short = risk_metrics(dates, values, bench, risk_free_rate=RISK_FREE)
+    assert not short.annualized and short.reason is not None and "under one year" in short.reason
+    for name in ("annualized_return", "annualized_volatility", "sharpe_ratio", "sortino_ratio", "calmar_ratio"):
+        assert getattr(short, name) is None, name
+    assert short.alpha is None and short.tracking_error is None and short.information_ratio is None
+    # The cumulative return is given, and the figures that are not annualised stay.
+    assert short.total_return == pytest.approx(values[-1] / values[0] - 1, rel=1e-12)
+    assert short.max_drawdown is not None and short.beta is not None
+    payload = short.to_dict()
+    assert payload["annualized"] is False and payload["annualized_return"] is None and payload["reason"]
+
+
+def test_a_year_to_the_day_is_annualised() -> None:
+    dates = np.array([np.datetime64("2023-03-15"), np.datetime64("2023-09-15"), np.datetime64("2024-03-15")])
+    assert risk_metrics(dates, [100.0, 104.0, 110.0]).annualized
+    assert not risk_metrics(dates[:2], [100.0, 104.0]).annualized

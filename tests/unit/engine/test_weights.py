@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 from autoindex.index.engine.strategy import StrategyParams
 from autoindex.index.engine.weights import (
-    VOLATILITY_FLOOR,
     apply_weight_cap,
+    daily_volatility_floor,
     decide_weights,
     eligibility,
     market_cap_weights,
     momentum_weights,
     risk_parity_weights,
+    stale_feeds,
 )
 
 ALL = np.array([True, True, True])
@@ -57,9 +58,25 @@ def test_market_cap_with_a_missing_capitalisation_flags_the_stand_in() -> None:
 
 
 def test_risk_parity_is_inverse_volatility_with_a_floor() -> None:
-    np.testing.assert_allclose(risk_parity_weights(np.array([0.01, 0.02, 0.04]), ALL), np.array([4, 2, 1]) / 7)
-    floored = risk_parity_weights(np.array([0.0, 0.01, 0.01]), ALL)
-    assert floored[0] == pytest.approx((1 / VOLATILITY_FLOOR) / (1 / VOLATILITY_FLOOR + 200))
+    floor = daily_volatility_floor(P)
+    assert floor == pytest.approx(0.01 / math.sqrt(252))  # 1 % a year by default
+    vols = np.array([0.01, 0.02, 0.04])
+    np.testing.assert_allclose(risk_parity_weights(vols, ALL, floor), np.array([4, 2, 1]) / 7)
+    floored = risk_parity_weights(np.array([0.0, 0.01, 0.01]), ALL, floor)
+    assert floored[0] == pytest.approx((1 / floor) / (1 / floor + 200))
+    assert floored[0] < 0.9  # with the old 1e-6 floor: 0.99995
+
+
+def test_a_frozen_close_is_a_stale_feed_only_while_others_trade() -> None:
+    params = StrategyParams(momentum_lookback_days=10, volatility_lookback_days=10, stale_feed_days=3)
+    rng = np.random.default_rng(1)
+    window = rng.normal(0, 0.01, (10, 3))
+    window[-3:, 1] = 0.0  # frozen for 3 days
+    window[-2:, 2] = 0.0  # only 2 days: not yet
+    assert stale_feeds(window, params).tolist() == [False, True, False]
+    assert not stale_feeds(np.zeros((10, 3)), params).any()  # nobody traded (a holiday feed): nothing flagged
+    window[-1, 1] = math.nan  # a missing day is the fill rules' business, not a frozen close
+    assert not stale_feeds(window, params)[1]
 
 
 @pytest.mark.parametrize(

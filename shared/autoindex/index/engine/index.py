@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from autoindex.index.engine._arrays import DateArray, FloatArray, accumulate_rows, check_dates, check_matrix, to_date
 from autoindex.index.engine.cleaning import clean_prices
+from autoindex.index.engine.holding_returns import holding_returns
 from autoindex.index.engine.result import IndexResult, Rebalance, rebalance_notes
 from autoindex.index.engine.schedule import scheduled
 from autoindex.index.engine.state import IndexState, StateMismatch
@@ -110,7 +111,8 @@ class _Run:
         self.state, self.params, self.dates = state, state.params, dates
         cleaned = clean_prices(closes, self.params, state.cleaning)
         self.cleaned = cleaned
-        self.returns = np.where(np.isnan(cleaned.returns), 0.0, cleaned.returns)
+        # Cleaned returns feed the signals only; holdings earn what their assets actually returned.
+        self.returns, self.last_close = holding_returns(closes, state.last_close)
         # History rows before each new row: the state's tail first, then the block.
         self.history = np.vstack([state.return_tail, cleaned.returns])
         self.present_before = np.vstack([state.cleaning.present[None, :], cleaned.present[:-1]])
@@ -143,6 +145,7 @@ class _Run:
             cleaning=self.cleaned.carry,
             return_tail=self.history[-window:].copy(),
             last_caps=self.caps_asof[-1].copy() if self.dates.size else self.state.last_caps,
+            last_close=self.last_close,
         )
         first = self.first_row
         return IndexResult(

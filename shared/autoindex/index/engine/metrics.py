@@ -168,6 +168,8 @@ class RiskMetrics:
     correlation: float | None
     tracking_error: float | None
     information_ratio: float | None
+    annualized: bool = True
+    reason: str | None = None  # why the annualised figures are null (a period under a year)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form (dates as ISO strings)."""
@@ -205,6 +207,13 @@ def risk_metrics(
     r = simple_returns(level)
     rf = daily_risk_free(risk_free_rate)
     dd = drawdown(days, level)
+    start, end = to_date(days[0]), to_date(days[-1])
+    # GIPS: a return for a period under a year is not annualised; neither is any figure built on one.
+    short = is_under_a_year(start, end)
+
+    def scaled(value: float) -> float | None:
+        return None if short else _clean(value)
+
     annual = annualized_return(r)
     relative: dict[str, float | None] = dict.fromkeys(
         ("beta", "alpha", "correlation", "tracking_error", "information_ratio")
@@ -213,32 +222,63 @@ def risk_metrics(
         b = simple_returns(_series(benchmark, days.size, "benchmark"))
         relative = {
             "beta": _clean(beta(r, b)),
-            "alpha": _clean(alpha(r, b, rf)),
+            "alpha": scaled(alpha(r, b, rf)),
             "correlation": _clean(correlation(r, b)),
-            "tracking_error": _clean(tracking_error(r, b)),
-            "information_ratio": _clean(information_ratio(r, b)),
+            "tracking_error": scaled(tracking_error(r, b)),
+            "information_ratio": scaled(information_ratio(r, b)),
         }
     return RiskMetrics(
-        start_date=to_date(days[0]),
-        end_date=to_date(days[-1]),
+        start_date=start,
+        end_date=end,
         observations=int(r.size),
         total_return=_clean(total_return(r)),
-        annualized_return=_clean(annual),
-        annualized_volatility=_clean(annualized_volatility(r)),
-        sharpe_ratio=_clean(sharpe_ratio(r, rf)),
-        sortino_ratio=_clean(sortino_ratio(r, rf)),
+        annualized_return=scaled(annual),
+        annualized_volatility=scaled(annualized_volatility(r)),
+        sharpe_ratio=scaled(sharpe_ratio(r, rf)),
+        sortino_ratio=scaled(sortino_ratio(r, rf)),
         max_drawdown=dd.max_drawdown,
         max_drawdown_peak_date=dd.peak_date,
         max_drawdown_trough_date=dd.trough_date,
         max_drawdown_recovery_date=dd.recovery_date,
         current_drawdown=dd.current_drawdown,
-        calmar_ratio=_clean(annual / abs(dd.max_drawdown)) if dd.max_drawdown < 0.0 else None,
+        calmar_ratio=scaled(annual / abs(dd.max_drawdown)) if dd.max_drawdown < 0.0 else None,
         var_95=_clean(value_at_risk(r, VAR_TAILS["95"])),
         cvar_95=_clean(conditional_value_at_risk(r, VAR_TAILS["95"])),
         var_99=_clean(value_at_risk(r, VAR_TAILS["99"])),
         cvar_99=_clean(conditional_value_at_risk(r, VAR_TAILS["99"])),
-        **relative,
+        beta=relative["beta"],
+        alpha=relative["alpha"],
+        correlation=relative["correlation"],
+        tracking_error=relative["tracking_error"],
+        information_ratio=relative["information_ratio"],
+        annualized=not short,
+        reason=UNDER_A_YEAR if short else None,
     )
+
+
+#: The figures that scale a period to a year; ``null`` for a period under a year.
+ANNUALISED_FIGURES = (
+    "annualized_return",
+    "annualized_volatility",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "calmar_ratio",
+    "alpha",
+    "tracking_error",
+    "information_ratio",
+)
+UNDER_A_YEAR = (
+    "period under one year: annualised figures are not given (GIPS); see total_return for the cumulative return"
+)
+
+
+def is_under_a_year(start: dt.date, end: dt.date) -> bool:
+    """Whether ``end`` falls before the same calendar day one year after ``start`` (29 Feb: 28 Feb)."""
+    try:
+        anniversary = start.replace(year=start.year + 1)
+    except ValueError:  # 29 February
+        anniversary = start.replace(year=start.year + 1, day=28)
+    return end < anniversary
 
 
 def _series(values: npt.ArrayLike, size: int, name: str) -> FloatArray:

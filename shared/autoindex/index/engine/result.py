@@ -103,6 +103,9 @@ def rebalance_notes(assets: tuple[str, ...], decision: WeightDecision, initial: 
         notes.append(_cap_note(assets, decision.market_cap_fallback))
     if decision.momentum_fallback:
         notes.append("no asset's momentum was above the threshold: equal weights stood in for the momentum scheme")
+    if decision.stale.any():
+        names = ", ".join(name for name, hit in zip(assets, decision.stale, strict=True) if hit)
+        notes.append(f"stale price feed (close unchanged while other assets traded), not held: {names}")
     if decision.cap_relaxed:
         notes.append("too few eligible assets for the per-asset cap: weights are equal")
     return tuple(notes)

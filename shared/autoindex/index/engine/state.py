@@ -20,7 +20,8 @@ from autoindex.index.engine.cleaning import CleaningCarry
 from autoindex.index.engine.strategy import StrategyParams
 
 #: Version of the serialised form; :meth:`IndexState.from_dict` refuses others.
-STATE_FORMAT = 1
+#: 2: holdings earn actual returns (``last_close``); a state of an earlier method is recomputed in full.
+STATE_FORMAT = 2
 
 
 class StateMismatch(ValueError):
@@ -53,6 +54,8 @@ class IndexState:
         Cleaned returns of the last ``params.window_days`` trading days, oldest first, NaN-padded.
     last_caps
         Last known market capitalisation per asset (NaN where unknown).
+    last_close
+        Last valid (finite, positive) close per asset, for the holdings' actual returns (NaN if none).
     """
 
     params: StrategyParams
@@ -65,6 +68,7 @@ class IndexState:
     cleaning: CleaningCarry
     return_tail: FloatArray
     last_caps: FloatArray
+    last_close: FloatArray
 
     @classmethod
     def initial(cls, params: StrategyParams, assets: tuple[str, ...]) -> IndexState:
@@ -81,6 +85,7 @@ class IndexState:
             cleaning=CleaningCarry.empty(n, params),
             return_tail=np.full((params.window_days, n), np.nan),
             last_caps=np.full(n, np.nan),
+            last_close=np.full(n, np.nan),
         )
 
     @property
@@ -108,6 +113,7 @@ class IndexState:
             "clipped_tail": _json(self.cleaning.clipped_tail),
             "return_tail": _json(self.return_tail),
             "last_caps": _json(self.last_caps),
+            "last_close": _json(self.last_close),
         }
 
     @classmethod
@@ -134,6 +140,7 @@ class IndexState:
             ),
             return_tail=_array(data["return_tail"], (window, n)),
             last_caps=_array(data["last_caps"], (n,)),
+            last_close=_array(data["last_close"], (n,)),
         )
 
 

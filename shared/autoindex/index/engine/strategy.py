@@ -65,6 +65,21 @@ class StrategyParams(BaseModel):
         description="Daily returns further than this many sigma from the trailing mean are pulled back to the band.",
     )
 
+    stale_feed_days: int = Field(
+        5,
+        ge=2,
+        le=252,
+        description="An asset whose close has not changed for this many trading days while others traded is a "
+        "stale feed: not eligible from the next rebalance (at most the look-back window is examined).",
+    )
+    volatility_floor: float = Field(
+        0.01,
+        gt=0.0,
+        le=1.0,
+        description="Annualised floor on an asset's volatility in risk parity, so none takes a leg by having no "
+        "variance.",
+    )
+
     # --- portfolio constraints and costs
     max_weight_per_asset: float | None = Field(
         None, gt=0.0, le=1.0, description="Optional cap on any asset's weight; the excess is redistributed."

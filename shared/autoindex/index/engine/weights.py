@@ -15,8 +15,8 @@ import numpy as np
 from autoindex.index.engine._arrays import BoolArray, FloatArray
 from autoindex.index.engine.strategy import StrategyParams
 
-#: Lower bound on a daily volatility in the risk-parity scheme.
-VOLATILITY_FLOOR = 1e-6
+#: Trading days a year, to turn the annualised volatility floor into a daily one.
+PERIODS_PER_YEAR = 252
 
 #: Relative slack before a weight counts as above the cap (floating-point noise of redistribution).
 _CAP_SLACK = 1e-12
@@ -30,6 +30,8 @@ class WeightDecision:
     ----------
     eligible
         Assets that could be held.
+    stale
+        Assets excluded as stale feeds (close unchanged for ``stale_feed_days`` while others traded).
     momentum_scores, volatilities
         The signals (NaN for ineligible assets); volatilities are daily, before the floor.
     momentum, market_cap, risk_parity
@@ -46,6 +48,7 @@ class WeightDecision:
     """
 
     eligible: BoolArray
+    stale: BoolArray
     momentum_scores: FloatArray
     volatilities: FloatArray
     momentum: FloatArray
@@ -64,6 +67,16 @@ def eligibility(window: FloatArray, present_before: BoolArray, params: StrategyP
     enough_for_volatility = np.count_nonzero(np.isfinite(volatility_window), axis=0) >= 2
     eligible: BoolArray = present_before & (missing_share <= params.max_missing_share) & enough_for_volatility
     return eligible
+
+
+def stale_feeds(window: FloatArray, params: StrategyParams) -> BoolArray:
+    """Assets whose last ``stale_feed_days`` returns are all exactly 0 while another asset's moved."""
+    recent = window[-min(params.stale_feed_days, window.shape[0]) :]
+    flat = np.all(recent == 0.0, axis=0)  # NaN (a missing day) is not a frozen close
+    moved = np.isfinite(recent) & (recent != 0.0)
+    others_traded = moved.any(axis=0)
+    stale: BoolArray = flat & (np.count_nonzero(others_traded) > 0)
+    return stale
 
 
 def momentum_scores(window: FloatArray, eligible: BoolArray, params: StrategyParams) -> FloatArray:
@@ -112,10 +125,15 @@ def market_cap_weights(caps: FloatArray | None, eligible: BoolArray) -> tuple[Fl
     return weights, fallback
 
 
-def risk_parity_weights(vols: FloatArray, eligible: BoolArray) -> FloatArray:
-    """Inverse-volatility scheme, volatilities floored at ``VOLATILITY_FLOOR``."""
+def daily_volatility_floor(params: StrategyParams) -> float:
+    """The strategy's annualised volatility floor as a daily standard deviation."""
+    return params.volatility_floor / float(np.sqrt(PERIODS_PER_YEAR))
+
+
+def risk_parity_weights(vols: FloatArray, eligible: BoolArray, floor: float) -> FloatArray:
+    """Inverse-volatility scheme, daily volatilities floored at ``floor``."""
     with np.errstate(invalid="ignore"):
-        inverse = np.where(eligible, 1.0 / np.maximum(vols, VOLATILITY_FLOOR), 0.0)
+        inverse = np.where(eligible, 1.0 / np.maximum(vols, floor), 0.0)
     weights: FloatArray = inverse / inverse.sum()
     return weights
 
@@ -169,14 +187,16 @@ def decide_weights(
     WeightDecision or None
         ``None`` when no asset is eligible (the caller keeps its holdings).
     """
-    eligible = eligibility(window, present_before, params)
+    usable = eligibility(window, present_before, params)
+    stale = usable & stale_feeds(window, params)
+    eligible = usable & ~stale
     if not eligible.any():
         return None
     scores = momentum_scores(window, eligible, params)
     vols = volatilities(window, eligible, params)
     momentum, momentum_fallback = momentum_weights(scores, eligible, params.momentum_drop_threshold)
     market_cap, cap_fallback = market_cap_weights(caps_before, eligible)
-    risk_parity = risk_parity_weights(vols, eligible)
+    risk_parity = risk_parity_weights(vols, eligible, daily_volatility_floor(params))
     blended = (
         params.momentum_weight * momentum
         + params.market_cap_weight * market_cap
@@ -186,6 +206,7 @@ def decide_weights(
     final, relaxed = apply_weight_cap(blended, eligible, params.max_weight_per_asset)
     return WeightDecision(
         eligible=eligible,
+        stale=stale,
         momentum_scores=scores,
         volatilities=vols,
         momentum=momentum,
