@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 _MONTHS = {
@@ -31,9 +32,14 @@ def _values(field: str, low: int, high: int, names: dict[str, int]) -> set[int] 
 
 
 class Cron:
-    """A parsed ``cron(...)`` or ``rate(N unit)`` expression that says whether a UTC minute matches."""
+    """A parsed ``cron(...)`` or ``rate(N unit)`` expression that says whether a minute matches.
 
-    def __init__(self, expression: str) -> None:
+    ``timezone`` is EventBridge Scheduler's ``ScheduleExpressionTimezone``: the fields are read on that
+    zone's wall clock (so ``cron(35 16 ...)`` in America/New_York follows daylight saving).
+    """
+
+    def __init__(self, expression: str, timezone: str = "UTC") -> None:
+        self.zone = ZoneInfo(timezone)
         text = expression.strip()
         self.rate_minutes: int | None = None
         if text.startswith("rate(") and text.endswith(")"):
@@ -55,6 +61,7 @@ class Cron:
     def matches(self, moment: datetime) -> bool:
         if self.rate_minutes is not None:
             return int(moment.timestamp() // 60) % self.rate_minutes == 0
+        moment = moment.astimezone(self.zone)
         checks = (
             (self.minute, moment.minute),
             (self.hour, moment.hour),

@@ -81,15 +81,15 @@ class LocalDispatcher:
 
     # --- schedules
     def start_schedules(self) -> None:
-        """Fire the template's Schedule events at their minutes (UTC), as EventBridge would."""
+        """Fire the template's schedules at their minutes (in each one's time zone), as EventBridge would."""
         self._scheduler = threading.Thread(target=self._schedule_loop, name="local-schedules", daemon=True)
         self._scheduler.start()
 
     def _schedule_loop(self) -> None:
         schedules = [
-            (fn.logical_id, Cron(str(props["Schedule"])))
+            (fn.logical_id, Cron(str(expression), str(props.get("ScheduleExpressionTimezone", "UTC"))))
             for fn, props in self.runner.template.events_of_type("Schedule", "ScheduleV2")
-            if isinstance(props.get("Schedule"), str)
+            if isinstance(expression := props.get("ScheduleExpression") or props.get("Schedule"), str)
         ]
         last_minute = None
         while not self._stop.wait(1.0):

@@ -16,7 +16,7 @@ from autoindex_dev.template import load_template
 
 from tests.lambda_http import ROOT
 
-SUNDAY_4AM = datetime(2026, 11, 29, 4, 0, 20, tzinfo=UTC)
+SUNDAY_4AM = datetime(2026, 11, 29, 9, 0, 20, tzinfo=UTC)  # 04:00 in New York (EST, UTC-5)
 
 
 def test_the_template_schedules_the_maintenance_handler_weekly() -> None:
@@ -25,8 +25,27 @@ def test_the_template_schedules_the_maintenance_handler_weekly() -> None:
     assert fn.logical_id == "MaintenanceFunction"
     assert fn.code_uri == (ROOT / "functions" / "maintenance").resolve()
     assert callable(load_handler(fn.code_uri, fn.handler))
-    schedules = [props["Schedule"] for f, props in template.events_of_type("Schedule") if f is fn]
-    assert schedules == ["cron(0 4 ? * SUN *)"]
+    schedules = [
+        (props["ScheduleExpression"], props["ScheduleExpressionTimezone"])
+        for f, props in template.events_of_type("ScheduleV2")
+        if f is fn
+    ]
+    assert schedules == [("cron(0 4 ? * SUN *)", "America/New_York")]
+
+
+def test_the_refresh_runs_after_the_new_york_close_summer_and_winter() -> None:
+    template = load_template(ROOT / "template.yaml")
+    fn = template.function("refresh")
+    [(expression, zone)] = [
+        (props["ScheduleExpression"], props["ScheduleExpressionTimezone"])
+        for f, props in template.events_of_type("ScheduleV2")
+        if f is fn
+    ]
+    cron = Cron(expression, zone)
+    assert cron.matches(datetime(2026, 12, 1, 21, 35, tzinfo=UTC))  # Tuesday, EST: 16:35
+    assert cron.matches(datetime(2026, 7, 7, 20, 35, tzinfo=UTC))  # Tuesday, EDT: 16:35
+    assert not cron.matches(datetime(2026, 7, 7, 21, 35, tzinfo=UTC))  # 17:35 in summer
+    assert not cron.matches(datetime(2026, 12, 5, 21, 35, tzinfo=UTC))  # Saturday
 
 
 @pytest.mark.parametrize(
