@@ -71,7 +71,10 @@ def http_handler(app: FastAPI) -> Handler:
     """The Lambda entry for an API Gateway HTTP API (payload v2.0) in front of ``app``."""
     from mangum import Mangum
 
+    from autoindex.web.snapstart import register_hooks
+
     adapter = Mangum(app, lifespan="off", text_mime_types=TEXT_MIME_TYPES)
+    register_hooks()  # SnapStart: nothing pooled in the snapshot, fresh connections and randomness after restore
 
     @lambda_entry(kind="http")
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
