@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     gzip_minimum_size: Annotated[int, Field(ge=0)] = 1_024
     max_page_size: Annotated[int, Field(ge=1, le=10_000)] = 500
     max_concurrent_requests: Annotated[int, Field(ge=0, le=10_000)] = 16
+    runner_body_deadline_s: Annotated[float, Field(gt=0, le=300)] = 10.0
 
     # --- caching
     cache_ttl_s: Annotated[int, Field(ge=1, le=604_800)] = 3_600
