@@ -228,6 +228,7 @@ def _request_handler(runner: Runner) -> type[BaseHTTPRequestHandler]:
         timeout = BODY_TIMEOUT_S  # a client that announces more body than it sends cannot hold a thread
 
         def _dispatch(self) -> None:
+            self._started = time.monotonic()
             body = _read_body(self)
             if isinstance(body, tuple):  # refused before any function runs, as API Gateway would
                 status, detail = body
@@ -251,6 +252,11 @@ def _request_handler(runner: Runner) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
+            elapsed_ms = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
+            logger.info(f'{self.client_address[0]} "{self.requestline}" {status} {len(payload)} {elapsed_ms:.1f} ms')
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass  # one access line per request, written by _send with its duration
 
         def __getattr__(self, name: str) -> Any:
             # Every method (GET ... TRACE, PROPFIND) goes to the functions, which answer 405 problem+json
@@ -265,8 +271,20 @@ def _request_handler(runner: Runner) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away mid-answer is a line in the log, not a traceback on the terminal."""
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            logger.info(f"{client_address[0]} went away ({type(error).__name__})")
+            return
+        super().handle_error(request, client_address)
+
+
 def serve(runner: Runner, *, port: int) -> ThreadingHTTPServer:
     """A server on 127.0.0.1 only; the caller runs ``serve_forever`` and ``shutdown``."""
-    server = ThreadingHTTPServer((LOOPBACK, port), _request_handler(runner))
+    server = _Server((LOOPBACK, port), _request_handler(runner))
     server.daemon_threads = True
     return server

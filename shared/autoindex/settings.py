@@ -232,6 +232,12 @@ class Settings(BaseSettings):
             raise ValueError("INGEST_QUEUE_URL is required when EVENT_TRANSPORT=aws")
         return self
 
+    @field_validator("embedded_database_path")
+    @classmethod
+    def _anchored_to_the_project(cls, value: Path) -> Path:
+        # `autoindex migrate` run from another folder must find the same database, not make a new one there.
+        return value if value.is_absolute() else project_root() / value
+
     @field_validator("market_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -253,6 +259,12 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None and self.database_secret_arn is None
+
+
+def project_root() -> Path:
+    """The checkout this package runs from (the folder holding template.yaml), else the working directory."""
+    checkout = Path(__file__).resolve().parents[2]  # shared/autoindex/settings.py -> the checkout
+    return checkout if (checkout / "template.yaml").is_file() else Path.cwd()
 
 
 def _describe(error: ValidationError) -> str:

@@ -259,3 +259,32 @@ def test_a_body_trickled_a_byte_at_a_time_is_cut_off_at_the_deadline(in_process:
     assert answer.startswith("HTTP/1.1 408"), answer
     assert "x-request-id" in answer.lower() and "application/problem+json" in answer
     assert time.monotonic() - started < 15
+
+
+def test_serve_prints_one_readable_access_line_per_request(migrated: object) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("LOG_FORMAT", "AWS_LAMBDA_FUNCTION_NAME")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autoindex_dev.cli", "serve"],
+        cwd=ROOT,
+        env={**env, "PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=10).status_code == 200
+        assert httpx.delete(f"http://127.0.0.1:{port}/v1/assets", timeout=10).status_code == 405
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=10)[0].decode()
+    lines = output.splitlines()
+    assert any('"GET /health/ready HTTP/1.1" 200' in line and line.endswith(" ms") for line in lines), output
+    assert any('"DELETE /v1/assets HTTP/1.1" 405' in line for line in lines), output
+    assert not [line for line in lines if line.lstrip().startswith('{"level"')], output  # no JSON log lines
+    assert "Traceback" not in output
