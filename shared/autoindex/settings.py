@@ -132,6 +132,7 @@ class Settings(BaseSettings):
     # --- index engine: compute job, risk metrics, simulation, versioned read cache
     risk_free_rate: Annotated[float, Field(ge=-0.1, le=1.0)] = 0.0  # annual, de-annualised geometrically
     compute_statement_timeout_ms: Annotated[int, Field(ge=1_000, le=3_600_000)] = 300_000
+    ingest_statement_timeout_ms: Annotated[int, Field(ge=1_000, le=3_600_000)] = 120_000
     simulation_max_fx_age_days: Annotated[int, Field(ge=0, le=31)] = 5
     index_max_range_days: Annotated[int, Field(ge=1, le=36_600)] = 11_000
     index_cache_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "ix"
