@@ -288,3 +288,31 @@ def test_serve_prints_one_readable_access_line_per_request(migrated: object) -> 
     assert any('"DELETE /v1/assets HTTP/1.1" 405' in line for line in lines), output
     assert not [line for line in lines if line.lstrip().startswith('{"level"')], output  # no JSON log lines
     assert "Traceback" not in output
+
+
+def test_a_client_that_goes_away_is_one_line_not_a_traceback(
+    migrated: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket as sock_module
+
+    from autoindex_dev.runner import Runner, serve
+
+    runner = Runner.from_file(ROOT / "template.yaml")
+    server = serve(runner, port=free_port())
+    request = sock_module.socket()  # stands for the connection the handler was serving
+    try:
+        for gone in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "Connection reset by peer")):
+            try:
+                raise gone
+            except ConnectionError:
+                server.handle_error(request, ("127.0.0.1", 50000))  # what socketserver calls when a handler raises
+        assert "Traceback" not in capsys.readouterr().err
+        try:
+            raise ValueError("a real bug")
+        except ValueError:
+            server.handle_error(request, ("127.0.0.1", 50000))
+        assert "Traceback" in capsys.readouterr().err  # anything else still shows its traceback
+    finally:
+        request.close()
+        server.server_close()
+        runner.close()
