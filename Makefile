@@ -8,18 +8,28 @@ PORT ?= 3000
 export TEST_DATABASE_URL ?= postgresql+pg8000://postgres@127.0.0.1:5432/postgres
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-unit install services lint typecheck imports pytest bench template-check clean
+.PHONY: run test test-unit install install-local services lint typecheck imports pytest bench template-check clean
+
+# `make run` installs the product and the local runner only (the `local` extra); `make test` adds the
+# test and lint tools (the `dev` extra). Each marker remembers what was installed.
+$(BIN)/.installed-local: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[local]'
+	@touch $@
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $@
+	@touch $@ $(BIN)/.installed-local
 
 install: $(BIN)/.installed
 
-## run: create .venv, install, migrate the embedded database, seed demo prices once, serve on http://127.0.0.1:$(PORT)
-run: install
+install-local: $(BIN)/.installed-local
+
+## run: create .venv, install the product and its local runner, migrate the embedded database, seed demo prices once, serve on http://127.0.0.1:$(PORT)
+run: install-local
 	$(BIN)/autoindex migrate
 	$(BIN)/autoindex refresh --if-empty
 	PORT=$(PORT) $(BIN)/autoindex serve

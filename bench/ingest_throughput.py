@@ -43,6 +43,7 @@ def main() -> int:
     from autoindex.db.uow import UnitOfWork
     from autoindex.market.models import Asset
     from autoindex.market.queries import upsert_prices
+    from autoindex.settings import get_settings
     from sqlalchemy import text
 
     with bench_database():
@@ -68,6 +69,8 @@ def main() -> int:
             try:
                 started = time.perf_counter()
                 cursor: Any = raw.cursor()  # pg8000's cursor: COPY takes a stream
+                # The same statement budget as the upsert path's merge (INGEST_STATEMENT_TIMEOUT_MS).
+                cursor.execute(f"SET LOCAL statement_timeout = {get_settings().ingest_statement_timeout_ms}")
                 cursor.execute("COPY daily_prices FROM STDIN WITH (FORMAT csv)", stream=csv)
                 raw.commit()
                 copies.append(time.perf_counter() - started)

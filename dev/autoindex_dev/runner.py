@@ -6,6 +6,8 @@ import asyncio
 import base64
 import json
 import threading
+import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +21,10 @@ from autoindex_dev.template import Template, load_template
 
 LOOPBACK = "127.0.0.1"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-BODY_TIMEOUT_S = 5
+BODY_TIMEOUT_S = 5  # per read on the socket; the whole body also has RUNNER_BODY_DEADLINE_S
+_CHUNK = 64 * 1024
+_TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+           413: "Content Too Large", 500: "Internal Server Error"}  # fmt: skip
 
 
 def _container_thread() -> None:
@@ -83,14 +88,34 @@ class Runner:
     def http(
         self, *, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        """One HTTP request through API Gateway's routing, the function's handler, and back."""
+        """One HTTP request through API Gateway's routing, the function's handler, and back.
+
+        HEAD is answered as GET (the server sends no body). A path whose only routes are for other
+        methods gets 405 with ``Allow`` (not the catch-all's 404); OPTIONS gets ``Allow``, and a CORS
+        preflight goes to the function of the route it asks about, whose CORS policy answers it.
+        """
         path, _, raw_query = target.partition("?")
-        resolved = self.template.resolve(method, path)
+        asked = method.upper()
+        routed = "GET" if asked == "HEAD" else asked
+        if asked == "OPTIONS":
+            wanted = _header(headers, "access-control-request-method")
+            if wanted and _header(headers, "origin"):
+                routed = wanted.upper()
+            else:
+                allowed = self.template.allowed_methods(path)
+                if allowed:
+                    return own_response(204, headers, path, extra=[("allow", ", ".join(allowed))])
+        resolved = self.template.resolve(routed, path)
+        if resolved is None or resolved[0].path == "$default":
+            allowed = self.template.allowed_methods(path)
+            if allowed and routed not in allowed:
+                detail = f"{asked} is not allowed here; use one of {', '.join(allowed)}."
+                return own_response(405, headers, path, detail=detail, extra=[("allow", ", ".join(allowed))])
         if resolved is None:  # API Gateway's own answer when nothing matches and there is no $default route
-            return 404, [("content-type", "application/json")], b'{"message":"Not Found"}'
+            return own_response(404, headers, path, detail="No route matches this path.")
         route, params = resolved
         event = http_event(
-            method=method,
+            method="OPTIONS" if asked == "OPTIONS" else routed,
             path=path,
             raw_query=raw_query,
             headers=headers,
@@ -103,8 +128,36 @@ class Runner:
             result = self.invoke_here(route.function, event)
         except Exception:
             logger.exception("function failed", extra={"function": route.function})
-            return 500, [("content-type", "application/json")], b'{"message":"Internal Server Error"}'
+            return own_response(500, headers, path, detail="The function failed; the server log has the details.")
         return http_response(result)
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    return next((value for key, value in headers if key.lower() == name), None)
+
+
+def own_response(
+    status: int,
+    request_headers: list[tuple[str, str]],
+    path: str,
+    *,
+    detail: str | None = None,
+    extra: list[tuple[str, str]] | None = None,
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An answer of the runner itself (as API Gateway's own): problem+json, the security headers and a request id."""
+    from autoindex.observability import client_request_id
+    from autoindex.settings import get_settings
+    from autoindex.web.middleware import security_headers
+
+    request_id = client_request_id(_header(request_headers, "x-request-id")) or uuid.uuid4().hex
+    headers = [(name.decode(), value.decode()) for name, value in security_headers(get_settings().hsts_max_age_s)]
+    headers += [("x-request-id", request_id), *(extra or [])]
+    if status == 204:
+        return status, headers, b""
+    title = _TITLES.get(status, "Error")
+    problem = {"type": "about:blank", "title": title, "status": status, "detail": detail or title,
+               "instance": path, "request_id": request_id}  # fmt: skip
+    return status, [("content-type", "application/problem+json"), *headers], json.dumps(problem).encode()
 
 
 def _in_container(
@@ -128,7 +181,13 @@ def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 
 
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes | tuple[int, str]:
-    """The request body, or the status and reason to refuse it with (as API Gateway would)."""
+    """The request body, or the status and reason to refuse it with (as API Gateway would).
+
+    The whole body must arrive within ``RUNNER_BODY_DEADLINE_S``: a client trickling it a byte at
+    a time gets 408 instead of holding a thread for ever.
+    """
+    from autoindex.settings import get_settings
+
     try:
         length = int(handler.headers.get("content-length") or 0)
     except ValueError:
@@ -137,14 +196,29 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes | tuple[int, str]:
         return 400, "Content-Length is negative."
     if length > MAX_BODY_BYTES:
         return 413, f"The body is larger than {MAX_BODY_BYTES} bytes."
-    try:
-        body = handler.rfile.read(length) if length else b""
-    except TimeoutError:
-        body = b""
-    if len(body) != length:
+    deadline_s = get_settings().runner_body_deadline_s
+    deadline = time.monotonic() + deadline_s
+    chunks: list[bytes] = []
+    received = 0
+    while received < length:
+        remaining = deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            handler.connection.settimeout(remaining)  # each read may only use what is left of the deadline
+            chunk = handler.rfile.read1(min(_CHUNK, length - received))
+        except TimeoutError:
+            handler.close_connection = True
+            return 408, f"The body did not arrive within {deadline_s:g} s."
+        if not chunk:
+            break
+        chunks.append(chunk)
+        received += len(chunk)
+    handler.connection.settimeout(BODY_TIMEOUT_S)
+    if received != length:
         handler.close_connection = True
         return 400, "The body is shorter than its Content-Length."
-    return body
+    return b"".join(chunks)
 
 
 def _request_handler(runner: Runner) -> type[BaseHTTPRequestHandler]:
@@ -154,13 +228,11 @@ def _request_handler(runner: Runner) -> type[BaseHTTPRequestHandler]:
         timeout = BODY_TIMEOUT_S  # a client that announces more body than it sends cannot hold a thread
 
         def _dispatch(self) -> None:
+            self._started = time.monotonic()
             body = _read_body(self)
             if isinstance(body, tuple):  # refused before any function runs, as API Gateway would
                 status, detail = body
-                problem = {"type": "about:blank", "title": "Bad Request" if status == 400 else "Content Too Large",
-                           "status": status, "detail": detail, "instance": self.path.split("?")[0]}  # fmt: skip
-                headers = [("content-type", "application/problem+json")]
-                self._send(status, headers, json.dumps(problem).encode())
+                self._send(*own_response(status, list(self.headers.items()), self.path.split("?")[0], detail=detail))
                 return
             status, headers, payload = runner.http(
                 method=self.command,
@@ -180,6 +252,11 @@ def _request_handler(runner: Runner) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
+            elapsed_ms = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
+            logger.info(f'{self.client_address[0]} "{self.requestline}" {status} {len(payload)} {elapsed_ms:.1f} ms')
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass  # one access line per request, written by _send with its duration
 
         def __getattr__(self, name: str) -> Any:
             # Every method (GET ... TRACE, PROPFIND) goes to the functions, which answer 405 problem+json
@@ -194,8 +271,20 @@ def _request_handler(runner: Runner) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away mid-answer is a line in the log, not a traceback on the terminal."""
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            logger.info(f"{client_address[0]} went away ({type(error).__name__})")
+            return
+        super().handle_error(request, client_address)
+
+
 def serve(runner: Runner, *, port: int) -> ThreadingHTTPServer:
     """A server on 127.0.0.1 only; the caller runs ``serve_forever`` and ``shutdown``."""
-    server = ThreadingHTTPServer((LOOPBACK, port), _request_handler(runner))
+    server = _Server((LOOPBACK, port), _request_handler(runner))
     server.daemon_threads = True
     return server

@@ -97,6 +97,22 @@ class Template:
         known = ", ".join(sorted(fn.short_name for fn in self.functions.values()))
         raise KeyError(f"no function {name!r} in the template (known: {known})")
 
+    def allowed_methods(self, path: str) -> list[str] | None:
+        """The methods the template's own routes take for ``path`` (HEAD with GET, and OPTIONS), or None when
+        no route names this path or an ``ANY`` route does (then its function knows which methods it serves)."""
+        methods: set[str] = set()
+        for route in self.routes:
+            if route.path == "$default" or route.pattern is None or route.pattern.fullmatch(path) is None:
+                continue
+            if route.method == "ANY":
+                return None
+            methods.add(route.method)
+        if not methods:
+            return None
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods | {"OPTIONS"})
+
     def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """API Gateway's choice: the most specific matching route, else ``$default`` if there is one."""
         for route in self.routes:

@@ -9,6 +9,7 @@ invocation. The X-Ray tracer (which loads botocore, ~225 ms) is imported only wh
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -24,8 +25,40 @@ if TYPE_CHECKING:
 
 SERVICE = "autoindex"
 
+# Fields every Powertools record carries that a person at a terminal does not need on each line.
+_PLAIN_SKIP = frozenset(
+    {
+        "level",
+        "location",
+        "message",
+        "timestamp",
+        "service",
+        "cold_start",
+        "sampling_rate",
+        "xray_trace_id",
+        "correlation_id",
+    }
+    | {"function_name", "function_memory_size", "function_arn", "function_request_id", "exception_name", "stack_trace"}
+)
+
+
+def _plain_line(record: Mapping[str, Any]) -> str:
+    """One readable line (and the traceback below it, if any) instead of a JSON object."""
+    extras = " ".join(f"{k}={v}" for k, v in record.items() if k not in _PLAIN_SKIP | {"exception"} and v is not None)
+    line = f"{record.get('timestamp', '')} {record.get('level', '')} {record.get('message', '')} {extras}".rstrip()
+    return f"{line}\n{record['exception']}" if record.get("exception") else line
+
+
+def log_format() -> Literal["json", "text"]:
+    """``LOG_FORMAT`` (``json`` or ``text``); by default JSON in Lambda (for Logs Insights), text elsewhere."""
+    chosen = os.environ.get("LOG_FORMAT", "").strip().lower()
+    if chosen in ("json", "text"):
+        return "json" if chosen == "json" else "text"
+    return "json" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "text"
+
+
 # Level and service come from POWERTOOLS_* / LOG_LEVEL in template.yaml; locally INFO is right.
-logger = Logger(service=SERVICE)
+logger = Logger(service=SERVICE) if log_format() == "json" else Logger(service=SERVICE, json_serializer=_plain_line)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 

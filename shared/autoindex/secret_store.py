@@ -2,13 +2,16 @@
 
 Secrets Manager values come through Powertools Parameters, which caches them for five minutes, so
 a rotated secret reaches warm containers without a redeploy. In the ``local`` stage, a missing
-secret is replaced by a random one for the life of the process (tokens then die with it).
+signing key or pepper is generated once and kept beside the embedded database
+(``var/secrets/<name>``, mode 0600), so restarting ``make run`` keeps tokens and API keys valid.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import secrets
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autoindex.observability import logger
@@ -20,10 +23,25 @@ if TYPE_CHECKING:
 _SECRET_MAX_AGE_S = 300
 
 
+def _local(name: str) -> bytes:
+    return _kept(get_settings().embedded_database_path.parent / "secrets" / name.lower())
+
+
 @functools.cache
-def _ephemeral(name: str) -> bytes:
-    logger.warning("no %s configured; using a random one for this process (local stage only)", name)
-    return secrets.token_bytes(32)
+def _kept(path: Path) -> bytes:
+    """The secret stored at ``path``, made (32 random bytes, hex, owner-only) the first time it is needed."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made by an earlier run (or a concurrent process): use it
+        value = path.read_bytes().strip()
+        if len(value) < 32:
+            raise ConfigurationError(f"{path}: the local secret is shorter than 32 bytes; delete it") from None
+        return value
+    with os.fdopen(fd, "wb") as out:
+        out.write(secrets.token_hex(32).encode())
+    logger.info("generated a local secret (local stage only)", extra={"path": str(path)})
+    return path.read_bytes().strip()
 
 
 def _fetch(arn: str) -> bytes:
@@ -42,7 +60,7 @@ def _resolve(value: SecretStr | None, arn: str | None, name: str) -> bytes:
     if value is not None:
         return value.get_secret_value().encode()
     if get_settings().stage == "local":
-        return _ephemeral(name)
+        return _local(name)
     raise ConfigurationError(f"{name} or {name}_SECRET_ARN is required outside the local stage")
 
 

@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     gzip_minimum_size: Annotated[int, Field(ge=0)] = 1_024
     max_page_size: Annotated[int, Field(ge=1, le=10_000)] = 500
     max_concurrent_requests: Annotated[int, Field(ge=0, le=10_000)] = 16
+    runner_body_deadline_s: Annotated[float, Field(gt=0, le=300)] = 10.0
 
     # --- caching
     cache_ttl_s: Annotated[int, Field(ge=1, le=604_800)] = 3_600
@@ -137,6 +138,7 @@ class Settings(BaseSettings):
     # --- index engine: compute job, risk metrics, simulation, versioned read cache
     risk_free_rate: Annotated[float, Field(ge=-0.1, le=1.0)] = 0.0  # annual, de-annualised geometrically
     compute_statement_timeout_ms: Annotated[int, Field(ge=1_000, le=3_600_000)] = 300_000
+    ingest_statement_timeout_ms: Annotated[int, Field(ge=1_000, le=3_600_000)] = 120_000
     simulation_max_fx_age_days: Annotated[int, Field(ge=0, le=31)] = 5
     index_max_range_days: Annotated[int, Field(ge=1, le=36_600)] = 11_000
     index_cache_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "ix"
@@ -246,6 +248,12 @@ class Settings(BaseSettings):
             raise ValueError("INGEST_QUEUE_URL is required when EVENT_TRANSPORT=aws")
         return self
 
+    @field_validator("embedded_database_path")
+    @classmethod
+    def _anchored_to_the_project(cls, value: Path) -> Path:
+        # `autoindex migrate` run from another folder must find the same database, not make a new one there.
+        return value if value.is_absolute() else project_root() / value
+
     @field_validator("market_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -267,6 +275,12 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None and self.database_secret_arn is None
+
+
+def project_root() -> Path:
+    """The checkout this package runs from (the folder holding template.yaml), else the working directory."""
+    checkout = Path(__file__).resolve().parents[2]  # shared/autoindex/settings.py -> the checkout
+    return checkout if (checkout / "template.yaml").is_file() else Path.cwd()
 
 
 def _describe(error: ValidationError) -> str:

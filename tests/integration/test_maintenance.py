@@ -69,6 +69,7 @@ def _token(session: Session, seeded: Seeded, family: uuid.UUID, *, doomed: bool,
         family_id=family,
         token_hash=secrets.token_hex(32),
         issued_at=times.pop("issued_at", seeded.now - 120 * DAY),
+        session_expires_at=times.pop("session_expires_at", times["expires_at"]),
         **times,
     )
     session.add(row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -50,11 +51,14 @@ def test_outside_local_a_missing_secret_stops_the_function(fresh_settings: pytes
         secret_store.jwt_signing_key()
 
 
-def test_locally_a_missing_secret_is_random_but_stable(fresh_settings: pytest.MonkeyPatch) -> None:
+def test_locally_a_missing_secret_is_random_and_kept(fresh_settings: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Kept beside the embedded database (tests/unit/test_first_run.py shows it outlives a restart).
     fresh_settings.delenv("API_KEY_PEPPER")
     fresh_settings.setenv("STAGE", "local")
+    fresh_settings.setenv("EMBEDDED_DATABASE_PATH", str(tmp_path / "autoindex.sqlite3"))
     first = secret_store.api_key_pepper()
-    assert len(first) == 32 and secret_store.api_key_pepper() == first
+    assert len(first) >= 32 and secret_store.api_key_pepper() == first
+    assert (tmp_path / "secrets" / "api_key_pepper").read_bytes() == first
 
 
 def test_the_twelvedata_key_is_read_from_secrets_manager_and_sent_only_to_the_provider(

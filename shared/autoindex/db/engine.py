@@ -57,10 +57,17 @@ def database_url(settings: Settings, *, read: bool = False) -> URL:
     return URL.create("sqlite+pysqlite", database=str(path))
 
 
+def _longest_statement_ms(settings: Settings) -> int:
+    return max(
+        settings.db_statement_timeout_ms, settings.compute_statement_timeout_ms, settings.ingest_statement_timeout_ms
+    )
+
+
 def _pg8000_connect_args(settings: Settings) -> dict[str, Any]:
     args: dict[str, Any] = {
-        # pg8000 has one socket timeout for connect and queries alike: room for the longest statement.
-        "timeout": settings.db_connect_timeout_s + settings.db_statement_timeout_ms / 1000,
+        # pg8000 has one socket timeout for connect and queries alike: room for the longest statement,
+        # including the jobs' own (longer) statement timeouts.
+        "timeout": settings.db_connect_timeout_s + _longest_statement_ms(settings) / 1000,
         "startup_params": {"statement_timeout": str(settings.db_statement_timeout_ms)},
         "application_name": f"{settings.service_name}-{settings.stage}",
     }

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, text, update
 
 from autoindex.market.batch_results import PriceRow
 from autoindex.market.models import ACTIVE_RUN_STATUSES, Asset, DailyPrice, RefreshBatch, RefreshRun
+from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -78,6 +79,9 @@ def upsert_prices(session: Session, rows: Sequence[PriceRow], *, source: str, in
     if not rows:
         return 0
     if session.get_bind().dialect.name == "postgresql":
+        # The merge of a large batch outlasts the request-sized default; this transaction gets the ingest budget.
+        timeout_ms = int(get_settings().ingest_statement_timeout_ms)
+        session.execute(text(f"SET LOCAL statement_timeout = {timeout_ms}"))
         session.execute(_PG_STAGE)
         # pg8000's own cursor: COPY FROM STDIN takes a ``stream``, which the DB-API protocol does not know.
         cursor: Any = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
