@@ -167,23 +167,13 @@ def test_each_function_gets_engines_of_its_own(migrated: object) -> None:
 @pytest.fixture
 def in_process(fresh_settings: pytest.MonkeyPatch, migrated: object) -> Iterator[str]:
     """The runner's server in this process, with a short body deadline (1 s)."""
-    import threading
-
-    from autoindex_dev.runner import Runner, serve
-
     from tests.conftest import clear_process_caches
+    from tests.net import serving_runner
 
     fresh_settings.setenv("RUNNER_BODY_DEADLINE_S", "1")
     clear_process_caches()
-    runner = Runner.from_file(ROOT / "template.yaml")
-    server = serve(runner, port=free_port())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        runner.close()
+    with serving_runner() as base:
+        yield base
 
 
 def _assert_own_headers(response: httpx.Response) -> None:

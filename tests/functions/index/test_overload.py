@@ -4,7 +4,6 @@ outlives the outage, latency back to normal within 5 s of the restart (loopback 
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,12 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from autoindex_dev.runner import Runner, serve
 
 from tests.conftest import clear_process_caches
 from tests.functions.conftest import Account
-from tests.lambda_http import ROOT
-from tests.net import free_port
+from tests.net import serving_runner
 from tests.pipeline_fixtures import RecordingDispatcher
 
 RATE_PER_S = 5  # under the reader's 120-a-minute budget for the whole test
@@ -33,16 +30,8 @@ class Sample:
 
 @pytest.fixture
 def runner_base(seeded: RecordingDispatcher) -> Iterator[str]:
-    runner = Runner.from_file(ROOT / "template.yaml")
-    server = serve(runner, port=free_port())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        runner.close()
+    with serving_runner() as base:
+        yield base
 
 
 def _load(base: str, reader: Account, until: float, samples: list[Sample]) -> None:
