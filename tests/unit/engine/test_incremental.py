@@ -69,6 +69,20 @@ def test_extension_equals_full_recompute(cuts: list[int]) -> None:
     _assert_same(full, parts)
 
 
+@pytest.mark.parametrize("cuts", [[159], [19, 20, 21], [60, 61, 62, 63, 64, 65, 66, 67, 68], [53, 75, 106, 107]])
+def test_extension_equals_full_recompute_with_erc_and_momentum_rules(cuts: list[int]) -> None:
+    params = StrategyParams(
+        momentum_lookback_days=15,
+        momentum_skip_days=3,
+        momentum_max_weight=0.35,
+        volatility_lookback_days=20,
+        risk_parity_method="erc",
+        rebalance_frequency="daily",
+    )
+    full, parts = _extend_in_chunks(cuts, params)
+    _assert_same(full, parts)
+
+
 def test_day_by_day_extension_over_the_whole_history() -> None:
     daily = PARAMS.model_copy(update={"rebalance_frequency": "daily", "max_weight_per_asset": 0.3})
     full, parts = _extend_in_chunks(list(range(1, 160)), params=daily, seed=12)

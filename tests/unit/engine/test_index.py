@@ -29,6 +29,16 @@ PARAMS = {
         momentum_drop_threshold=0.05,
         max_ffill_days=0,
     ),
+    "erc-skip-momentum-cap": StrategyParams(
+        momentum_lookback_days=15,
+        momentum_skip_days=5,
+        momentum_max_weight=0.3,
+        volatility_lookback_days=20,
+        risk_parity_method="erc",
+        momentum_weight=0.5,
+        market_cap_weight=0.0,
+        risk_parity_weight=0.5,
+    ),
     "momentum-only-tight-cap": StrategyParams(
         momentum_weight=1.0,
         market_cap_weight=0.0,

@@ -27,6 +27,10 @@ params_strategy = st.builds(
     momentum_drop_threshold=st.sampled_from([-0.5, 0.0, 0.05]),
     max_weight_per_asset=st.sampled_from([None, 0.3, 0.6]),
     transaction_cost_bps=st.sampled_from([0.0, 25.0]),
+    risk_parity_method=st.sampled_from(["inverse_vol", "erc"]),
+    momentum_skip_days=st.integers(0, 3),
+    momentum_max_weight=st.sampled_from([None, 0.4]),
+    stale_feed_days=st.integers(2, 6),
 )
 
 

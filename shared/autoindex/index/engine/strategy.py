@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 RebalanceFrequency = Literal["daily", "weekly", "monthly"]
+RiskParityMethod = Literal["inverse_vol", "erc"]
 
 #: How far the three blend weights may sum away from 1.
 WEIGHT_SUM_TOLERANCE = 1e-9
@@ -41,6 +42,20 @@ class StrategyParams(BaseModel):
         le=10.0,
         description="Assets whose momentum (compounded return over the window) is not above this are dropped "
         "from the momentum scheme.",
+    )
+    momentum_skip_days: int = Field(
+        0,
+        ge=0,
+        le=252,
+        description="The momentum window ends this many trading days before the rebalance (skips the most "
+        "recent days, as the 12-1 convention does).",
+    )
+    momentum_max_weight: float | None = Field(
+        None, gt=0.0, le=1.0, description="Optional cap on any asset's weight within the momentum scheme."
+    )
+    risk_parity_method: RiskParityMethod = Field(
+        "inverse_vol",
+        description="inverse_vol (1/sigma) or erc (equal risk contributions from a Ledoit-Wolf shrunk covariance).",
     )
     volatility_lookback_days: int = Field(
         60, ge=2, le=1260, description="Trading days of the volatility window (risk parity and outlier test)."
@@ -100,5 +115,5 @@ class StrategyParams(BaseModel):
 
     @property
     def window_days(self) -> int:
-        """The eligibility window: the longer of the two look-backs."""
-        return max(self.momentum_lookback_days, self.volatility_lookback_days)
+        """The eligibility window: the longer of the momentum window (with its skip) and the volatility one."""
+        return max(self.momentum_lookback_days + self.momentum_skip_days, self.volatility_lookback_days)
