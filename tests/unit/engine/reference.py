@@ -24,6 +24,7 @@ class ReferenceResult:
     rebalance_weights: list[list[float]] = field(default_factory=list)
     cap_fallback: list[list[bool]] = field(default_factory=list)
     skipped: list[dt.date] = field(default_factory=list)
+    triggers: list[str] = field(default_factory=list)
 
 
 def clean(prices: Matrix, p: StrategyParams) -> tuple[list[list[bool]], Matrix]:
@@ -239,14 +240,30 @@ def _new_period(a: dt.date, b: dt.date, frequency: str) -> bool:
     return (a.year, a.month) != (b.year, b.month)
 
 
+def _outside_band(weights: list[float], target: list[float], p: StrategyParams) -> bool:
+    assert p.drift_band is not None
+    for w, goal in zip(weights, target, strict=True):
+        if p.drift_band_type == "absolute" and abs(w - goal) > p.drift_band:
+            return True
+        if p.drift_band_type == "relative" and goal > 0 and abs(w - goal) > p.drift_band * goal:
+            return True
+    return False
+
+
 def reference_index(
-    dates: list[dt.date], prices: Matrix, p: StrategyParams, caps: Matrix | None = None
+    dates: list[dt.date],
+    prices: Matrix,
+    p: StrategyParams,
+    caps: Matrix | None = None,
+    requested: list[dt.date] | None = None,
 ) -> ReferenceResult:
     present, returns = clean(prices, p)
     earned = actual(prices)
     out = ReferenceResult()
     holdings: list[float] = []
+    target: list[float] = []
     formed = False
+    since = 0  # trading days since the last rebalance
     for t, day in enumerate(dates):
         if not formed:
             decision = decide(t, present, returns, caps, p) if t > 0 else None
@@ -254,15 +271,27 @@ def reference_index(
                 continue
             formed = True
             holdings = [100.0 * w for w in decision[0]]
+            target, since = decision[0], 0
             out.rebalance_dates.append(day)
             out.rebalance_weights.append(decision[0])
             out.cap_fallback.append(decision[1])
+            out.triggers.append("schedule")
             out.dates.append(day)
             out.values.append(100.0)
             continue
+        before = sum(holdings)
+        weights_before = [h / before for h in holdings]  # at the previous close
         holdings = [h * (1 + r) for h, r in zip(holdings, earned[t], strict=True)]
         value = sum(holdings)
+        since += 1
+        trigger = None
         if _new_period(dates[t - 1], day, p.rebalance_frequency):
+            trigger = "schedule"
+        elif any(dates[t - 1] < asked <= day for asked in requested or []):
+            trigger = "request"
+        elif p.drift_band is not None and since >= p.drift_cooldown_days and _outside_band(weights_before, target, p):
+            trigger = "drift"
+        if trigger is not None:
             decision = decide(t, present, returns, caps, p)
             if decision is None:
                 out.skipped.append(day)
@@ -271,9 +300,11 @@ def reference_index(
                 turnover = sum(abs(target[i] - holdings[i] / value) for i in range(len(target)))
                 value *= 1 - p.transaction_cost_bps / 10_000 * turnover
                 holdings = [value * w for w in target]
+                since = 0
                 out.rebalance_dates.append(day)
                 out.rebalance_weights.append(target)
                 out.cap_fallback.append(decision[1])
+                out.triggers.append(trigger)
         out.dates.append(day)
         out.values.append(value)
     return out

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 RebalanceFrequency = Literal["daily", "weekly", "monthly"]
 RiskParityMethod = Literal["inverse_vol", "erc"]
+DriftBandType = Literal["absolute", "relative"]
 
 #: How far the three blend weights may sum away from 1.
 WEIGHT_SUM_TOLERANCE = 1e-9
@@ -62,6 +63,20 @@ class StrategyParams(BaseModel):
     )
     rebalance_frequency: RebalanceFrequency = Field(
         "weekly", description="daily, weekly (first trading day of each ISO week) or monthly (first of each month)."
+    )
+
+    drift_band: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="Optional band: a rebalance also happens when a drifted weight leaves it (see drift_band_type).",
+    )
+    drift_band_type: DriftBandType = Field(
+        "absolute",
+        description="absolute: |w - target| > band; relative: |w - target| > band x target.",
+    )
+    drift_cooldown_days: int = Field(
+        5, ge=1, le=252, description="Trading days after any rebalance before the drift band may trigger one."
     )
 
     # --- data cleaning
