@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlalchemy import exists, select
 
+from autoindex.index.models import RebalanceRequest
 from autoindex.market.models import Asset, DailyPrice
 
 if TYPE_CHECKING:
@@ -35,6 +36,13 @@ def universe(session: Session) -> list[Asset]:
     """The index's constituents: active assets of the universe, by symbol (the engine's column order)."""
     statement = select(Asset).where(Asset.in_universe, Asset.is_active).order_by(Asset.symbol)
     return list(session.scalars(statement))
+
+
+def rebalance_requests(session: Session) -> list[date]:
+    """The effective dates of operators' off-schedule rebalance requests (the engine's ``requested``)."""
+    return list(
+        session.scalars(select(RebalanceRequest.effective_date).distinct().order_by(RebalanceRequest.effective_date))
+    )
 
 
 def benchmark(session: Session) -> Asset | None:
