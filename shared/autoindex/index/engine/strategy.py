@@ -21,6 +21,15 @@ WEIGHT_SUM_TOLERANCE = 1e-9
 _Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+class BlendPart(BaseModel):
+    """One asset of a benchmark blend and its weight."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    symbol: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9.\-]{0,11}(/[A-Z]{3})?$")]
+    weight: Annotated[float, Field(gt=0.0, le=1.0)]
+
+
 class StrategyParams(BaseModel):
     """One version of the strategy: blend, look-backs, rebalancing, data cleaning and costs.
 
@@ -79,6 +88,18 @@ class StrategyParams(BaseModel):
         5, ge=1, le=252, description="Trading days after any rebalance before the drift band may trigger one."
     )
 
+    # --- the benchmark
+    benchmark_blend: tuple[BlendPart, ...] | None = Field(
+        None,
+        min_length=1,
+        max_length=20,
+        description="Optional benchmark: a blend of stored assets (weights summing to 1), such as 60 % SPY and "
+        "40 % IEF; without one, the benchmark asset (SPX by default) is the benchmark.",
+    )
+    benchmark_rebalance: RebalanceFrequency = Field(
+        "monthly", description="How often the benchmark blend is brought back to its weights."
+    )
+
     # --- data cleaning
     min_price: float = Field(1.0, ge=0.0, le=1e6, description="Closes below this are treated as missing.")
     max_ffill_days: int = Field(
@@ -127,6 +148,26 @@ class StrategyParams(BaseModel):
                 f"(got {self.momentum_weight} + {self.market_cap_weight} + {self.risk_parity_weight} = {total:.12g})"
             )
         return self
+
+    @model_validator(mode="after")
+    def _blend_is_a_portfolio(self) -> StrategyParams:
+        if self.benchmark_blend is None:
+            return self
+        symbols = [part.symbol for part in self.benchmark_blend]
+        if len(set(symbols)) != len(symbols):
+            raise ValueError("benchmark_blend names an asset twice")
+        total = sum(part.weight for part in self.benchmark_blend)
+        if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+            raise ValueError(f"benchmark_blend weights must sum to 1 (got {total:.12g})")
+        return self
+
+    @property
+    def benchmark_name(self) -> str | None:
+        """``60% SPY / 40% IEF (monthly)`` for a blend; ``None`` when the benchmark asset is the benchmark."""
+        if self.benchmark_blend is None:
+            return None
+        parts = " / ".join(f"{part.weight * 100:g}% {part.symbol}" for part in self.benchmark_blend)
+        return f"{parts} ({self.benchmark_rebalance})"
 
     @property
     def window_days(self) -> int:
