@@ -80,15 +80,25 @@ def plain_reference(dates: np.ndarray, prices: Floats, caps: Floats, p: Strategy
         count_v, sum_v, sq_v = _window_sums(finite.astype(float), lv), _window_sums(z, lv), _window_sums(z * z, lv)
         vol = np.sqrt((sq_v - sum_v * sum_v / count_v) / (count_v - 1))
         momentum = np.expm1(_window_sums(np.log1p(z), p.momentum_lookback_days))
+        # stale feeds: the last stale_feed_days returns all exactly 0 while some asset's moved
+        flat = _window_sums((finite & (r == 0)).astype(float), p.stale_feed_days) == p.stale_feed_days
+        moved = _window_sums((finite & (r != 0)).astype(float), p.stale_feed_days).sum(axis=1, keepdims=True) > 0
     present_before = np.vstack([np.zeros((1, n_assets), bool), present[:-1]])
     eligible = present_before & ((p.window_days - count_all) / p.window_days <= p.max_missing_share) & (count_v >= 2)
+    eligible &= ~(flat & moved)
     known = np.isfinite(caps) & (caps > 0)
     cap_row = np.maximum.accumulate(np.where(known, rows, -1), axis=0)
     caps_asof = np.where(cap_row >= 0, caps[np.maximum(cap_row, 0), np.arange(n_assets)], np.nan)
     caps_before = np.vstack([np.full((1, n_assets), np.nan), caps_asof[:-1]])
     week = (dates.astype("datetime64[D]").astype(np.int64) + 3) // 7
     scheduled = np.concatenate([[False], week[1:] != week[:-1]])
-    growth = 1 + np.where(np.isfinite(r), r, 0.0)
+    # holdings earn the actual returns: close / last valid close - 1, 0 on a day without a close
+    valid = np.isfinite(prices) & (prices > 0)
+    last_valid = np.maximum.accumulate(np.where(valid, rows, -1), axis=0)
+    through = np.where(last_valid >= 0, prices[np.maximum(last_valid, 0), np.arange(n_assets)], np.nan)
+    before = np.vstack([np.full((1, n_assets), np.nan), through[:-1]])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        growth = np.where(valid & np.isfinite(before), prices / before, 1.0)
 
     def weights(t: int) -> Floats:
         e = eligible[t]
@@ -101,7 +111,7 @@ def plain_reference(dates: np.ndarray, prices: Floats, caps: Floats, p: Strategy
         if has_cap.any():
             c = np.where(has_cap, caps_before[t], 0.0)
             cap = cap + has_cap.sum() / count * c / c.sum()
-        inv = np.where(e, 1 / np.maximum(np.where(e, vol[t], 1.0), 1e-6), 0.0)
+        inv = np.where(e, 1 / np.maximum(np.where(e, vol[t], 1.0), p.volatility_floor / math.sqrt(252)), 0.0)
         blend = p.momentum_weight * mom + p.market_cap_weight * cap + p.risk_parity_weight * inv / inv.sum()
         out: Floats = blend / blend.sum()
         return out

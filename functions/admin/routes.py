@@ -16,6 +16,8 @@ from autoindex.index.admin_schemas import (
     ComputeRequest,
     ComputeRunPage,
     ComputeRunRead,
+    RebalanceAccepted,
+    RebalanceRequestBody,
 )
 from autoindex.market import admin as pipeline_admin
 from autoindex.market.refresh import request_refresh
@@ -126,6 +128,24 @@ def start_compute(
     accepted = index_admin.request_compute(uow=uow, principal=principal, request=body, meta=meta)
     response.headers["Location"] = f"/v1/admin/compute-runs/{accepted.run_id}"
     return accepted
+
+
+@router.post("/rebalance", status_code=status.HTTP_202_ACCEPTED)
+def request_rebalance(
+    body: RebalanceRequestBody,
+    principal: AdminPrincipal,
+    uow: UowDep,
+    meta: RequestMetaDep,
+    idempotency_key: Annotated[str | None, Header(max_length=100, pattern=r"^[\w.:-]+$")] = None,
+) -> RebalanceAccepted:
+    """Queue an off-schedule rebalance at the next close; it is recorded with the trigger `request`."""
+    return index_admin.request_rebalance(
+        uow=uow,
+        principal=principal,
+        body=body,
+        idempotency_key=f"admin:{idempotency_key}" if idempotency_key else None,
+        meta=meta,
+    )
 
 
 @router.get("/compute-runs")

@@ -20,8 +20,10 @@ from autoindex.index.admin_schemas import (
     ComputeRunPage,
     ComputeRunRead,
     PublishedVersion,
+    RebalanceAccepted,
+    RebalanceRequestBody,
 )
-from autoindex.index.models import ComputeRun, IndexPublication
+from autoindex.index.models import ComputeRun, IndexPublication, RebalanceRequest
 from autoindex.index.publication import lock_publication
 from autoindex.index.strategy import active_version
 
@@ -57,6 +59,57 @@ def request_compute(
         accepted = ComputeAccepted(run_id=run.id, status=run.status, strategy_version=version.id, full=request.full)
     transport.publish(EventName.COMPUTE_REQUESTED, {"compute_run_id": str(accepted.run_id), "full": accepted.full})
     return accepted
+
+
+def request_rebalance(
+    *,
+    uow: UnitOfWork,
+    principal: Principal,
+    body: RebalanceRequestBody,
+    idempotency_key: str | None,
+    meta: RequestMeta,
+) -> RebalanceAccepted:
+    """Queue an off-schedule rebalance at the next close (the day after the last index date); audited.
+
+    The compute job passes every request's date to the engine, which rebalances at the first trading
+    date on or after it and records the trigger ``request``. A second call with the same
+    ``Idempotency-Key`` returns the first request.
+    """
+    from sqlalchemy import select
+
+    with uow:
+        session = uow.session
+        lock_publication(session)  # the next close is after the last computed date, fixed under the lock
+        if idempotency_key is not None:
+            found = session.scalars(
+                select(RebalanceRequest).where(RebalanceRequest.idempotency_key == idempotency_key)
+            ).one_or_none()
+            if found is not None:
+                return RebalanceAccepted(
+                    request_id=found.id, effective_date=found.effective_date, reason=found.reason, joined=True
+                )
+        publication = session.get(IndexPublication, 1)
+        last = publication.as_of if publication is not None else None
+        effective = last + timedelta(days=1) if last is not None else datetime.now(UTC).date()
+        actor_type, actor_id = principal.actor
+        request = RebalanceRequest(
+            id=uuid.uuid4(),
+            effective_date=effective,
+            reason=body.reason,
+            requested_by=f"{actor_type}:{actor_id}"[:64],
+            idempotency_key=idempotency_key,
+        )
+        session.add(request)
+        audit.record(
+            session,
+            action="admin.rebalance.request",
+            outcome="success",
+            meta=meta,
+            actor=principal.actor,
+            target=("rebalance_request", str(request.id)),
+            details={"reason": body.reason, "effective_date": effective.isoformat()},
+        )
+        return RebalanceAccepted(request_id=request.id, effective_date=effective, reason=body.reason, joined=False)
 
 
 def get_compute_run(*, uow: UnitOfWork, run_id: uuid.UUID) -> ComputeRunRead:

@@ -20,6 +20,23 @@ class ComputeRequest(BaseModel):
     reason: Annotated[CleanText, Field(min_length=3, max_length=500)]
 
 
+class RebalanceRequestBody(BaseModel):
+    """POST /v1/admin/rebalance: rebalance off schedule at the next close, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[CleanText, Field(min_length=3, max_length=500)]
+
+
+class RebalanceAccepted(BaseModel):
+    request_id: uuid.UUID
+    effective_date: date = Field(
+        description="The rebalance happens at the close of the first trading date on or after this date."
+    )
+    reason: str
+    joined: bool = Field(description="True when this Idempotency-Key had already queued the request.")
+
+
 class ComputeAccepted(BaseModel):
     run_id: uuid.UUID
     status: str

@@ -26,8 +26,10 @@ _NOT_RELATIVE = ("beta", "alpha", "correlation", "tracking_error", "information_
 def _compare(uow: UnitOfWork, query: RangeQuery) -> tuple[str, BaseModel]:
     import numpy as np
 
-    from autoindex.index.compute_inputs import aligned_closes
+    from autoindex.index.compute_inputs import benchmark_series
     from autoindex.index.engine.metrics import risk_metrics
+    from autoindex.index.engine.strategy import StrategyParams
+    from autoindex.index.models import StrategyVersion
     from autoindex.index.queries import benchmark_asset, check_overlap, series, snapshot
 
     with snapshot(uow) as (session, pub):
@@ -39,11 +41,15 @@ def _compare(uow: UnitOfWork, query: RangeQuery) -> tuple[str, BaseModel]:
         ]
         if len(window) < 2:
             raise ValidationFailed("The range must hold at least two index dates.")
-        asset = benchmark_asset(session)
+        version = session.get(StrategyVersion, pub.strategy_version)
+        assert version is not None
+        params = StrategyParams.model_validate(version.params)
+        if params.benchmark_blend is None:
+            benchmark_asset(session)  # a 409 when none is configured
         days = [d for d, _ in window]
-        bench = aligned_closes(session, asset.id, days)
-        if bench is None:
-            raise ValidationFailed(f"The benchmark {asset.symbol} has no close on or before {days[0]}.")
+        name, bench = benchmark_series(session, params, days)
+        if bench is None or name is None:
+            raise ValidationFailed(f"The benchmark {name} has no close on or before {days[0]}.")
     dates = np.array([np.datetime64(d, "D") for d in days])
     values = np.array([v for _, v in window])
     rf = get_settings().risk_free_rate
@@ -58,7 +64,7 @@ def _compare(uow: UnitOfWork, query: RangeQuery) -> tuple[str, BaseModel]:
         and math.isfinite(value - alone[key])
     }
     return read_cache.version_token(pub.data_version, pub.updated_at), BenchmarkCompare(
-        benchmark=asset.symbol,
+        benchmark=name,
         strategy_version=pub.strategy_version,
         start=days[0],
         end=days[-1],

@@ -101,7 +101,13 @@ def _write_block(session: Session, version: int, result: IndexResult, ids: list[
     if values:
         session.execute(insert(IndexValue), values)
     weights = [
-        {"strategy_version": version, "date": r.date, "asset_id": ids[j], "weight": Decimal(f"{w:.16f}")}
+        {
+            "strategy_version": version,
+            "date": r.date,
+            "asset_id": ids[j],
+            "weight": Decimal(f"{w:.16f}"),
+            "trigger": r.trigger,
+        }
         for r in result.rebalances
         for j, w in enumerate(r.weights.tolist())
         if w > 0.0
@@ -118,6 +124,7 @@ def _compute(
     params = StrategyParams.model_validate(version.params)
     symbols = tuple(a.symbol for a in universe)
     ids = [a.id for a in universe]
+    requested = inputs.rebalance_requests(session)
     state = _stored_state(state_row, params, symbols)
     if state is not None and state.last_date is not None and state_row is not None:
         seen = state_row.prices_seen_at
@@ -126,7 +133,7 @@ def _compute(
             if not new.dates:
                 return None
             try:
-                result = extend_index(state, new.dates, new.matrix, params, assets=symbols)
+                result = extend_index(state, new.dates, new.matrix, params, assets=symbols, requested=requested)
             except StateMismatch:
                 logger.info("state cannot be extended; recomputing in full")
             else:
@@ -135,7 +142,8 @@ def _compute(
     closes = inputs.load_closes(session, ids)
     session.execute(delete(IndexValue).where(IndexValue.strategy_version == version.id))
     session.execute(delete(IndexAllocation).where(IndexAllocation.strategy_version == version.id))
-    return "full", compute_index(closes.dates, closes.matrix, params, assets=symbols), closes.seen_at
+    result = compute_index(closes.dates, closes.matrix, params, assets=symbols, requested=requested)
+    return "full", result, closes.seen_at
 
 
 def _publish_row(session: Session, version: int, as_of: date) -> tuple[int, datetime]:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlalchemy import exists, select
 
+from autoindex.index.engine.benchmark import blend_values
+from autoindex.index.models import RebalanceRequest
 from autoindex.market.models import Asset, DailyPrice
 
 if TYPE_CHECKING:
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from autoindex.index.engine._arrays import FloatArray
+    from autoindex.index.engine.strategy import StrategyParams
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,13 @@ def universe(session: Session) -> list[Asset]:
     """The index's constituents: active assets of the universe, by symbol (the engine's column order)."""
     statement = select(Asset).where(Asset.in_universe, Asset.is_active).order_by(Asset.symbol)
     return list(session.scalars(statement))
+
+
+def rebalance_requests(session: Session) -> list[date]:
+    """The effective dates of operators' off-schedule rebalance requests (the engine's ``requested``)."""
+    return list(
+        session.scalars(select(RebalanceRequest.effective_date).distinct().order_by(RebalanceRequest.effective_date))
+    )
 
 
 def benchmark(session: Session) -> Asset | None:
@@ -95,3 +105,30 @@ def aligned_closes(session: Session, asset_id: int, dates: Sequence[date]) -> Fl
         return None
     out: FloatArray = closes[position]
     return out
+
+
+def benchmark_series(
+    session: Session, params: StrategyParams, dates: Sequence[date]
+) -> tuple[str | None, FloatArray | None]:
+    """(name, values on ``dates``) of the strategy's benchmark: its blend if it has one, else the benchmark asset.
+
+    The name is ``None`` when there is no benchmark at all; the values are ``None`` when some date has no
+    close on or before it for one of the assets.
+    """
+    if params.benchmark_blend is None:
+        asset = benchmark(session)
+        if asset is None:
+            return None, None
+        return asset.symbol, aligned_closes(session, asset.id, dates)
+    symbols = [part.symbol for part in params.benchmark_blend]
+    ids = {
+        symbol: asset_id
+        for symbol, asset_id in session.execute(select(Asset.symbol, Asset.id).where(Asset.symbol.in_(symbols)))
+    }
+    columns = [aligned_closes(session, ids[s], dates) if s in ids else None for s in symbols]
+    if not dates or any(c is None for c in columns):
+        return params.benchmark_name, None
+    matrix = np.column_stack([c for c in columns if c is not None])
+    days = np.array([np.datetime64(d, "D") for d in dates])
+    weights = [part.weight for part in params.benchmark_blend]
+    return params.benchmark_name, blend_values(days, matrix, weights, params.benchmark_rebalance)

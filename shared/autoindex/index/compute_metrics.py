@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from autoindex.index import compute_inputs as inputs
 from autoindex.index.engine.periods import ROLLING_WINDOWS, period_metrics, rolling_metrics
-from autoindex.index.models import IndexMetric, IndexValue
+from autoindex.index.engine.strategy import StrategyParams
+from autoindex.index.models import IndexMetric, IndexValue, StrategyVersion
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
@@ -72,12 +73,13 @@ def write_metrics(session: Session, *, version_id: int, result: IndexResult, mod
     days = [d for d, _ in rows]
     dates = np.array([np.datetime64(d, "D") for d in days])
     values = np.array([float(v) for _, v in rows])
-    benchmark = inputs.benchmark(session)
-    bench = inputs.aligned_closes(session, benchmark.id, days) if benchmark is not None else None
+    version = session.get(StrategyVersion, version_id)
+    assert version is not None
+    name, bench = inputs.benchmark_series(session, StrategyParams.model_validate(version.params), days)
     rf = get_settings().risk_free_rate
     payloads: dict[str, dict[str, Any]] = {
         "periods": {
-            "benchmark_symbol": benchmark.symbol if bench is not None and benchmark else None,
+            "benchmark_symbol": name if bench is not None else None,
             **_periods(dates, values, bench, rf),
         },
         "notes": _notes(session, version_id, result, mode),

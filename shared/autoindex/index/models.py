@@ -91,6 +91,20 @@ class IndexAllocation(Base):
     date: Mapped[date] = mapped_column(Date, primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
     weight: Mapped[Decimal] = mapped_column(WEIGHT)
+    trigger: Mapped[str] = mapped_column(String(16), default="schedule", server_default="schedule")
+
+
+class RebalanceRequest(Base):
+    """An operator's request for an off-schedule rebalance at the first close on or after ``effective_date``."""
+
+    __tablename__ = "rebalance_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    effective_date: Mapped[date] = mapped_column(Date, index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class IndexMetric(Base):

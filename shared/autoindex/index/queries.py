@@ -139,7 +139,7 @@ def load_allocations(uow: UnitOfWork, query: AllocationQuery) -> tuple[str, Base
             )
         )
         rows = session.execute(
-            select(Asset.symbol, IndexAllocation.weight)
+            select(Asset.symbol, IndexAllocation.weight, IndexAllocation.trigger)
             .join(Asset, Asset.id == IndexAllocation.asset_id)
             .where(IndexAllocation.strategy_version == version, IndexAllocation.date == effective)
             .order_by(IndexAllocation.weight.desc(), Asset.symbol)
@@ -149,7 +149,8 @@ def load_allocations(uow: UnitOfWork, query: AllocationQuery) -> tuple[str, Base
             strategy_version=version,
             date=on,
             rebalance_date=effective,
-            allocations=[Allocation(symbol=s, weight=float(w)) for s, w in rows],
+            rebalance_trigger=rows[0][2] if rows else "schedule",
+            allocations=[Allocation(symbol=s, weight=float(w)) for s, w, _ in rows],
         )
 
 

@@ -73,6 +73,9 @@ class AllocationsRead(BaseModel):
     strategy_version: int
     date: dt.date
     rebalance_date: dt.date  # the rebalance in effect on ``date``; its weights come from data before it
+    rebalance_trigger: Literal["schedule", "drift", "request"] = Field(
+        "schedule", description="Why that rebalance happened: its schedule, a drift band, or an operator's request."
+    )
     allocations: list[Allocation]
 
 

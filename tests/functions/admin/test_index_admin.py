@@ -123,3 +123,55 @@ def test_index_operations_are_admin_only(ops: Client, user: Account, seeded: Rec
 def test_bad_compute_requests_are_422(ops: Client, admin: Account, seeded: RecordingDispatcher) -> None:
     for body in ({}, {"reason": "ok reason", "full": "yes"}, {"reason": "ok reason", "extra": 1}, {"reason": "x"}):
         assert ops.post("/v1/admin/compute", headers=admin.bearer(), body=body).status == 422, body
+
+
+def test_a_requested_rebalance_happens_at_the_next_close_and_says_so(
+    ops: Client, admin: Account, user: Account, seeded: RecordingDispatcher
+) -> None:
+    from datetime import timedelta
+
+    from autoindex.index.compute import run_compute
+    from autoindex.index.models import IndexAllocation, IndexEngineState
+    from autoindex.market.models import Asset, DailyPrice
+    from sqlalchemy import delete, select
+
+    from tests.integration.compute.seeding import refresh
+
+    dates, _ = stored_values(1)
+    # The next close after the cut is a Tuesday to Friday, so the weekly schedule does not fire on it.
+    cut = max(i for i in range(len(dates) - 6) if dates[i + 1].weekday() != 0)
+    with UnitOfWork() as uow:  # the days after the cut have not been fetched yet
+        uow.session.execute(delete(DailyPrice).where(DailyPrice.date > dates[cut]))
+        uow.session.execute(update(Asset).values(prices_checked_through=None))
+        uow.session.execute(delete(IndexEngineState))
+    assert run_compute(uow=UnitOfWork(), trigger="cli").status == "succeeded"
+    body = {"reason": "a data fix moved the weights"}
+    assert ops.post("/v1/admin/rebalance", headers=user.bearer(), body=body).status == 403
+    headers = {**admin.bearer(), "Idempotency-Key": "fix-2026-11-30"}
+    first = ops.post("/v1/admin/rebalance", headers=headers, body=body)
+    assert first.status == 202, first.body
+    accepted = first.json()
+    assert accepted["effective_date"] == (dates[cut] + timedelta(days=1)).isoformat() and not accepted["joined"]
+    again = ops.post("/v1/admin/rebalance", headers=headers, body=body).json()
+    assert again["request_id"] == accepted["request_id"] and again["joined"] is True
+    assert ops.post("/v1/admin/rebalance", headers=admin.bearer(), body={"reason": ""}).status == 422
+    audit = [e for e in audit_actions(ops, admin) if e["action"] == "admin.rebalance.request"]
+    assert [e["target_id"] for e in audit] == [accepted["request_id"]]
+
+    refresh(seeded)  # the missing days arrive; the compute extends the index through them
+    with UnitOfWork(read_only=True) as uow:
+        triggers = dict(
+            uow.session.execute(
+                select(IndexAllocation.date, IndexAllocation.trigger).where(IndexAllocation.strategy_version == 1)
+            ).all()
+        )
+    assert triggers[dates[cut + 1]] == "request"
+    assert set(triggers.values()) == {"schedule", "request"}
+    index_api = Client(function_handler("index"))
+    served = index_api.get(
+        "/v1/index/allocations", headers=admin.bearer(), query=f"date={dates[cut + 1].isoformat()}"
+    ).json()
+    assert served["rebalance_date"] == dates[cut + 1].isoformat() and served["rebalance_trigger"] == "request"
+    extended = stored_values(1)
+    assert run_compute(uow=UnitOfWork(), trigger="cli", full=True).status == "succeeded"
+    np.testing.assert_allclose(stored_values(1)[1], extended[1], rtol=1e-12)  # full recompute agrees

@@ -69,6 +69,10 @@ def test_a_non_admin_cannot_change_the_strategy(api: Client, reader: Account) ->
         {"params": {**NEW_PARAMS, "rebalance_frequency": "hourly"}, "reason": "bad frequency"},
         {"params": {**NEW_PARAMS, "momentum_lookback_days": 1}, "reason": "too short"},
         {"params": {**NEW_PARAMS, "leverage": 2}, "reason": "unknown field"},
+        {
+            "params": {**NEW_PARAMS, "benchmark_blend": [{"symbol": "SPX", "weight": 0.6}]},
+            "reason": "blend weights must sum to 1",
+        },
         {"params": NEW_PARAMS},
     ],
 )
@@ -107,3 +111,32 @@ def test_an_admin_change_adds_a_version_and_recomputes(
         audit = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "strategy.update")).all()
     assert [(a.actor_id, a.target_id) for a in audit][-1:] == [(admin.user_id, str(version))]
     assert put(api, admin, {"params": NEW_PARAMS, "reason": "same again"}).status == 409
+
+
+def test_a_blended_benchmark_is_versioned_with_the_strategy_and_named_in_compare(
+    api: Client, admin: Account, reader: Account, seeded: RecordingDispatcher
+) -> None:
+    import numpy as np
+    from autoindex.index.engine.benchmark import blend_values
+
+    from tests.integration.compute.seeding import closes_matrix, stored_values
+
+    blend = [{"symbol": "SPX", "weight": 0.6}, {"symbol": "MSFT", "weight": 0.4}]
+    params = {**NEW_PARAMS, "momentum_lookback_days": 45, "benchmark_blend": blend}
+    result = put(api, admin, {"params": params, "reason": "a benchmark that fits the universe"})
+    assert result.status == 202, result.body
+    assert seeded.drain(60)
+    version = result.json()["version"]
+    config = api.get("/v1/strategy/config", headers=reader.bearer()).json()
+    assert config["version"] == version and config["params"]["benchmark_blend"] == blend
+    metrics = api.get("/v1/strategy/risk-metrics", headers=reader.bearer()).json()
+    assert metrics["benchmark"] == "60% SPX / 40% MSFT (monthly)"
+    compare = Client(function_handler("index")).get("/v1/benchmark/compare", headers=reader.bearer()).json()
+    assert compare["benchmark"] == "60% SPX / 40% MSFT (monthly)"
+    # The blend rebuilt from the stored closes: 100 at the start, monthly back to 60/40.
+    days, _ = stored_values(version)
+    all_days, closes = closes_matrix(("SPX", "MSFT"))
+    rows = [all_days.index(d) for d in days]
+    expected = blend_values(np.array(days, dtype="datetime64[D]"), closes[rows], [0.6, 0.4], "monthly")
+    total = expected[-1] / expected[0] - 1
+    assert compare["benchmark_metrics"]["total_return"] == pytest.approx(total, rel=1e-9)

@@ -23,6 +23,7 @@ from autoindex.index.models import (
     IndexMetric,
     IndexPublication,
     IndexValue,
+    RebalanceRequest,
     StrategyVersion,
 )
 from autoindex.market.models import Asset, DailyPrice
@@ -48,7 +49,7 @@ def reset_index() -> None:
                 data_version=IndexPublication.data_version + 1, strategy_version=None, as_of=None
             )
         )
-        for model in (IndexValue, IndexAllocation, IndexMetric, IndexEngineState, ComputeRun):
+        for model in (IndexValue, IndexAllocation, IndexMetric, IndexEngineState, ComputeRun, RebalanceRequest):
             session.execute(delete(model))
         session.execute(update(StrategyVersion).values(is_active=False))
         session.execute(delete(StrategyVersion).where(StrategyVersion.id != 1))

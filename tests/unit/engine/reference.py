@@ -24,6 +24,7 @@ class ReferenceResult:
     rebalance_weights: list[list[float]] = field(default_factory=list)
     cap_fallback: list[list[bool]] = field(default_factory=list)
     skipped: list[dt.date] = field(default_factory=list)
+    triggers: list[str] = field(default_factory=list)
 
 
 def clean(prices: Matrix, p: StrategyParams) -> tuple[list[list[bool]], Matrix]:
@@ -86,7 +87,7 @@ def decide(
 ) -> tuple[list[float], list[bool]] | None:
     """Weights at date index ``t`` from rows strictly before ``t``; None if nothing is eligible."""
     n_assets = len(returns[0])
-    window = max(p.momentum_lookback_days, p.volatility_lookback_days)
+    window = max(p.momentum_lookback_days + p.momentum_skip_days, p.volatility_lookback_days)
 
     def column(i: int, days: int) -> list[float]:
         return [returns[s][i] if s >= 0 else math.nan for s in range(t - days, t)]
@@ -106,7 +107,8 @@ def decide(
             ok = False
         eligible.append(ok)
         growth = 1.0
-        for x in column(i, p.momentum_lookback_days):
+        momentum_days = column(i, p.momentum_lookback_days + p.momentum_skip_days)[: p.momentum_lookback_days]
+        for x in momentum_days:
             if not math.isnan(x):
                 growth *= 1.0 + x
         scores.append(growth - 1.0)
@@ -115,10 +117,20 @@ def decide(
         return None
 
     momentum = _momentum(scores, eligible, p.momentum_drop_threshold)
+    if p.momentum_max_weight is not None:
+        momentum = _cap(momentum, [m > 0 for m in momentum], p.momentum_max_weight)
     market, fallback = _market(t, caps, eligible)
     floor = p.volatility_floor / math.sqrt(252)
-    inverse = [1.0 / max(vols[i], floor) if eligible[i] else 0.0 for i in range(n_assets)]
-    parity = [x / sum(inverse) for x in inverse]
+    if p.risk_parity_method == "erc":
+        members = [i for i in range(n_assets) if eligible[i]]
+        series = [[0.0 if math.isnan(x) else x for x in column(i, p.volatility_lookback_days)] for i in members]
+        solved = _erc(_floored(_ledoit_wolf(series), floor * floor))
+        parity = [0.0] * n_assets
+        for i, w in zip(members, solved, strict=True):
+            parity[i] = w
+    else:
+        inverse = [1.0 / max(vols[i], floor) if eligible[i] else 0.0 for i in range(n_assets)]
+        parity = [x / sum(inverse) for x in inverse]
     blend = [
         p.momentum_weight * momentum[i] + p.market_cap_weight * market[i] + p.risk_parity_weight * parity[i]
         for i in range(n_assets)
@@ -129,6 +141,41 @@ def decide(
     if p.market_cap_weight == 0:
         fallback = [False] * n_assets
     return blend, fallback
+
+
+def _ledoit_wolf(series: list[list[float]]) -> list[list[float]]:
+    """Ledoit-Wolf (2004) toward mu*I, written out: sample covariance / T, shrinkage min(b2, d2) / d2."""
+    n, t = len(series), len(series[0])
+    x = [[v - sum(col) / t for v in col] for col in series]
+    sample = [[sum(x[i][k] * x[j][k] for k in range(t)) / t for j in range(n)] for i in range(n)]
+    mu = sum(sample[i][i] for i in range(n)) / n
+    d2 = sum((sample[i][j] - (mu if i == j else 0.0)) ** 2 for i in range(n) for j in range(n)) / n
+    b2 = 0.0
+    for k in range(t):
+        b2 += sum((x[i][k] * x[j][k] - sample[i][j]) ** 2 for i in range(n) for j in range(n))
+    b2 = b2 / (t * t) / n
+    shrink = 0.0 if d2 == 0 else min(b2, d2) / d2
+    return [[shrink * (mu if i == j else 0.0) + (1 - shrink) * sample[i][j] for j in range(n)] for i in range(n)]
+
+
+def _floored(cov: list[list[float]], floor: float) -> list[list[float]]:
+    return [[cov[i][j] + floor if i == j else cov[i][j] for j in range(len(cov))] for i in range(len(cov))]
+
+
+def _erc(cov: list[list[float]]) -> list[float]:
+    """Equal risk contributions by cyclical coordinate descent, to risk shares within 1e-12 of 1/n."""
+    n = len(cov)
+    y = [1.0 / math.sqrt(cov[i][i]) for i in range(n)]
+    for _ in range(100_000):
+        for i in range(n):
+            b = sum(cov[i][j] * y[j] for j in range(n) if j != i)
+            y[i] = (-b + math.sqrt(b * b + 4 * cov[i][i] / n)) / (2 * cov[i][i])
+        w = [v / sum(y) for v in y]
+        marginal = [sum(cov[i][j] * w[j] for j in range(n)) for i in range(n)]
+        total = sum(w[i] * marginal[i] for i in range(n))
+        if max(abs(w[i] * marginal[i] / total - 1 / n) for i in range(n)) < 1e-12:
+            return w
+    raise AssertionError("reference ERC did not converge")
 
 
 def _equal(eligible: list[bool]) -> list[float]:
@@ -193,14 +240,30 @@ def _new_period(a: dt.date, b: dt.date, frequency: str) -> bool:
     return (a.year, a.month) != (b.year, b.month)
 
 
+def _outside_band(weights: list[float], target: list[float], p: StrategyParams) -> bool:
+    assert p.drift_band is not None
+    for w, goal in zip(weights, target, strict=True):
+        if p.drift_band_type == "absolute" and abs(w - goal) > p.drift_band:
+            return True
+        if p.drift_band_type == "relative" and goal > 0 and abs(w - goal) > p.drift_band * goal:
+            return True
+    return False
+
+
 def reference_index(
-    dates: list[dt.date], prices: Matrix, p: StrategyParams, caps: Matrix | None = None
+    dates: list[dt.date],
+    prices: Matrix,
+    p: StrategyParams,
+    caps: Matrix | None = None,
+    requested: list[dt.date] | None = None,
 ) -> ReferenceResult:
     present, returns = clean(prices, p)
     earned = actual(prices)
     out = ReferenceResult()
     holdings: list[float] = []
+    target: list[float] = []
     formed = False
+    since = 0  # trading days since the last rebalance
     for t, day in enumerate(dates):
         if not formed:
             decision = decide(t, present, returns, caps, p) if t > 0 else None
@@ -208,15 +271,27 @@ def reference_index(
                 continue
             formed = True
             holdings = [100.0 * w for w in decision[0]]
+            target, since = decision[0], 0
             out.rebalance_dates.append(day)
             out.rebalance_weights.append(decision[0])
             out.cap_fallback.append(decision[1])
+            out.triggers.append("schedule")
             out.dates.append(day)
             out.values.append(100.0)
             continue
+        before = sum(holdings)
+        weights_before = [h / before for h in holdings]  # at the previous close
         holdings = [h * (1 + r) for h, r in zip(holdings, earned[t], strict=True)]
         value = sum(holdings)
+        since += 1
+        trigger = None
         if _new_period(dates[t - 1], day, p.rebalance_frequency):
+            trigger = "schedule"
+        elif any(dates[t - 1] < asked <= day for asked in requested or []):
+            trigger = "request"
+        elif p.drift_band is not None and since >= p.drift_cooldown_days and _outside_band(weights_before, target, p):
+            trigger = "drift"
+        if trigger is not None:
             decision = decide(t, present, returns, caps, p)
             if decision is None:
                 out.skipped.append(day)
@@ -225,9 +300,11 @@ def reference_index(
                 turnover = sum(abs(target[i] - holdings[i] / value) for i in range(len(target)))
                 value *= 1 - p.transaction_cost_bps / 10_000 * turnover
                 holdings = [value * w for w in target]
+                since = 0
                 out.rebalance_dates.append(day)
                 out.rebalance_weights.append(target)
                 out.cap_fallback.append(decision[1])
+                out.triggers.append(trigger)
         out.dates.append(day)
         out.values.append(value)
     return out

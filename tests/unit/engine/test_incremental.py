@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 
@@ -17,10 +18,12 @@ PARAMS = StrategyParams(momentum_lookback_days=20, volatility_lookback_days=15, 
 
 
 def _extend_in_chunks(
-    cuts: list[int], params: StrategyParams = PARAMS, seed: int = 11
+    cuts: list[int], params: StrategyParams = PARAMS, seed: int = 11, requested: tuple[dt.date, ...] = ()
 ) -> tuple[IndexResult, list[IndexResult]]:
     market = make_market(seed)
-    full = compute_index(market.dates, market.prices, params, assets=market.assets, market_caps=market.caps)
+    full = compute_index(
+        market.dates, market.prices, params, assets=market.assets, market_caps=market.caps, requested=requested
+    )
     bounds = [0, *cuts, len(market.dates)]
     state = IndexState.initial(params, market.assets)
     parts = []
@@ -32,6 +35,7 @@ def _extend_in_chunks(
             params,
             assets=market.assets,
             market_caps=market.caps[start:stop],
+            requested=requested,
         )
         parts.append(part)
         state = part.state
@@ -67,6 +71,39 @@ def _assert_same(full: IndexResult, parts: list[IndexResult]) -> None:
 def test_extension_equals_full_recompute(cuts: list[int]) -> None:
     full, parts = _extend_in_chunks(cuts)
     _assert_same(full, parts)
+
+
+@pytest.mark.parametrize("cuts", [[159], [19, 20, 21], [60, 61, 62, 63, 64, 65, 66, 67, 68], [53, 75, 106, 107]])
+def test_extension_equals_full_recompute_with_erc_and_momentum_rules(cuts: list[int]) -> None:
+    params = StrategyParams(
+        momentum_lookback_days=15,
+        momentum_skip_days=3,
+        momentum_max_weight=0.35,
+        volatility_lookback_days=20,
+        risk_parity_method="erc",
+        rebalance_frequency="daily",
+    )
+    full, parts = _extend_in_chunks(cuts, params)
+    _assert_same(full, parts)
+
+
+@pytest.mark.parametrize("cuts", [[159], [60, 61, 62, 63, 64, 65, 66, 67, 68], [53, 75, 106, 107], [100, 101, 102]])
+@pytest.mark.parametrize("band_type", ["absolute", "relative"])
+def test_extension_equals_full_recompute_with_drift_bands_and_requests(cuts: list[int], band_type: str) -> None:
+    params = StrategyParams(
+        momentum_lookback_days=20,
+        volatility_lookback_days=15,
+        rebalance_frequency="monthly",
+        drift_band=0.02 if band_type == "absolute" else 0.1,
+        drift_band_type=band_type,
+        drift_cooldown_days=3,
+    )
+    days = make_market(11).day_list
+    full, parts = _extend_in_chunks(cuts, params, requested=(days[64], days[101], days[150]))
+    assert {r.trigger for r in full.rebalances} == {"schedule", "drift", "request"}
+    _assert_same(full, parts)
+    rebalances = [r for p in parts for r in p.rebalances]
+    assert [r.trigger for r in rebalances] == [r.trigger for r in full.rebalances]
 
 
 def test_day_by_day_extension_over_the_whole_history() -> None:

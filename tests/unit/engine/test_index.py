@@ -29,6 +29,32 @@ PARAMS = {
         momentum_drop_threshold=0.05,
         max_ffill_days=0,
     ),
+    "erc-skip-momentum-cap": StrategyParams(
+        momentum_lookback_days=15,
+        momentum_skip_days=5,
+        momentum_max_weight=0.3,
+        volatility_lookback_days=20,
+        risk_parity_method="erc",
+        momentum_weight=0.5,
+        market_cap_weight=0.0,
+        risk_parity_weight=0.5,
+    ),
+    "monthly-drift-absolute": StrategyParams(
+        momentum_lookback_days=20,
+        volatility_lookback_days=15,
+        rebalance_frequency="monthly",
+        drift_band=0.02,
+        drift_cooldown_days=3,
+    ),
+    "monthly-drift-relative-erc": StrategyParams(
+        momentum_lookback_days=20,
+        volatility_lookback_days=15,
+        rebalance_frequency="monthly",
+        risk_parity_method="erc",
+        drift_band=0.1,
+        drift_band_type="relative",
+        drift_cooldown_days=5,
+    ),
     "momentum-only-tight-cap": StrategyParams(
         momentum_weight=1.0,
         market_cap_weight=0.0,
@@ -50,6 +76,7 @@ def _compare(result: IndexResult, ref: ReferenceResult) -> None:
     np.testing.assert_allclose([r.weights for r in result.rebalances], ref.rebalance_weights, rtol=0, atol=1e-9)
     assert [r.decision.market_cap_fallback.tolist() for r in result.rebalances] == ref.cap_fallback
     assert list(result.skipped_rebalances) == ref.skipped
+    assert [r.trigger for r in result.rebalances] == ref.triggers
 
 
 @pytest.mark.parametrize("name", list(PARAMS))
@@ -210,3 +237,35 @@ def test_a_frozen_feed_no_longer_takes_a_third_of_the_index() -> None:
     # While the feed had moved recently, the asset was held as usual.
     before = [r for r in result.rebalances if r.date <= market.day_list[frozen_from]]
     assert before and all(r.weights[0] > 0.0 for r in before)
+
+
+@pytest.mark.parametrize("name", ["weekly", "monthly-drift-absolute"])
+def test_requested_rebalances_match_the_reference(name: str) -> None:
+    market = make_market(7)
+    params = PARAMS[name]
+    days = market.day_list
+    # A Saturday (executes on Monday, a scheduled date anyway for weekly), mid-week days, one in warm-up.
+    requested = [days[5], days[40] + dt.timedelta(days=1), days[77], days[78], days[123]]
+    result = compute_index(
+        market.dates, market.prices, params, assets=market.assets, market_caps=market.caps, requested=requested
+    )
+    ref = reference_index(days, market.rows(market.prices), params, market.rows(market.caps), requested)
+    _compare(result, ref)
+    triggers = {r.date: r.trigger for r in result.rebalances}
+    assert triggers.get(days[77]) in ("request", "schedule") and triggers.get(days[123]) in ("request", "schedule")
+    assert "request" in triggers.values()
+
+
+def test_drift_band_rebalances_record_their_trigger() -> None:
+    market = make_market(8)
+    params = PARAMS["monthly-drift-absolute"]
+    result = compute_index(market.dates, market.prices, params, assets=market.assets, market_caps=market.caps)
+    drifted = [r for r in result.rebalances if r.trigger == "drift"]
+    assert drifted and any(r.trigger == "schedule" for r in result.rebalances)
+    rows = {d: i for i, d in enumerate(market.day_list)}
+    for rebalance in drifted:
+        row = int(np.searchsorted(result.dates, np.datetime64(rebalance.date)))
+        previous = [r for r in result.rebalances if r.date < rebalance.date][-1]
+        # The band was broken at the close before, and the cooldown had passed.
+        assert np.max(np.abs(result.weights[row - 1] - previous.weights)) > params.drift_band
+        assert rows[rebalance.date] - rows[previous.date] >= params.drift_cooldown_days

@@ -27,6 +27,13 @@ params_strategy = st.builds(
     momentum_drop_threshold=st.sampled_from([-0.5, 0.0, 0.05]),
     max_weight_per_asset=st.sampled_from([None, 0.3, 0.6]),
     transaction_cost_bps=st.sampled_from([0.0, 25.0]),
+    risk_parity_method=st.sampled_from(["inverse_vol", "erc"]),
+    momentum_skip_days=st.integers(0, 3),
+    momentum_max_weight=st.sampled_from([None, 0.4]),
+    stale_feed_days=st.integers(2, 6),
+    drift_band=st.sampled_from([None, 0.02, 0.1]),
+    drift_band_type=st.sampled_from(["absolute", "relative"]),
+    drift_cooldown_days=st.integers(1, 5),
 )
 
 
@@ -65,13 +72,15 @@ def test_future_prices_never_change_past_decisions(
     changed_caps = None if caps is None else np.where(np.arange(n_dates)[:, None] >= cut, caps * 7.0, caps)
 
     assets = tuple(f"A{i}" for i in range(n_assets))
-    before = compute_index(dates, prices, params, assets=assets, market_caps=caps)
-    after = compute_index(dates, changed, params, assets=assets, market_caps=changed_caps)
+    # Requested rebalances are inputs at dates too (never moved by later prices).
+    requested = [dates[i].astype(object) for i in np.flatnonzero(rng.random(n_dates) < 0.1)]
+    before = compute_index(dates, prices, params, assets=assets, market_caps=caps, requested=requested)
+    after = compute_index(dates, changed, params, assets=assets, market_caps=changed_caps, requested=requested)
 
     limit = dates[cut].astype(object)
     old = [r for r in before.rebalances if r.date <= limit]
     new = [r for r in after.rebalances if r.date <= limit]
-    assert [r.date for r in old] == [r.date for r in new]
+    assert [(r.date, r.trigger) for r in old] == [(r.date, r.trigger) for r in new]
     for a, b in zip(old, new, strict=True):
         np.testing.assert_array_equal(a.weights, b.weights)
         np.testing.assert_array_equal(a.decision.eligible, b.decision.eligible)

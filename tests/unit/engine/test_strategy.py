@@ -62,3 +62,44 @@ def test_parameters_are_immutable_values() -> None:
 def test_importing_the_parameters_does_not_load_numpy() -> None:
     code = "import sys, autoindex.index.engine.strategy; assert 'numpy' not in sys.modules, 'numpy loaded'"
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_a_benchmark_blend_must_be_a_portfolio() -> None:
+    Params = StrategyParams
+
+    blend = Params(benchmark_blend=[{"symbol": "SPY", "weight": 0.6}, {"symbol": "IEF", "weight": 0.4}])
+    assert blend.benchmark_name == "60% SPY / 40% IEF (monthly)" and Params().benchmark_name is None
+    assert Params.model_validate(blend.model_dump(mode="json")) == blend
+    for bad in (
+        [{"symbol": "SPY", "weight": 0.6}],
+        [{"symbol": "SPY", "weight": 0.5}, {"symbol": "SPY", "weight": 0.5}],
+        [{"symbol": "spy!", "weight": 1.0}],
+    ):
+        with pytest.raises(ValidationError):
+            Params(benchmark_blend=bad)
+
+
+def test_a_stored_version_without_the_new_fields_reads_with_their_defaults() -> None:
+    Params = StrategyParams
+
+    earlier = {
+        "momentum_weight": 0.4,
+        "market_cap_weight": 0.3,
+        "risk_parity_weight": 0.3,
+        "rebalance_frequency": "weekly",
+    }
+    params = Params.model_validate(earlier)
+    assert params.risk_parity_method == "inverse_vol" and params.drift_band is None
+    assert params.benchmark_blend is None and params.stale_feed_days == 5 and params.momentum_skip_days == 0
+
+
+def test_the_blend_is_rebalanced_on_its_schedule() -> None:
+    import numpy as np
+    from autoindex.index.engine.benchmark import blend_values
+
+    dates = np.array(["2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02"], dtype="datetime64[D]")
+    closes = np.array([[10.0, 100.0], [11.0, 100.0], [11.0, 90.0], [np.nan, 99.0]])
+    values = blend_values(dates, closes, [0.5, 0.5], "monthly")
+    # 50/50 of 100; A +10 % -> 105; 1 Feb: B -10 % -> 50 x 1.1 + 50 x 0.9 = 100, then back to 50/50;
+    # 2 Feb: A has no close (flat), B +10 % -> 50 + 55 = 105.
+    np.testing.assert_allclose(values, [100.0, 105.0, 100.0, 105.0], rtol=1e-12)

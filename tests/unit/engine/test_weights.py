@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from autoindex.index.engine.erc import erc_weights, ledoit_wolf
 from autoindex.index.engine.strategy import StrategyParams
 from autoindex.index.engine.weights import (
     apply_weight_cap,
@@ -113,3 +114,57 @@ def test_the_decision_blends_the_three_schemes() -> None:
     np.testing.assert_allclose(decision.momentum_scores, np.prod(1 + window, axis=0) - 1, rtol=1e-12)
     assert not decision.market_cap_fallback.any()
     assert decide_weights(window, np.zeros(3, dtype=bool), caps, P) is None
+
+
+def _covariance(seed: int, n: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    factor = rng.normal(0, 0.01, (120, 1))
+    returns = factor * rng.uniform(0.2, 1.5, n) + rng.normal(0, 0.004, (120, n)) * rng.uniform(0.5, 3, n)
+    return ledoit_wolf(returns)
+
+
+@pytest.mark.parametrize(("seed", "n"), [(1, 2), (2, 4), (3, 7), (4, 12)])
+def test_erc_matches_an_independent_solver_to_1e6(seed: int, n: int) -> None:
+    from scipy.optimize import minimize  # type: ignore[import-untyped]
+
+    covariance = _covariance(seed, n)
+    ours = erc_weights(covariance)
+    # Independent: minimise the spread of risk contributions over the simplex with SLSQP.
+
+    def spread(w: np.ndarray) -> float:
+        contributions = w * (covariance @ w)
+        return float(np.sum((contributions[:, None] - contributions[None, :]) ** 2)) * 1e10
+
+    found = minimize(
+        spread,
+        np.full(n, 1 / n),
+        method="SLSQP",
+        bounds=[(1e-9, 1.0)] * n,
+        constraints=[{"type": "eq", "fun": lambda w: np.sum(w) - 1.0}],
+        options={"ftol": 1e-30, "maxiter": 2000},
+    )
+    np.testing.assert_allclose(ours, found.x, rtol=0, atol=1e-6)
+    shares = ours * (covariance @ ours) / (ours @ covariance @ ours)
+    np.testing.assert_allclose(shares, 1 / n, atol=1e-10)  # the stated tolerance
+    inverse_vol = 1 / np.sqrt(np.diag(covariance))
+    inverse_vol /= inverse_vol.sum()
+    if n == 2:  # with two assets ERC is inverse volatility, whatever the correlation
+        np.testing.assert_allclose(ours, inverse_vol, atol=1e-9)
+    else:  # with more, correlations matter
+        assert not np.allclose(ours, inverse_vol, atol=1e-3)
+
+
+def test_ledoit_wolf_shrinks_toward_the_average_variance() -> None:
+    rng = np.random.default_rng(5)
+    returns = rng.normal(0, 0.01, (30, 8))  # few days for many assets: the sample matrix is noisy
+    shrunk = ledoit_wolf(returns)
+    x = returns - returns.mean(axis=0)
+    sample = x.T @ x / 30
+    mu = np.trace(sample) / 8
+    # A convex combination of the sample matrix and mu*I, with the same trace, better conditioned.
+    off = ~np.eye(8, dtype=bool)
+    intensity = 1 - shrunk[off] / sample[off]
+    assert np.allclose(intensity, intensity[0]) and 0 < intensity[0] <= 1
+    assert np.trace(shrunk) == pytest.approx(np.trace(sample))
+    assert np.allclose(np.diag(shrunk), intensity[0] * mu + (1 - intensity[0]) * np.diag(sample))
+    assert np.linalg.cond(shrunk) < np.linalg.cond(sample)

@@ -13,10 +13,18 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from autoindex.index.engine._arrays import DateArray, FloatArray, accumulate_rows, check_dates, check_matrix, to_date
+from autoindex.index.engine._arrays import (
+    DateArray,
+    FloatArray,
+    IntArray,
+    accumulate_rows,
+    check_dates,
+    check_matrix,
+    to_date,
+)
 from autoindex.index.engine.cleaning import clean_prices
 from autoindex.index.engine.holding_returns import holding_returns
-from autoindex.index.engine.result import IndexResult, Rebalance, rebalance_notes
+from autoindex.index.engine.result import IndexResult, Rebalance, Trigger, rebalance_notes
 from autoindex.index.engine.schedule import scheduled
 from autoindex.index.engine.state import IndexState, StateMismatch
 from autoindex.index.engine.strategy import StrategyParams
@@ -45,6 +53,7 @@ def compute_index(
     *,
     assets: Sequence[str],
     market_caps: npt.ArrayLike | None = None,
+    requested: Sequence[dt.date] = (),
 ) -> IndexResult:
     """Compute the index from the first date of the data.
 
@@ -61,13 +70,24 @@ def compute_index(
     market_caps
         Market capitalisations, dates x assets, NaN where unknown; ``None`` when none are available
         (equal weights then stand in for the market-cap scheme, and the result says so).
+    requested
+        Dates of requested off-schedule rebalances: each happens at the close of the first trading
+        date on or after its date (once the index exists).
 
     Returns
     -------
     IndexResult
     """
     names = tuple(assets)
-    return extend_index(IndexState.initial(params, names), dates, prices, params, assets=names, market_caps=market_caps)
+    return extend_index(
+        IndexState.initial(params, names),
+        dates,
+        prices,
+        params,
+        assets=names,
+        market_caps=market_caps,
+        requested=requested,
+    )
 
 
 def extend_index(
@@ -78,6 +98,7 @@ def extend_index(
     *,
     assets: Sequence[str],
     market_caps: npt.ArrayLike | None = None,
+    requested: Sequence[dt.date] = (),
 ) -> IndexResult:
     """Extend the index from ``state`` by the trading dates after its last date.
 
@@ -101,13 +122,15 @@ def extend_index(
         raise StateMismatch("new dates must come after the state's last date")
     closes = check_matrix(prices, days.size, len(names), "prices")
     caps = None if market_caps is None else check_matrix(market_caps, days.size, len(names), "market_caps")
-    return _Run(state, days, closes, caps).result()
+    return _Run(state, days, closes, caps, _requested_rows(days, requested, state.last_date)).result()
 
 
 class _Run:
     """One pass over a block of new dates."""
 
-    def __init__(self, state: IndexState, dates: DateArray, closes: FloatArray, caps: FloatArray | None) -> None:
+    def __init__(
+        self, state: IndexState, dates: DateArray, closes: FloatArray, caps: FloatArray | None, requested: IntArray
+    ) -> None:
         self.state, self.params, self.dates = state, state.params, dates
         cleaned = clean_prices(closes, self.params, state.cleaning)
         self.cleaned = cleaned
@@ -120,6 +143,8 @@ class _Run:
         self.caps_before = np.vstack([state.last_caps[None, :], self.caps_asof[:-1]])
         previous = None if state.last_date is None else np.datetime64(state.last_date, "D")
         self.scheduled = np.flatnonzero(scheduled(dates, previous, self.params.rebalance_frequency))
+        self.requested = requested
+        self.target, self.since = state.target.copy(), state.since_rebalance
         n = len(state.assets)
         self.values = np.full(dates.size, np.nan)
         self.weights = np.zeros((dates.size, n))
@@ -146,6 +171,8 @@ class _Run:
             return_tail=self.history[-window:].copy(),
             last_caps=self.caps_asof[-1].copy() if self.dates.size else self.state.last_caps,
             last_close=self.last_close,
+            target=self.target,
+            since_rebalance=self.since,
         )
         first = self.first_row
         return IndexResult(
@@ -170,16 +197,52 @@ class _Run:
             if decision is not None:
                 self._form(row, decision)
             return row + 1
-        at = int(np.searchsorted(self.scheduled, row))
-        end = int(self.scheduled[at]) if at < self.scheduled.size else self.dates.size - 1
+        end, trigger = self._next_event(row)
         self._drift(row, end)
-        if at < self.scheduled.size:
+        if trigger is not None:
             decision = self._decide(end)
             if decision is None:
                 self.skipped.append(to_date(self.dates[end]))
             else:
-                self._trade(end, decision)
+                self._trade(end, decision, trigger)
         return end + 1
+
+    def _next_event(self, row: int) -> tuple[int, Trigger | None]:
+        """The next row to rebalance on from ``row`` (the last row and ``None`` if there is none)."""
+        last = self.dates.size - 1
+        candidates: list[tuple[int, Trigger]] = []
+        at = int(np.searchsorted(self.scheduled, row))
+        if at < self.scheduled.size:
+            candidates.append((int(self.scheduled[at]), "schedule"))
+        at = int(np.searchsorted(self.requested, row))
+        if at < self.requested.size:
+            candidates.append((int(self.requested[at]), "request"))
+        end, trigger = min(candidates, key=lambda c: c[0]) if candidates else (last, None)
+        drift_row = self._drift_trigger(row, end)
+        if drift_row is not None and (drift_row < end or trigger is None):
+            return drift_row, "drift"  # a scheduled or requested rebalance on the same row takes precedence
+        return end, trigger
+
+    def _drift_trigger(self, row: int, end: int) -> int | None:
+        """The first row in [row, end] whose previous close had a weight outside the band, after the cooldown.
+
+        The test reads the close *before* the row, so a rebalance on a date still uses only earlier data.
+        """
+        band = self.params.drift_band
+        if band is None:
+            return None
+        growth = np.cumprod(1.0 + self.returns[row:end], axis=0)
+        path = np.vstack([self.positions[None, :], self.positions * growth])  # closes row-1 .. end-1
+        weights = path / path.sum(axis=1)[:, None]
+        gap = np.abs(weights - self.target)
+        if self.params.drift_band_type == "relative":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                outside = np.any((self.target > 0.0) & (gap > band * self.target), axis=1)
+        else:
+            outside = np.any(gap > band, axis=1)
+        since = self.since + np.arange(1, end - row + 2)  # trading days since the last rebalance, per row
+        hits = np.flatnonzero(outside & (since >= self.params.drift_cooldown_days))
+        return row + int(hits[0]) if hits.size else None
 
     def _form(self, row: int, decision: WeightDecision) -> None:
         self.formed, self.first_row = True, row
@@ -194,22 +257,32 @@ class _Run:
         self.values[start : end + 1] = values
         self.weights[start : end + 1] = path / values[:, None]
         self.positions, self.value = path[-1], float(values[-1])
+        self.since += end - start + 1
 
-    def _trade(self, row: int, decision: WeightDecision) -> None:
+    def _trade(self, row: int, decision: WeightDecision, trigger: Trigger) -> None:
         before = self.value
         turnover = float(np.abs(decision.weights - self.positions / before).sum())
         cost = self.params.transaction_cost_bps / _BPS * turnover
         self.value = before * (1.0 - cost)
         self.positions = self.value * decision.weights
-        self._record(row, decision, turnover=turnover, cost=cost, before=before, initial=False)
+        self._record(row, decision, turnover=turnover, cost=cost, before=before, initial=False, trigger=trigger)
 
     def _record(
-        self, row: int, decision: WeightDecision, *, turnover: float, cost: float, before: float, initial: bool
+        self,
+        row: int,
+        decision: WeightDecision,
+        *,
+        turnover: float,
+        cost: float,
+        before: float,
+        initial: bool,
+        trigger: Trigger = "schedule",
     ) -> None:
         day = to_date(self.dates[row])
         self.values[row] = self.value
         self.weights[row] = decision.weights
         self.last_rebalance = day
+        self.target, self.since = decision.weights.copy(), 0
         self.rebalances.append(
             Rebalance(
                 date=day,
@@ -221,8 +294,21 @@ class _Run:
                 value_after=self.value,
                 initial=initial,
                 notes=rebalance_notes(self.state.assets, decision, initial),
+                trigger=trigger,
             )
         )
+
+
+def _requested_rows(days: DateArray, requested: Sequence[dt.date], after: dt.date | None) -> IntArray:
+    """Rows of the first trading date on or after each requested date (dates up to ``after`` are done)."""
+    if not requested or days.size == 0:
+        return np.empty(0, dtype=np.int64)
+    asked = np.array(sorted({np.datetime64(d, "D") for d in requested}))
+    if after is not None:
+        asked = asked[asked > np.datetime64(after, "D")]
+    rows = np.searchsorted(days, asked, side="left")
+    found: IntArray = np.unique(rows[rows < days.size]).astype(np.int64)
+    return found
 
 
 def _carry_caps(caps: FloatArray | None, last: FloatArray, rows: int) -> FloatArray:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from autoindex.index.engine._arrays import DateArray, FloatArray
 from autoindex.index.engine.state import IndexState
 from autoindex.index.engine.weights import WeightDecision
+
+#: Why a rebalance happened: its schedule (and the formation), a drifted weight, or an operator's request.
+Trigger = Literal["schedule", "drift", "request"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,8 @@ class Rebalance:
         Whether this is the formation of the first portfolio.
     notes
         Plain-language notes for clients: fallbacks that stood in, constraints relaxed.
+    trigger
+        ``schedule`` (and the formation), ``drift`` or ``request``.
     """
 
     date: dt.date
@@ -45,6 +51,7 @@ class Rebalance:
     value_after: float
     initial: bool
     notes: tuple[str, ...]
+    trigger: Trigger = "schedule"
 
 
 @dataclass(frozen=True, slots=True)

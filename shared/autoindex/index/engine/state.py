@@ -56,6 +56,10 @@ class IndexState:
         Last known market capitalisation per asset (NaN where unknown).
     last_close
         Last valid (finite, positive) close per asset, for the holdings' actual returns (NaN if none).
+    target
+        The target weights of the last rebalance (zeros before formation), for the drift band.
+    since_rebalance
+        Trading days from the last rebalance to ``last_date`` (0 on a rebalance date).
     """
 
     params: StrategyParams
@@ -69,6 +73,8 @@ class IndexState:
     return_tail: FloatArray
     last_caps: FloatArray
     last_close: FloatArray
+    target: FloatArray
+    since_rebalance: int
 
     @classmethod
     def initial(cls, params: StrategyParams, assets: tuple[str, ...]) -> IndexState:
@@ -86,6 +92,8 @@ class IndexState:
             return_tail=np.full((params.window_days, n), np.nan),
             last_caps=np.full(n, np.nan),
             last_close=np.full(n, np.nan),
+            target=np.zeros(n),
+            since_rebalance=0,
         )
 
     @property
@@ -114,6 +122,8 @@ class IndexState:
             "return_tail": _json(self.return_tail),
             "last_caps": _json(self.last_caps),
             "last_close": _json(self.last_close),
+            "target": _json(self.target),
+            "since_rebalance": self.since_rebalance,
         }
 
     @classmethod
@@ -141,6 +151,8 @@ class IndexState:
             return_tail=_array(data["return_tail"], (window, n)),
             last_caps=_array(data["last_caps"], (n,)),
             last_close=_array(data["last_close"], (n,)),
+            target=_array(data["target"], (n,)),
+            since_rebalance=int(data["since_rebalance"]),
         )
 
 

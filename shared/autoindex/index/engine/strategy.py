@@ -12,11 +12,22 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 RebalanceFrequency = Literal["daily", "weekly", "monthly"]
+RiskParityMethod = Literal["inverse_vol", "erc"]
+DriftBandType = Literal["absolute", "relative"]
 
 #: How far the three blend weights may sum away from 1.
 WEIGHT_SUM_TOLERANCE = 1e-9
 
 _Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class BlendPart(BaseModel):
+    """One asset of a benchmark blend and its weight."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    symbol: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9.\-]{0,11}(/[A-Z]{3})?$")]
+    weight: Annotated[float, Field(gt=0.0, le=1.0)]
 
 
 class StrategyParams(BaseModel):
@@ -42,11 +53,51 @@ class StrategyParams(BaseModel):
         description="Assets whose momentum (compounded return over the window) is not above this are dropped "
         "from the momentum scheme.",
     )
+    momentum_skip_days: int = Field(
+        0,
+        ge=0,
+        le=252,
+        description="The momentum window ends this many trading days before the rebalance (skips the most "
+        "recent days, as the 12-1 convention does).",
+    )
+    momentum_max_weight: float | None = Field(
+        None, gt=0.0, le=1.0, description="Optional cap on any asset's weight within the momentum scheme."
+    )
+    risk_parity_method: RiskParityMethod = Field(
+        "inverse_vol",
+        description="inverse_vol (1/sigma) or erc (equal risk contributions from a Ledoit-Wolf shrunk covariance).",
+    )
     volatility_lookback_days: int = Field(
         60, ge=2, le=1260, description="Trading days of the volatility window (risk parity and outlier test)."
     )
     rebalance_frequency: RebalanceFrequency = Field(
         "weekly", description="daily, weekly (first trading day of each ISO week) or monthly (first of each month)."
+    )
+
+    drift_band: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="Optional band: a rebalance also happens when a drifted weight leaves it (see drift_band_type).",
+    )
+    drift_band_type: DriftBandType = Field(
+        "absolute",
+        description="absolute: |w - target| > band; relative: |w - target| > band x target.",
+    )
+    drift_cooldown_days: int = Field(
+        5, ge=1, le=252, description="Trading days after any rebalance before the drift band may trigger one."
+    )
+
+    # --- the benchmark
+    benchmark_blend: tuple[BlendPart, ...] | None = Field(
+        None,
+        min_length=1,
+        max_length=20,
+        description="Optional benchmark: a blend of stored assets (weights summing to 1), such as 60 % SPY and "
+        "40 % IEF; without one, the benchmark asset (SPX by default) is the benchmark.",
+    )
+    benchmark_rebalance: RebalanceFrequency = Field(
+        "monthly", description="How often the benchmark blend is brought back to its weights."
     )
 
     # --- data cleaning
@@ -98,7 +149,27 @@ class StrategyParams(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _blend_is_a_portfolio(self) -> StrategyParams:
+        if self.benchmark_blend is None:
+            return self
+        symbols = [part.symbol for part in self.benchmark_blend]
+        if len(set(symbols)) != len(symbols):
+            raise ValueError("benchmark_blend names an asset twice")
+        total = sum(part.weight for part in self.benchmark_blend)
+        if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+            raise ValueError(f"benchmark_blend weights must sum to 1 (got {total:.12g})")
+        return self
+
+    @property
+    def benchmark_name(self) -> str | None:
+        """``60% SPY / 40% IEF (monthly)`` for a blend; ``None`` when the benchmark asset is the benchmark."""
+        if self.benchmark_blend is None:
+            return None
+        parts = " / ".join(f"{part.weight * 100:g}% {part.symbol}" for part in self.benchmark_blend)
+        return f"{parts} ({self.benchmark_rebalance})"
+
     @property
     def window_days(self) -> int:
-        """The eligibility window: the longer of the two look-backs."""
-        return max(self.momentum_lookback_days, self.volatility_lookback_days)
+        """The eligibility window: the longer of the momentum window (with its skip) and the volatility one."""
+        return max(self.momentum_lookback_days + self.momentum_skip_days, self.volatility_lookback_days)

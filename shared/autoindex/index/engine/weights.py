@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoindex.index.engine._arrays import BoolArray, FloatArray
+from autoindex.index.engine.erc import erc_weights, ledoit_wolf
 from autoindex.index.engine.strategy import StrategyParams
 
 #: Trading days a year, to turn the annualised volatility floor into a daily one.
@@ -81,7 +82,8 @@ def stale_feeds(window: FloatArray, params: StrategyParams) -> BoolArray:
 
 def momentum_scores(window: FloatArray, eligible: BoolArray, params: StrategyParams) -> FloatArray:
     """Compounded return over the momentum window for eligible assets (NaN elsewhere)."""
-    recent = window[-params.momentum_lookback_days :]
+    end = window.shape[0] - params.momentum_skip_days
+    recent = window[end - params.momentum_lookback_days : end]
     growth = np.prod(np.where(np.isnan(recent), 1.0, 1.0 + recent), axis=0)
     scores: FloatArray = np.where(eligible, growth - 1.0, np.nan)
     return scores
@@ -135,6 +137,21 @@ def risk_parity_weights(vols: FloatArray, eligible: BoolArray, floor: float) -> 
     with np.errstate(invalid="ignore"):
         inverse = np.where(eligible, 1.0 / np.maximum(vols, floor), 0.0)
     weights: FloatArray = inverse / inverse.sum()
+    return weights
+
+
+def erc_leg(window: FloatArray, eligible: BoolArray, params: StrategyParams) -> FloatArray:
+    """Equal-risk-contribution scheme over the volatility window (missing returns count as 0).
+
+    The covariance is Ledoit-Wolf shrunk, plus the floor's variance on the diagonal: a ridge that keeps
+    it positive definite (a short window of perfectly anticorrelated assets has no ERC portfolio) and
+    gives every asset at least the floor's volatility.
+    """
+    recent = window[-params.volatility_lookback_days :, eligible]
+    covariance = ledoit_wolf(np.where(np.isnan(recent), 0.0, recent))
+    covariance += daily_volatility_floor(params) ** 2 * np.eye(covariance.shape[0])
+    weights = np.zeros(eligible.size)
+    weights[eligible] = erc_weights(covariance)
     return weights
 
 
@@ -195,8 +212,12 @@ def decide_weights(
     scores = momentum_scores(window, eligible, params)
     vols = volatilities(window, eligible, params)
     momentum, momentum_fallback = momentum_weights(scores, eligible, params.momentum_drop_threshold)
+    momentum, _ = apply_weight_cap(momentum, momentum > 0.0, params.momentum_max_weight)
     market_cap, cap_fallback = market_cap_weights(caps_before, eligible)
-    risk_parity = risk_parity_weights(vols, eligible, daily_volatility_floor(params))
+    if params.risk_parity_method == "erc":
+        risk_parity = erc_leg(window, eligible, params)
+    else:
+        risk_parity = risk_parity_weights(vols, eligible, daily_volatility_floor(params))
     blended = (
         params.momentum_weight * momentum
         + params.market_cap_weight * market_cap
