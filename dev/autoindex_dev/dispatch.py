@@ -178,6 +178,9 @@ class LocalDispatcher:
                 message.receive_count += 1
                 retry.append(message)
         if retry:
+            # SQS hides a failed message for its visibility timeout; a short pause stands for it here, so a
+            # retry does not land before the transaction that queued the message has committed.
+            time.sleep(min(0.05 * 2 ** max(m.receive_count for m in retry), 2.0))
             self._submit("sqs", (logical, retry))
 
     def _max_receive_count(self, logical: str) -> int:

@@ -13,6 +13,7 @@ from autoindex.index.models import ComputeRun
 from autoindex.market.models import RefreshRun
 from autoindex_dev.envelopes import eventbridge_event, sqs_event, sqs_record
 from autoindex_dev.lambda_events import LocalContext, scheduled_event
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
@@ -47,11 +48,14 @@ def test_a_malformed_event_is_rejected_and_changes_nothing(migrated: Engine, nam
     assert (_count(ComputeRun), _count(RefreshRun)) == before
 
 
-def test_a_malformed_ingest_message_fails_only_its_own_record(migrated: Engine) -> None:
+def test_malformed_and_not_yet_committed_ingest_messages_come_back(migrated: Engine) -> None:
+    # Given a malformed message and one for a batch whose run is not committed (yet)
     bad = sqs_record(json.dumps({"run_id": "not-a-uuid", "seq": 0}), queue_name="ingest")
-    unknown_run = sqs_record(json.dumps({"run_id": str(uuid.uuid4()), "seq": 0}), queue_name="ingest")
-    result = _invoke("ingest", sqs_event([bad, unknown_run]))
-    assert result == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    unseen = sqs_record(json.dumps({"run_id": str(uuid.uuid4()), "seq": 0}), queue_name="ingest")
+    # Then neither is deleted: every record failed, so the whole delivery returns to the queue
+    # (deleting the unseen one would strand a run whose commit was merely slower than the consumer)
+    with pytest.raises(BatchProcessingError, match="All records failed"):
+        _invoke("ingest", sqs_event([bad, unseen]))
 
 
 def test_a_failing_compute_marks_its_queued_run_failed_and_raises(

@@ -46,6 +46,15 @@ class BatchBusy(Exception):
     """Another delivery holds this batch's lease; this one should come back later."""
 
 
+class BatchNotVisible(BatchBusy):
+    """The batch is not in the database (yet): its run's transaction queues the messages before it commits.
+
+    A consumer can be faster than that commit. Deleting the message then would leave the run running for
+    ever, so the message comes back after its visibility timeout; if the run never commits, it ends in
+    the dead-letter queue.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
     status: Status
@@ -57,7 +66,7 @@ def _claim(run_id: uuid.UUID, seq: int, now: datetime) -> tuple[RefreshBatch | N
     with UnitOfWork() as uow:
         batch = market_repo.batch_for_update(uow.session, run_id, seq)
         if batch is None:
-            return None, "unknown"  # its run never committed: nothing to do
+            raise BatchNotVisible(f"batch {run_id}/{seq} is not committed yet")
         if batch.status in ("done", "failed"):
             return batch, "duplicate"
         if batch.lease_until is not None and batch.lease_until > now:

@@ -187,7 +187,7 @@ def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_los
     assert dispatcher.drain(120)
     run = _run(second.run.id)
     # Then AAPL's whole history was re-fetched and replaced, the revision is on the run, and it cost one more credit
-    assert run.status == "succeeded", run.errors
+    assert run.status == "succeeded", (run.errors, dispatcher.dead_letters, _batches(second.run.id))
     assert [r["symbol"] for r in run.revisions] == ["AAPL"]
     (revision,) = run.revisions
     assert revision["factor"] == pytest.approx(10.0, rel=1e-6) and revision["first_changed"] == before[0][0].isoformat()
@@ -204,6 +204,14 @@ def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_los
     # And the next refresh finds nothing revised
     third = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
     assert dispatcher.drain(120) and _run(third.run.id).revisions == []
+
+
+def _batches(run_id: uuid.UUID) -> list[tuple[str, int, str | None]]:
+    from autoindex.market.models import RefreshBatch
+
+    with UnitOfWork(read_only=True) as uow:
+        rows = uow.session.scalars(select(RefreshBatch).where(RefreshBatch.run_id == run_id))
+        return [(b.status, b.attempts, b.error) for b in rows]
 
 
 def _batch_symbols(run_id: uuid.UUID) -> list[list[str]]:
