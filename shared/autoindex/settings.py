@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     hsts_max_age_s: Annotated[int, Field(ge=0, le=63_072_000)] = 31_536_000
     gzip_minimum_size: Annotated[int, Field(ge=0)] = 1_024
     max_page_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    # Request bodies past these sizes get a 413 before anything parses them (auth routes take no large input).
+    max_body_bytes: Annotated[int, Field(ge=1_024, le=6_291_456)] = 1_048_576
+    auth_max_body_bytes: Annotated[int, Field(ge=1_024, le=6_291_456)] = 65_536
 
     # --- caching
     cache_ttl_s: Annotated[int, Field(ge=1, le=604_800)] = 3_600

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -12,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from autoindex import __version__
 from autoindex.observability import Handler, lambda_entry
 from autoindex.settings import get_settings
+from autoindex.web.body_limit import BodyLimitMiddleware
 from autoindex.web.middleware import RequestContextMiddleware
 from autoindex.web.problems import PROBLEM_JSON, install_error_handlers
 from autoindex.web.ratelimit import rate_limit
@@ -29,11 +30,13 @@ def create_app(
     title: str,
     rate_limit_policy: str | None = "default",
     openapi_url: str | None = None,
+    body_limit: Literal["default", "auth"] = "default",
 ) -> FastAPI:
     """Build one route area's app: problem+json errors, request ids, security headers, CORS, gzip, rate limit.
 
     ``rate_limit_policy=None`` exempts the whole app (health checks); routes may add stricter
-    policies of their own on top of the app-wide one.
+    policies of their own on top of the app-wide one. ``body_limit="auth"`` applies the smaller
+    AUTH_MAX_BODY_BYTES cap to request bodies.
     """
     settings = get_settings()
     dependencies = [Depends(rate_limit(rate_limit_policy))] if rate_limit_policy else []
@@ -59,6 +62,8 @@ def create_app(
             allow_credentials=False,  # the API authenticates by headers only, never cookies
             max_age=settings.cors_max_age_s,
         )
+    max_body_bytes = settings.auth_max_body_bytes if body_limit == "auth" else settings.max_body_bytes
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     # Added last, so it runs first: every response, preflights and 500s included, gets its headers.
     app.add_middleware(RequestContextMiddleware, hsts_max_age_s=settings.hsts_max_age_s)
     return app
