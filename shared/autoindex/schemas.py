@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from autoindex.settings import get_settings
 
@@ -26,6 +26,20 @@ def _storable(value: str) -> str:
 
 # Any free text a client sends that may reach the database or a log line.
 CleanText = Annotated[str, AfterValidator(_storable)]
+
+
+def _iso_date_text(value: object) -> object:
+    # Pydantic's lax mode reads a number as a Unix timestamp (start=0 is 1970-01-01); the API takes only
+    # the YYYY-MM-DD its schema documents (date objects pass, for callers inside the process).
+    if isinstance(value, str) and not (len(value) == 10 and value[4] == "-" and value[7] == "-"):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    if not isinstance(value, (str, dt.date)):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+# A calendar date a client sends: `format: date` in the schema, and only that on the wire.
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
 
 
 def check_range(start: dt.date | None, end: dt.date | None) -> None:
@@ -53,8 +67,8 @@ class RangeQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: dt.date | None = None
-    end: dt.date | None = None
+    start: IsoDate | None = None
+    end: IsoDate | None = None
 
     @model_validator(mode="after")
     def _range(self) -> RangeQuery:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 from autoindex.web.app import create_app
@@ -16,6 +17,7 @@ from tests.functions.test_problem_details import assert_problem
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
+T = TypeVar("T")
 ONE_MB_OF_KEYS = {f"k{i:07d}": 1 for i in range(80_000)}  # about 1 MB of JSON, every key unknown to login
 
 
@@ -107,12 +109,21 @@ async def _send_raw(app: Any, chunks: list[bytes], content_length: int | None) -
     return start["status"], response_headers, body
 
 
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    # Not asyncio.run: it leaves the main thread without an event loop, which Mangum (used by later tests) needs.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
+
+
 @pytest.mark.parametrize("declared", [None, 10], ids=["no-content-length", "lying-content-length"])
 def test_a_body_over_the_cap_is_a_413_as_it_arrives(fresh_settings: pytest.MonkeyPatch, declared: int | None) -> None:
     fresh_settings.setenv("MAX_BODY_BYTES", "4096")
     app = _app()
     chunks = [b'{"text": "'] + [b"x" * 1_000] * 20 + [b'"}']
-    status, headers, body = asyncio.run(_send_raw(app, chunks, declared))
+    status, headers, body = _run(_send_raw(app, chunks, declared))
     assert status == 413
     assert headers["content-type"] == "application/problem+json"
     assert json.loads(body)["status"] == 413
@@ -121,6 +132,6 @@ def test_a_body_over_the_cap_is_a_413_as_it_arrives(fresh_settings: pytest.Monke
 
 def test_a_body_under_the_cap_arriving_in_chunks_is_served(fresh_settings: pytest.MonkeyPatch) -> None:
     fresh_settings.setenv("MAX_BODY_BYTES", "4096")
-    status, _, body = asyncio.run(_send_raw(_app(), [b'{"text": "', b"x" * 3_000, b'"}'], None))
+    status, _, body = _run(_send_raw(_app(), [b'{"text": "', b"x" * 3_000, b'"}'], None))
     assert status == 200
     assert json.loads(body) == {"length": 3_000}

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from autoindex.index.engine.strategy import StrategyParams
-from autoindex.schemas import CleanText, RangeQuery, check_range, field_list
+from autoindex.schemas import CleanText, IsoDate, RangeQuery, check_range, field_list
 
 HISTORY_FIELDS = ("value", "daily_return", "drawdown")
 ROLLING_WINDOWS = (30, 90)  # the engine's (engine.periods imports NumPy, so not imported here)
@@ -31,7 +31,7 @@ class HistoryQuery(RangeQuery):
 class AllocationQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date: dt.date | None = None
+    date: IsoDate | None = None
 
 
 class RiskMetricsQuery(BaseModel):
@@ -116,8 +116,8 @@ class SimulationRequest(BaseModel):
 
     amount: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
     currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
-    start_date: dt.date
-    end_date: dt.date | None = None
+    start_date: IsoDate
+    end_date: IsoDate | None = None
 
     @model_validator(mode="after")
     def _range(self) -> SimulationRequest:
@@ -132,10 +132,10 @@ class SimulationRead(BaseModel):
     end_date: dt.date
     start_value: float
     end_value: float
-    roi: float
+    roi: float | None  # None when the start value is zero
     start_value_usd: float
     end_value_usd: float
-    roi_usd: float
+    roi_usd: float | None
     strategy_version: int
     series: list[dict[str, Any]]
 

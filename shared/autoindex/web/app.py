@@ -14,6 +14,7 @@ from autoindex.observability import Handler, lambda_entry
 from autoindex.settings import get_settings
 from autoindex.web.body_limit import BodyLimitMiddleware
 from autoindex.web.middleware import RequestContextMiddleware
+from autoindex.web.openapi import install_problem_openapi
 from autoindex.web.problems import PROBLEM_JSON, install_error_handlers
 from autoindex.web.ratelimit import rate_limit
 
@@ -51,6 +52,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)
+    install_problem_openapi(app, routers, rate_limited=rate_limit_policy is not None)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size)
     if settings.cors_allow_origins:
         app.add_middleware(
