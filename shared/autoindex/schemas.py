@@ -28,18 +28,19 @@ def _storable(value: str) -> str:
 CleanText = Annotated[str, AfterValidator(_storable)]
 
 
-def _iso_date_text(value: object) -> object:
+def _not_a_number(value: object) -> object:
     # Pydantic's lax mode reads a number as a Unix timestamp (start=0 is 1970-01-01); the API takes only
-    # the YYYY-MM-DD its schema documents (date objects pass, for callers inside the process).
-    if isinstance(value, str) and not (len(value) == 10 and value[4] == "-" and value[7] == "-"):
-        raise ValueError("must be a date as YYYY-MM-DD")
-    if not isinstance(value, (str, dt.date)):
-        raise ValueError("must be a date as YYYY-MM-DD")
+    # the ISO 8601 text its schema documents (date objects pass, for callers inside the process).
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value
+    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("must be ISO 8601 text (YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ for a moment)")
     return value
 
 
-# A calendar date a client sends: `format: date` in the schema, and only that on the wire.
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
+# A calendar date or a moment a client sends: `format: date` / `date-time` in the schema, and only that.
+IsoDate = Annotated[dt.date, BeforeValidator(_not_a_number)]
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_not_a_number)]
 
 
 def check_range(start: dt.date | None, end: dt.date | None) -> None:

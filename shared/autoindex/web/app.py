@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from starlette.middleware.gzip import GZipMiddleware
 
 from autoindex import __version__
@@ -15,7 +16,7 @@ from autoindex.settings import get_settings
 from autoindex.web.body_limit import BodyLimitMiddleware
 from autoindex.web.middleware import RequestContextMiddleware
 from autoindex.web.openapi import install_problem_openapi
-from autoindex.web.problems import PROBLEM_JSON, install_error_handlers
+from autoindex.web.problems import PROBLEM_JSON, ROUTE_METHODS, install_error_handlers
 from autoindex.web.ratelimit import rate_limit
 
 if TYPE_CHECKING:
@@ -51,6 +52,11 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    setattr(
+        app.state,
+        ROUTE_METHODS,
+        [(r.path_regex, set(r.methods or ())) for router in routers for r in router.routes if isinstance(r, APIRoute)],
+    )
     install_error_handlers(app)
     install_problem_openapi(app, routers, rate_limited=rate_limit_policy is not None)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size)

@@ -85,7 +85,7 @@ def _authenticates(route: APIRoute) -> bool:
 def _error_statuses(route: APIRoute, operation: dict[str, Any], *, rate_limited: bool) -> set[int]:
     statuses = {405, 503}
     if _authenticates(route):
-        statuses |= {401, 403}
+        statuses |= {400, 401, 403}  # 400: a bearer token and an API key at once
     if rate_limited:
         statuses.add(401)  # the public auth routes refuse a wrong password or a dead refresh token
     if (route.methods or set()) - {"GET", "HEAD"}:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -103,6 +104,16 @@ def _public_validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
+ROUTE_METHODS = "route_methods"  # app.state: (path regex, methods) of every route, set by the app factory
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this app serves at the request's path, sorted."""
+    routes: list[tuple[re.Pattern[str], set[str]]] = getattr(request.app.state, ROUTE_METHODS, [])
+    path = request.scope.get("path", "")
+    return sorted({method for regex, methods in routes if regex.match(path) for method in methods})
+
+
 async def _on_app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     return problem_response(
@@ -126,12 +137,18 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         detail = "No resource at this path."
     if status == 405 and detail is None:
         detail = f"Method {request.method} is not allowed on this path."
+    headers = dict(exc.headers or {})
+    if status == 405:
+        # The router names only the first route that matched the path; Allow lists every route on it.
+        allowed = allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
     return problem_response(
         status=status,
         detail=detail,
         instance=request.url.path,
         request_id=request_id_of(request),
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 

@@ -26,7 +26,8 @@ class StrategyParams(BaseModel):
     how an incremental extension checks that the strategy has not changed since the last compute.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    # Strict: a JSON true is not the number 1, as the schema says.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
     # --- the blend of the three weighting schemes
     momentum_weight: _Share = Field(0.4, description="Share of the momentum scheme in the blend.")
