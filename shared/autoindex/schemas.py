@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -50,6 +50,17 @@ def check_range(start: dt.date | None, end: dt.date | None) -> None:
     limit = get_settings().index_max_range_days
     if start and end and (end - start).days > limit:
         raise ValueError(f"the date range may span at most {limit} days")
+
+
+def fields_param(allowed: Sequence[str]) -> Any:
+    """The ``fields`` parameter: its allowed names enumerated in the schema (a pattern and the description)."""
+    name = "(" + "|".join(allowed) + ")"
+    return Field(
+        max_length=64,
+        pattern=f"^{name}(,{name})*$",
+        description=f"comma list of: {', '.join(allowed)}",
+        examples=[",".join(allowed[:2])],
+    )
 
 
 def field_list(value: str | None, allowed: Sequence[str]) -> str | None:

@@ -9,14 +9,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from autoindex.index.engine.strategy import StrategyParams
-from autoindex.schemas import CleanText, IsoDate, RangeQuery, check_range, field_list
+from autoindex.schemas import CleanText, IsoDate, RangeQuery, check_range, field_list, fields_param
 
 HISTORY_FIELDS = ("value", "daily_return", "drawdown")
 ROLLING_WINDOWS = (30, 90)  # the engine's (engine.periods imports NumPy, so not imported here)
 
 
 class HistoryQuery(RangeQuery):
-    fields: Annotated[str, Field(max_length=64)] | None = None
+    fields: Annotated[str, fields_param(HISTORY_FIELDS)] | None = None
 
     @field_validator("fields")
     @classmethod

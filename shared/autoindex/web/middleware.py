@@ -60,6 +60,7 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         logger.set_correlation_id(request_id)
         started = False
+        head = scope.get("method") == "HEAD"
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
@@ -76,6 +77,8 @@ class RequestContextMiddleware:
                     if name.lower().encode() not in present
                 )
                 message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and head:
+                message = {**message, "body": b""}  # HEAD: GET's status and headers, no body
             await send(message)
 
         try:

@@ -173,3 +173,9 @@ def test_a_forged_cursor_is_a_422_before_any_query(market: Client, reader: Accou
     result = market.get("/v1/assets", query=f"cursor={cursor}", headers=reader.bearer())
     assert result.status == 422, result.body
     assert result.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("fields", ["close,,open", "close,", " close", "CLOSE"])
+def test_fields_outside_the_enumerated_list_are_422(market: Client, reader: Account, fields: str) -> None:
+    result = get(market, reader, "/v1/assets/AAPL/prices", f"fields={fields}")
+    assert result.status == 422, result.body
