@@ -96,7 +96,7 @@ def provider_usage(_: AdminPrincipal) -> ProviderUsageRead:
     return pipeline_admin.provider_usage()
 
 
-@router.put("/universe/{symbol:path}")
+@router.put("/universe/{symbol:path}", responses={201: {"description": "Created (the asset was new)"}})
 def put_universe(
     *,
     symbol: SymbolPath,

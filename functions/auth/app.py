@@ -3,5 +3,5 @@
 from autoindex.web.app import create_app, http_handler
 from routes import router
 
-app = create_app([router], title="auth")
+app = create_app([router], title="auth", body_limit="auth")
 handler = http_handler(app)

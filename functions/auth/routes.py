@@ -23,7 +23,7 @@ from autoindex.identity.schemas import (
     UserRead,
 )
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
-from autoindex.web.ratelimit import client_ip, enforce_rate_limits, rate_limit
+from autoindex.web.ratelimit import client_ip, enforce_failure_budgets, rate_limit
 from fastapi import APIRouter, Depends, Request, Response, status
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -44,11 +44,13 @@ def register(body: RegisterRequest, uow: UowDep, meta: RequestMetaDep) -> Regist
 @router.post("/login")
 def login(body: LoginRequest, request: Request, uow: UowDep, meta: RequestMetaDep) -> TokenPairRead:
     """Exchange e-mail and password for an access token and a refresh token."""
-    # Two budgets in one decision: per address (spraying many accounts) and per account (one account
-    # from many addresses); an attempt refused by either spends neither.
+    # Two budgets of failed logins in one decision: per address (spraying many accounts) and per account
+    # (one account from many addresses); an attempt refused by either spends neither. A successful
+    # login gives its hit back, so logging in never uses up the budget.
     address, account = f"ip:{client_ip(request)}", f"email:{identity.normalise_email(body.email)}"
-    enforce_rate_limits(request, [("login", address), ("login", account)])
+    succeeded = enforce_failure_budgets(request, [("login", address), ("login", account)])
     pair = identity.login(uow=uow, email=body.email, password=body.password, meta=meta)
+    succeeded()
     return TokenPairRead(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
 

@@ -14,13 +14,13 @@ SPEC = (Path(__file__).parent / "openapi.json").read_bytes()
 router = APIRouter(prefix="/docs", tags=["docs"])
 
 
-@router.get("/openapi.json")
+@router.api_route("/openapi.json", methods=["GET", "HEAD"])
 def openapi() -> Response:
     """The merged OpenAPI 3.1 document of every API function."""
     return Response(content=SPEC, media_type="application/vnd.oai.openapi+json")
 
 
-@router.get("", response_class=HTMLResponse)
+@router.api_route("", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def swagger_ui() -> HTMLResponse:
     """Swagger UI over the merged document."""
     page = get_swagger_ui_html(openapi_url="/docs/openapi.json", title="AutoIndex API")

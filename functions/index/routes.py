@@ -54,7 +54,7 @@ async def allocations(
     return cached_json(request, index_read.allocations(uow=uow, query=query))
 
 
-@router.post("/v1/index/simulate")
+@router.post("/v1/index/simulate", responses={409: {"description": "The index has not been computed yet"}})
 def simulate(body: SimulationRequest, _: ReaderPrincipal, uow: ReadUowDep) -> SimulationRead:
     """What an investment would be worth, converted at each date's historical FX rate."""
     return index_analytics.simulate(uow=uow, request=body)

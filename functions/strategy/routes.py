@@ -56,7 +56,11 @@ def config_history(
     return etag_json(request, history)
 
 
-@router.get("/risk-metrics", response_model=RiskMetricsRead, responses=_OK)
+@router.get(
+    "/risk-metrics",
+    response_model=RiskMetricsRead,
+    responses={**_OK, 409: {"description": "The index has not been computed yet"}},
+)
 def risk_metrics(
     query: Annotated[RiskMetricsQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from autoindex.settings import get_settings
 
@@ -28,6 +28,21 @@ def _storable(value: str) -> str:
 CleanText = Annotated[str, AfterValidator(_storable)]
 
 
+def _not_a_number(value: object) -> object:
+    # Pydantic's lax mode reads a number as a Unix timestamp (start=0 is 1970-01-01); the API takes only
+    # the ISO 8601 text its schema documents (date objects pass, for callers inside the process).
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value
+    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("must be ISO 8601 text (YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ for a moment)")
+    return value
+
+
+# A calendar date or a moment a client sends: `format: date` / `date-time` in the schema, and only that.
+IsoDate = Annotated[dt.date, BeforeValidator(_not_a_number)]
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_not_a_number)]
+
+
 def check_range(start: dt.date | None, end: dt.date | None) -> None:
     """Refuse an inverted range or one wider than INDEX_MAX_RANGE_DAYS."""
     if start and end and start > end:
@@ -35,6 +50,17 @@ def check_range(start: dt.date | None, end: dt.date | None) -> None:
     limit = get_settings().index_max_range_days
     if start and end and (end - start).days > limit:
         raise ValueError(f"the date range may span at most {limit} days")
+
+
+def fields_param(allowed: Sequence[str]) -> Any:
+    """The ``fields`` parameter: its allowed names enumerated in the schema (a pattern and the description)."""
+    name = "(" + "|".join(allowed) + ")"
+    return Field(
+        max_length=64,
+        pattern=f"^{name}(,{name})*$",
+        description=f"comma list of: {', '.join(allowed)}",
+        examples=[",".join(allowed[:2])],
+    )
 
 
 def field_list(value: str | None, allowed: Sequence[str]) -> str | None:
@@ -53,8 +79,8 @@ class RangeQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: dt.date | None = None
-    end: dt.date | None = None
+    start: IsoDate | None = None
+    end: IsoDate | None = None
 
     @model_validator(mode="after")
     def _range(self) -> RangeQuery:

@@ -33,3 +33,18 @@ def test_docs_function_serves_the_document_and_the_ui() -> None:
     assert page.status == 200 and b"swagger-ui" in page.body
     assert "cdn.jsdelivr.net" in page.headers["content-security-policy"]
     assert call(handler, "GET", "/v1/assets").headers["content-security-policy"].startswith("default-src 'none'")
+
+
+def test_head_on_the_docs_answers_like_get_without_a_body() -> None:
+    handler = function_handler("docs")
+    for path in ("/docs", "/docs/openapi.json"):
+        result = call(handler, "HEAD", path)
+        assert result.status == 200, path
+        assert result.body == b""
+
+
+def test_allowed_fields_are_enumerated_in_the_schema() -> None:
+    document = json.loads((ROOT / "functions" / "docs" / "openapi.json").read_text())
+    for path, names in (("/v1/index/history", "value|daily_return|drawdown"), ("/v1/assets/{symbol}/prices", "close")):
+        fields = next(p for p in document["paths"][path]["get"]["parameters"] if p["name"] == "fields")
+        assert names in fields["schema"]["anyOf"][0]["pattern"]

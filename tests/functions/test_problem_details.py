@@ -129,3 +129,20 @@ def test_large_responses_are_compressed_for_clients_that_accept_gzip(handler: An
     assert result.headers["content-encoding"] == "gzip"
     assert result.raw["isBase64Encoded"] is True
     assert result.json()["items"][-1] == 1999
+
+
+def test_405_allow_lists_every_route_on_the_path(fresh_settings: pytest.MonkeyPatch) -> None:
+    router = APIRouter(prefix="/v1/config")
+
+    @router.get("")
+    def read() -> dict[str, int]:
+        return {"v": 1}
+
+    @router.put("")
+    def write() -> dict[str, int]:
+        return {"v": 2}
+
+    app_handler = http_handler(create_app([router], title="test", rate_limit_policy=None))
+    result = call(app_handler, "DELETE", "/v1/config")
+    assert_problem(result, 405)
+    assert result.headers["allow"] == "GET, PUT"

@@ -24,15 +24,20 @@ WORKERS = 4
 LIMIT = 25
 
 
-def _hammer(redis_url: str, prefix: str, start_at: float, stop_at: float, results: Any) -> None:
+def _hammer(redis_url: str, prefix: str, go: Any, start_at: Any, results: Any) -> None:
     limiter = Limiter(
         RedisCounterStore(Redis.from_url(redis_url)),
         {"burst": RateLimitPolicy(limit=LIMIT, window_s=1)},
         key_prefix=prefix,
     )
+    limiter.hit("burst", f"ip:warm-up-{uuid.uuid4().hex}")  # connected and the script loaded before the race
+    results.put("ready")
+    go.wait(timeout=120)
+    begin = start_at.value
+    stop_at = begin + 2.5
     allowed: Counter[int] = Counter()
     decisions = 0
-    while time.time() < start_at:
+    while time.time() < begin:
         time.sleep(0.001)
     while time.time() < stop_at:
         decision = limiter.hit("burst", "ip:203.0.113.9")
@@ -47,14 +52,17 @@ def _hammer(redis_url: str, prefix: str, start_at: float, stop_at: float, result
 def test_four_processes_through_one_redis_get_exactly_the_limit_per_window(redis_client: Redis) -> None:
     # Given four processes hammering one key, from just after a window boundary through 2.5 windows
     ctx = multiprocessing.get_context("spawn")
-    results = ctx.Queue()
-    start_at = int(time.time()) + 2.05
-    stop_at = start_at + 2.5
+    results, go, start_at = ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
     prefix = f"rl-test-{uuid.uuid4().hex[:8]}"
-    procs = [ctx.Process(target=_hammer, args=(REDIS_URL, prefix, start_at, stop_at, results)) for _ in range(WORKERS)]
+    procs = [ctx.Process(target=_hammer, args=(REDIS_URL, prefix, go, start_at, results)) for _ in range(WORKERS)]
     for proc in procs:
         proc.start()
-    outcomes = [results.get(timeout=30) for _ in procs]
+    # A barrier first: on a loaded machine spawning takes seconds, so the window start is chosen only
+    # once every worker is connected and waiting, never before.
+    assert [results.get(timeout=120) for _ in procs] == ["ready"] * WORKERS
+    start_at.value = int(time.time()) + 1.05  # 50 ms into the window after next
+    go.set()
+    outcomes = [results.get(timeout=60) for _ in procs]
     for proc in procs:
         proc.join(timeout=10)
         assert proc.exitcode == 0
@@ -167,14 +175,19 @@ def test_decisions_survive_a_script_cache_flush(redis_client: Redis) -> None:
 BURST, TOTAL = 25, 40  # per 1-s window, and per 2-s window
 
 
-def _hammer_all(redis_url: str, prefix: str, start_at: float, stop_at: float, results: Any) -> None:
+def _hammer_all(redis_url: str, prefix: str, go: Any, start_at: Any, results: Any) -> None:
     limiter = Limiter(
         RedisCounterStore(Redis.from_url(redis_url)),
         {"burst": RateLimitPolicy(limit=BURST, window_s=1), "total": RateLimitPolicy(limit=TOTAL, window_s=2)},
         key_prefix=prefix,
     )
+    limiter.hit_all([("burst", f"key:warm-up-{uuid.uuid4().hex}")])  # connected and the script loaded
+    results.put("ready")
+    go.wait(timeout=120)
+    begin = start_at.value
+    stop_at = begin + 4.5
     allowed: Counter[tuple[str, int]] = Counter()
-    while time.time() < start_at:
+    while time.time() < begin:
         time.sleep(0.001)
     while time.time() < stop_at:
         decisions = limiter.hit_all([("burst", "key:k"), ("total", "key:k")])
@@ -189,16 +202,16 @@ def _hammer_all(redis_url: str, prefix: str, start_at: float, stop_at: float, re
 def test_four_processes_get_exactly_every_budget_of_a_combined_decision(redis_client: Redis) -> None:
     # Given four processes making a 1-s and a 2-s decision together, from just after a 2-s boundary for 4.5 s
     ctx = multiprocessing.get_context("spawn")
-    results = ctx.Queue()
-    start_at = (int(time.time()) // 2 + 2) * 2 + 0.05
-    stop_at = start_at + 4.5
+    results, go, start_at = ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
     prefix = f"rl-test-{uuid.uuid4().hex[:8]}"
-    procs = [
-        ctx.Process(target=_hammer_all, args=(REDIS_URL, prefix, start_at, stop_at, results)) for _ in range(WORKERS)
-    ]
+    procs = [ctx.Process(target=_hammer_all, args=(REDIS_URL, prefix, go, start_at, results)) for _ in range(WORKERS)]
     for proc in procs:
         proc.start()
-    outcomes = [results.get(timeout=30) for _ in procs]
+    # The barrier, then the window start (see the test above).
+    assert [results.get(timeout=120) for _ in procs] == ["ready"] * WORKERS
+    start_at.value = (int(time.time()) // 2 + 2) * 2 + 0.05  # 50 ms into a 2-s window at least 2 s away
+    go.set()
+    outcomes = [results.get(timeout=60) for _ in procs]
     for proc in procs:
         proc.join(timeout=10)
         assert proc.exitcode == 0
@@ -302,3 +315,16 @@ def test_a_combined_decision_fails_closed_if_any_policy_does(
     result = call(handler, "GET", "/v1/ping")
     assert result.status == expected
     assert "ratelimit" not in result.headers
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_a_given_back_hit_frees_its_place_in_the_window(store: str, redis_client: Redis) -> None:
+    counter = MemoryCounterStore() if store == "memory" else RedisCounterStore(redis_client)
+    limiter = Limiter(counter, {"p": RateLimitPolicy(limit=2, window_s=3600)}, key_prefix=f"g-{uuid.uuid4().hex[:6]}")
+    checks = [("p", "email:a@example.com")]
+    first = limiter.hit_all(checks)
+    assert limiter.hit_all(checks)[0].allowed
+    assert not limiter.hit_all(checks)[0].allowed  # full
+    limiter.release_all(checks, first)  # the first attempt succeeded after all
+    assert limiter.hit_all(checks)[0].allowed
+    assert not limiter.hit_all(checks)[0].allowed

@@ -34,7 +34,7 @@ def _reserve_loop(redis_url: str, prefix: str, cost: int, go: Any, start_at: Any
     )
     budget.usage()  # connected and the script loaded before the race
     results.put("ready")
-    go.wait(timeout=30)
+    go.wait(timeout=120)
     begin = start_at.value
     stop_at = begin + WINDOWS * WINDOW_MS / 1000 - 0.04  # ends inside the fifth window
     granted: Counter[int] = Counter()
@@ -60,10 +60,11 @@ def test_four_processes_never_over_reserve_a_shared_minute(key_prefix: str) -> N
     ]
     for proc in procs:
         proc.start()
-    assert [results.get(timeout=30) for _ in procs] == ["ready"] * WORKERS
+    # The barrier: the window start is chosen only once every worker is connected and waiting.
+    assert [results.get(timeout=120) for _ in procs] == ["ready"] * WORKERS
     start_at.value = (int(time.time() * 1000 / WINDOW_MS) + 2) * WINDOW_MS / 1000 + 0.02  # just after a boundary
     go.set()
-    outcomes = [results.get(timeout=30) for _ in procs]
+    outcomes = [results.get(timeout=60) for _ in procs]
     for proc in procs:
         proc.join(timeout=10)
         assert proc.exitcode == 0

@@ -9,15 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from autoindex import pagination
 from autoindex.errors import ValidationFailed
-from autoindex.schemas import CleanText, PageQuery
+from autoindex.schemas import CleanText, IsoDateTime, PageQuery
 
 
 class AuditQuery(PageQuery):
     action: Annotated[str, Field(max_length=64, pattern=r"^[a-z_.]+$")] | None = None
     actor_id: Annotated[CleanText, Field(max_length=64)] | None = None
     outcome: Literal["success", "failure", "denied"] | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
 
     @model_validator(mode="after")

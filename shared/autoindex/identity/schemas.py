@@ -8,10 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from autoindex.identity.passwords import MAX_LENGTH
+from autoindex.identity.passwords import MAX_LENGTH, MIN_LENGTH
 from autoindex.schemas import CleanText
 
 Password = Annotated[CleanText, Field(min_length=1, max_length=MAX_LENGTH)]
+# A new password meets the policy's length in the schema too; the rest of the policy is the service's.
+NewPassword = Annotated[CleanText, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
 OpaqueToken = Annotated[CleanText, Field(min_length=16, max_length=128)]
 
 
@@ -22,7 +24,7 @@ class Strict(BaseModel):
 
 class RegisterRequest(Strict):
     email: EmailStr
-    password: Password
+    password: NewPassword
 
 
 class LoginRequest(Strict):
@@ -74,7 +76,8 @@ Scope = Literal["read", "write", "admin"]
 class ApiKeyCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w .:@/-]+$")]
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)]
-    expires_in_days: Annotated[int, Field(ge=1, le=3_650)] | None = None
+    # The schema's bound is the default API_KEY_MAX_TTL_DAYS; a deploy that lowers it refuses more (422).
+    expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
 
     @field_validator("scopes")
     @classmethod

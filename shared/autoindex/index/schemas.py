@@ -10,14 +10,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from autoindex.index.engine.strategy import StrategyParams
-from autoindex.schemas import CleanText, RangeQuery, check_range, field_list
+from autoindex.schemas import CleanText, IsoDate, RangeQuery, check_range, field_list, fields_param
 
 HISTORY_FIELDS = ("value", "daily_return", "drawdown")
 ROLLING_WINDOWS = (30, 90)  # the engine's (engine.periods imports NumPy, so not imported here)
 
 
 class HistoryQuery(RangeQuery):
-    fields: Annotated[str, Field(max_length=64)] | None = None
+    fields: Annotated[str, fields_param(HISTORY_FIELDS)] | None = None
 
     @field_validator("fields")
     @classmethod
@@ -32,7 +32,7 @@ class HistoryQuery(RangeQuery):
 class AllocationQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date: dt.date | None = None
+    date: IsoDate | None = None
 
 
 class RiskMetricsQuery(BaseModel):
@@ -156,8 +156,8 @@ class SimulationRequest(BaseModel):
 
     amount: Annotated[Decimal, Field(gt=0, le=Decimal(10**12), allow_inf_nan=False)]
     currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
-    start_date: dt.date
-    end_date: dt.date | None = None
+    start_date: IsoDate
+    end_date: IsoDate | None = None
 
     @model_validator(mode="after")
     def _range(self) -> SimulationRequest:
@@ -182,10 +182,10 @@ class SimulationRead(BaseModel):
     end_date: dt.date
     start_value: Money
     end_value: Money
-    roi: float
+    roi: float | None  # None when the start value is zero
     start_value_usd: Money
     end_value_usd: Money
-    roi_usd: float
+    roi_usd: float | None
     strategy_version: int
     series: list[dict[str, Any]]
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from autoindex.schemas import CleanText, PageQuery, RangeQuery, field_list
+from autoindex.schemas import CleanText, PageQuery, RangeQuery, field_list, fields_param
 
 AssetType = Literal["stock", "etf", "index", "fx", "crypto"]
 SYMBOL_PATTERN = r"^[A-Za-z0-9.\-]{1,20}(/[A-Za-z0-9]{2,10})?$"
@@ -45,7 +45,7 @@ class AssetQuery(PageQuery):
 
 
 class PriceQuery(RangeQuery, PageQuery):
-    fields: Annotated[str, Field(max_length=64)] | None = None
+    fields: Annotated[str, fields_param(PRICE_FIELDS)] | None = None
     limit: Annotated[int, Field(ge=1, le=5_000)] = 500
 
     @field_validator("fields")

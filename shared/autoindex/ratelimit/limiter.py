@@ -85,6 +85,25 @@ class Limiter:
             return [self._degraded(name, policy, exc) for name, policy in closed or policies]
         return [self._decision(name, policy, window) for (name, policy), window in zip(policies, windows, strict=True)]
 
+    def release_all(self, checks: Sequence[tuple[str, str]], decisions: Sequence[Decision]) -> None:
+        """Give back the hits ``hit_all`` counted for ``checks`` (budgets that count failures only).
+
+        A store that is down, or a decision that was degraded, has nothing to give back.
+        """
+        budgets, window_ids = [], []
+        for (name, identity), decision in zip(checks, decisions, strict=True):
+            if decision.window_id is None or not decision.allowed:
+                continue
+            policy = self.policy(name)
+            budgets.append(Budget(key=self._key(name, identity), window_ms=policy.window_s * 1000, limit=policy.limit))
+            window_ids.append(decision.window_id)
+        if not budgets:
+            return
+        try:
+            self._store.release_all(budgets, window_ids)
+        except StoreUnavailable as exc:
+            logger.warning("rate-limit store unavailable; hit not given back", extra={"error": str(exc)})
+
     def _key(self, policy_name: str, identity: str) -> str:
         return f"{self._prefix}:{policy_name}:{identity}"
 

@@ -53,6 +53,10 @@ class CounterStore(Protocol):
         """
         ...
 
+    def release_all(self, budgets: Sequence[Budget], window_ids: Sequence[int]) -> None:
+        """Give back one counted hit per budget, in the window it was counted in (never below zero)."""
+        ...
+
 
 # INCR and PEXPIRE run atomically with the clock read; the key expires a second after its window.
 _HIT_SCRIPT = """
@@ -107,6 +111,18 @@ return out
 """
 _HIT_ALL = RedisScript(_HIT_ALL_SCRIPT)
 
+# ARGV holds the window id each hit was counted in; a window that has ended (key gone) is left alone.
+_RELEASE_ALL_SCRIPT = """
+for i = 1, #KEYS do
+  local name = KEYS[i] .. ':' .. ARGV[i]
+  if tonumber(redis.call('GET', name) or '0') > 0 then
+    redis.call('DECR', name)
+  end
+end
+return 0
+"""
+_RELEASE_ALL = RedisScript(_RELEASE_ALL_SCRIPT)
+
 
 class RedisCounterStore:
     def __init__(self, client: Redis) -> None:
@@ -132,6 +148,12 @@ class RedisCounterStore:
             WindowCount(count=int(reply[i]), reset_ms=int(reply[i + 1]), window_id=int(reply[i + 2]))
             for i in range(0, len(reply), 3)
         ]
+
+    def release_all(self, budgets: Sequence[Budget], window_ids: Sequence[int]) -> None:
+        try:
+            _RELEASE_ALL.run(self._client, [b.key for b in budgets], [str(w) for w in window_ids])
+        except self._down as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
 
 
 class MemoryCounterStore:
@@ -177,3 +199,10 @@ class MemoryCounterStore:
             )
             for b, end, count in zip(budgets, ends, counts, strict=True)
         ]
+
+    def release_all(self, budgets: Sequence[Budget], window_ids: Sequence[int]) -> None:
+        with self._lock:
+            for budget, window_id in zip(budgets, window_ids, strict=True):
+                seen_end, count = self._counts.get(budget.key, (0, 0))
+                if seen_end == (window_id + 1) * budget.window_ms and count > 0:
+                    self._counts[budget.key] = (seen_end, count - 1)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from starlette.middleware.gzip import GZipMiddleware
 
 from autoindex import __version__
 from autoindex.observability import Handler, lambda_entry
 from autoindex.settings import get_settings
+from autoindex.web.body_limit import BodyLimitMiddleware
 from autoindex.web.concurrency import ConcurrencyLimitMiddleware
 from autoindex.web.middleware import RequestContextMiddleware
-from autoindex.web.problems import PROBLEM_JSON, install_error_handlers
+from autoindex.web.openapi import install_problem_openapi
+from autoindex.web.problems import PROBLEM_JSON, ROUTE_METHODS, install_error_handlers
 from autoindex.web.ratelimit import rate_limit
 
 if TYPE_CHECKING:
@@ -30,11 +33,13 @@ def create_app(
     title: str,
     rate_limit_policy: str | None = "default",
     openapi_url: str | None = None,
+    body_limit: Literal["default", "auth"] = "default",
 ) -> FastAPI:
     """Build one route area's app: problem+json errors, request ids, security headers, CORS, gzip, rate limit.
 
     ``rate_limit_policy=None`` exempts the whole app (health checks); routes may add stricter
-    policies of their own on top of the app-wide one.
+    policies of their own on top of the app-wide one. ``body_limit="auth"`` applies the smaller
+    AUTH_MAX_BODY_BYTES cap to request bodies.
     """
     settings = get_settings()
     dependencies = [Depends(rate_limit(rate_limit_policy))] if rate_limit_policy else []
@@ -48,7 +53,13 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    setattr(
+        app.state,
+        ROUTE_METHODS,
+        [(r.path_regex, set(r.methods or ())) for router in routers for r in router.routes if isinstance(r, APIRoute)],
+    )
     install_error_handlers(app)
+    install_problem_openapi(app, routers, rate_limited=rate_limit_policy is not None)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size)
     if settings.cors_allow_origins:
         app.add_middleware(
@@ -60,6 +71,8 @@ def create_app(
             allow_credentials=False,  # the API authenticates by headers only, never cookies
             max_age=settings.cors_max_age_s,
         )
+    max_body_bytes = settings.auth_max_body_bytes if body_limit == "auth" else settings.max_body_bytes
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     # Shed before any work (CORS, gzip, the route), but inside the request context: a 503 has its headers.
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     # Added last, so it runs first: every response, preflights and 500s included, gets its headers.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from autoindex.observability import client_request_id, logger
 from autoindex.web.problems import problem_response
+from autoindex.web.unavailable import RETRY_AFTER_S, dependency_unavailable
 
 RATE_LIMIT_HEADERS = "rate_limit_headers"  # set in request state by autoindex.web.ratelimit
 
@@ -59,6 +60,7 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         logger.set_correlation_id(request_id)
         started = False
+        head = scope.get("method") == "HEAD"
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
@@ -75,18 +77,32 @@ class RequestContextMiddleware:
                     if name.lower().encode() not in present
                 )
                 message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and head:
+                message = {**message, "body": b""}  # HEAD: GET's status and headers, no body
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
-            logger.exception("unhandled exception", extra={"path": scope.get("path"), "method": scope.get("method")})
+        except Exception as exc:
+            where = {"path": scope.get("path"), "method": scope.get("method")}
+            if dependency_unavailable(exc):
+                # Not a bug: the database is down, saturated or slow. The message may name hosts, so only the type.
+                logger.warning("dependency unavailable", extra={**where, "error": type(exc).__name__})
+                response = problem_response(
+                    status=503,
+                    detail="A service this request needs is unavailable. Retry after a few seconds.",
+                    instance=str(scope.get("path", "")),
+                    request_id=request_id,
+                    headers={"Retry-After": str(RETRY_AFTER_S)},
+                )
+            else:
+                logger.exception("unhandled exception", extra=where)
+                response = problem_response(
+                    status=500,
+                    detail="An unexpected error occurred. Quote the request id when reporting it.",
+                    instance=str(scope.get("path", "")),
+                    request_id=request_id,
+                )
             if started:
                 return  # the status line is gone; the log has the rest
-            response = problem_response(
-                status=500,
-                detail="An unexpected error occurred. Quote the request id when reporting it.",
-                instance=str(scope.get("path", "")),
-                request_id=request_id,
-            )
             await response(scope, receive, send_with_headers)

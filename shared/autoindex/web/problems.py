@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,10 @@ if TYPE_CHECKING:
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:autoindex:problem:"
+# An error answer stays small whatever the request was: a few errors, each with short text.
+MAX_LISTED_ERRORS = 20
+MAX_ERROR_TEXT = 200
+MAX_PROBLEM_BYTES = 65_536
 
 _SLUGS = {
     400: "bad-request",
@@ -34,6 +40,10 @@ _SLUGS = {
     502: "upstream-error",
     503: "service-unavailable",
 }
+
+
+# One title per status whatever raised it (Python's own phrases vary between versions).
+_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
 
 
 def request_id_of(request: Request) -> str | None:
@@ -54,7 +64,7 @@ def problem_response(
     phrase = HTTPStatus(status).phrase
     body: dict[str, Any] = {
         "type": TYPE_BASE + (slug or _SLUGS.get(status, "error")),
-        "title": title or phrase,
+        "title": title or _TITLES.get(status, phrase),
         "status": status,
         "detail": detail or phrase,
         "instance": instance,
@@ -62,20 +72,46 @@ def problem_response(
     }
     for key, value in (extensions or {}).items():
         body.setdefault(key, value)
+    content = json.dumps(body, separators=(",", ":"), default=str)
+    if len(content) > MAX_PROBLEM_BYTES:
+        # Never expected (every field is bounded), but an error must never become a large answer.
+        body = {key: _clip(value) for key, value in body.items() if key not in (extensions or {})}
+        content = json.dumps(body, separators=(",", ":"), default=str)
     return Response(
-        content=json.dumps(body, separators=(",", ":"), default=str),
+        content=content,
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=headers,
     )
 
 
-def _public_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    # Never echo the rejected input: it may be a password or a key.
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_ERROR_TEXT:
+        return value[:MAX_ERROR_TEXT] + "…"
+    return value
+
+
+def _public_validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    # Never echo the rejected input: it may be a password or a key. A location may be a key the client
+    # chose (an unknown body field), so its parts are clipped like the message.
     return [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-        for err in exc.errors()
+        {
+            "loc": [_clip(part) for part in err.get("loc", ())][:8],
+            "msg": _clip(err.get("msg", "")),
+            "type": _clip(err.get("type", "")),
+        }
+        for err in errors[:MAX_LISTED_ERRORS]
     ]
+
+
+ROUTE_METHODS = "route_methods"  # app.state: (path regex, methods) of every route, set by the app factory
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this app serves at the request's path, sorted."""
+    routes: list[tuple[re.Pattern[str], set[str]]] = getattr(request.app.state, ROUTE_METHODS, [])
+    path = request.scope.get("path", "")
+    return sorted({method for regex, methods in routes if regex.match(path) for method in methods})
 
 
 async def _on_app_error(request: Request, exc: Exception) -> Response:
@@ -101,23 +137,30 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         detail = "No resource at this path."
     if status == 405 and detail is None:
         detail = f"Method {request.method} is not allowed on this path."
+    headers = dict(exc.headers or {})
+    if status == 405:
+        # The router names only the first route that matched the path; Allow lists every route on it.
+        allowed = allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
     return problem_response(
         status=status,
         detail=detail,
         instance=request.url.path,
         request_id=request_id_of(request),
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
     return problem_response(
         status=422,
         detail="The request has invalid parameters or body.",
         instance=request.url.path,
         request_id=request_id_of(request),
-        extensions={"errors": _public_validation_errors(exc)},
+        extensions={"errors": _public_validation_errors(errors), "error_count": len(errors)},
     )
 
 

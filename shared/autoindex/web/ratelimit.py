@@ -42,6 +42,20 @@ def enforce_rate_limits(request: Request, checks: Sequence[tuple[str, str]]) -> 
     return _apply(request, most_restrictive(get_limiter().hit_all(checks)))
 
 
+def enforce_failure_budgets(request: Request, checks: Sequence[tuple[str, str]]) -> Callable[[], None]:
+    """Like :func:`enforce_rate_limits`, for budgets that count failed attempts only.
+
+    The attempt is counted up front (so concurrent attempts cannot overrun the budget) and the
+    returned function gives the hit back; call it when the attempt succeeded.
+    """
+    if not get_settings().rate_limit_enabled or not checks:
+        return lambda: None
+    limiter = get_limiter()
+    decisions = limiter.hit_all(checks)
+    _apply(request, most_restrictive(decisions))
+    return lambda: limiter.release_all(checks, decisions)
+
+
 def _apply(request: Request, decision: Decision) -> Decision:
     if not decision.allowed:
         add_metric("RateLimitRejected")

@@ -10,6 +10,7 @@ import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.events.transport import use_local_dispatcher
 from autoindex.market.refresh import request_refresh
+from autoindex.pagination import encode_cursor
 from sqlalchemy.engine import Engine
 
 from tests.functions.conftest import Account, Client
@@ -156,3 +157,25 @@ def test_large_bodies_are_gzipped(market: Client, reader: Account) -> None:
 def test_an_api_key_with_read_scope_can_read(market: Client, reader: Account, auth: Client) -> None:
     key = auth.post("/v1/auth/api-keys", headers=reader.bearer(), body={"name": "r", "scopes": ["read"]}).json()["key"]
     assert market.get("/v1/assets/AAPL", headers={"X-API-Key": key}).status == 200
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "czoA",  # "s:" and a NUL byte: the right kind, a key PostgreSQL would refuse
+        encode_cursor("a", "12"),  # another list's cursor
+        "a" * 201,  # too long
+        "czo%20",  # a character no cursor has
+        "czo",  # the right kind with no key
+    ],
+)
+def test_a_forged_cursor_is_a_422_before_any_query(market: Client, reader: Account, cursor: str) -> None:
+    result = market.get("/v1/assets", query=f"cursor={cursor}", headers=reader.bearer())
+    assert result.status == 422, result.body
+    assert result.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("fields", ["close,,open", "close,", " close", "CLOSE"])
+def test_fields_outside_the_enumerated_list_are_422(market: Client, reader: Account, fields: str) -> None:
+    result = get(market, reader, "/v1/assets/AAPL/prices", f"fields={fields}")
+    assert result.status == 422, result.body

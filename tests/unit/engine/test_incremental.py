@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -89,7 +90,9 @@ def test_extension_equals_full_recompute_with_erc_and_momentum_rules(cuts: list[
 
 @pytest.mark.parametrize("cuts", [[159], [60, 61, 62, 63, 64, 65, 66, 67, 68], [53, 75, 106, 107], [100, 101, 102]])
 @pytest.mark.parametrize("band_type", ["absolute", "relative"])
-def test_extension_equals_full_recompute_with_drift_bands_and_requests(cuts: list[int], band_type: str) -> None:
+def test_extension_equals_full_recompute_with_drift_bands_and_requests(
+    cuts: list[int], band_type: Literal["absolute", "relative"]
+) -> None:
     params = StrategyParams(
         momentum_lookback_days=20,
         volatility_lookback_days=15,

@@ -67,7 +67,9 @@ def test_importing_the_parameters_does_not_load_numpy() -> None:
 def test_a_benchmark_blend_must_be_a_portfolio() -> None:
     Params = StrategyParams
 
-    blend = Params(benchmark_blend=[{"symbol": "SPY", "weight": 0.6}, {"symbol": "IEF", "weight": 0.4}])
+    blend = Params.model_validate(
+        {"benchmark_blend": [{"symbol": "SPY", "weight": 0.6}, {"symbol": "IEF", "weight": 0.4}]}
+    )
     assert blend.benchmark_name == "60% SPY / 40% IEF (monthly)" and Params().benchmark_name is None
     assert Params.model_validate(blend.model_dump(mode="json")) == blend
     for bad in (
@@ -76,7 +78,7 @@ def test_a_benchmark_blend_must_be_a_portfolio() -> None:
         [{"symbol": "spy!", "weight": 1.0}],
     ):
         with pytest.raises(ValidationError):
-            Params(benchmark_blend=bad)
+            Params.model_validate({"benchmark_blend": bad})
 
 
 def test_a_stored_version_without_the_new_fields_reads_with_their_defaults() -> None:

@@ -24,7 +24,7 @@ _Share = Annotated[float, Field(ge=0.0, le=1.0)]
 class BlendPart(BaseModel):
     """One asset of a benchmark blend and its weight."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
     symbol: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9.\-]{0,11}(/[A-Z]{3})?$")]
     weight: Annotated[float, Field(gt=0.0, le=1.0)]
@@ -37,7 +37,8 @@ class StrategyParams(BaseModel):
     how an incremental extension checks that the strategy has not changed since the last compute.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    # Strict: a JSON true is not the number 1, as the schema says.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
     # --- the blend of the three weighting schemes
     momentum_weight: _Share = Field(0.4, description="Share of the momentum scheme in the blend.")
@@ -91,6 +92,7 @@ class StrategyParams(BaseModel):
     # --- the benchmark
     benchmark_blend: tuple[BlendPart, ...] | None = Field(
         None,
+        strict=False,  # a stored or posted JSON list of objects becomes the tuple of parts (each part is strict)
         min_length=1,
         max_length=20,
         description="Optional benchmark: a blend of stored assets (weights summing to 1), such as 60 % SPY and "
