@@ -105,10 +105,15 @@ def add_metric(name: str, value: float = 1, unit: str = "Count") -> None:
 
 
 def flush_metrics() -> None:
+    """Publish the invocation's metrics as EMF (JSON logs, in Lambda); with text logs, a person reads the
+    output (``autoindex serve``), so the metric blobs are dropped instead of printed between the lines."""
     global _metrics_pending  # noqa: PLW0603
     with _metrics_lock:
         if _metrics_pending:
-            get_metrics().flush_metrics()
+            if log_format() == "json":
+                get_metrics().flush_metrics()
+            else:
+                get_metrics().clear_metrics()
             _metrics_pending = False
 
 
