@@ -16,6 +16,7 @@ from autoindex.index.schemas import (
     HistoryQuery,
     IndexCurrent,
     IndexHistory,
+    SeriesQuery,
     SimulationRead,
     SimulationRequest,
 )
@@ -68,7 +69,7 @@ async def currencies(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> R
 
 @router.get("/v1/benchmark/series", response_model=BenchmarkSeries, responses=_OK)
 async def benchmark_series(
-    query: Annotated[RangeQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
+    query: Annotated[SeriesQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
     """The benchmark's closes, normalised to 100 at the first date."""
     return cached_json(request, index_read.benchmark_series(uow=uow, query=query))

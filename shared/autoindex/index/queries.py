@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from autoindex import pagination
 from autoindex.errors import Conflict, ValidationFailed
 from autoindex.index import read_cache
 from autoindex.index.models import IndexAllocation, IndexEngineState, IndexMetric, IndexPublication
@@ -30,9 +31,9 @@ from autoindex.index.schemas import (
     IndexHistory,
     RiskMetricsQuery,
     RiskMetricsRead,
+    SeriesQuery,
 )
 from autoindex.market.models import Asset, DailyPrice
-from autoindex.schemas import RangeQuery
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -99,6 +100,19 @@ def load_current(uow: UnitOfWork) -> tuple[str, BaseModel]:
         )
 
 
+def _page(items: list[dict[str, Any]], query: SeriesQuery) -> tuple[list[dict[str, Any]], str | None]:
+    """The page of a date-ordered series after the cursor's day, and the cursor to the next page."""
+    if query.cursor:
+        try:
+            after = date.fromisoformat(pagination.decode_cursor("d", query.cursor)).isoformat()
+        except ValueError:
+            raise ValidationFailed("The cursor is not valid; start again without it.") from None
+        items = [item for item in items if item["date"] > after]
+    page = items[: query.limit]
+    more = len(items) > query.limit
+    return page, pagination.encode_cursor("d", page[-1]["date"]) if more else None
+
+
 def load_history(uow: UnitOfWork, query: HistoryQuery) -> tuple[str, BaseModel]:
     with snapshot(uow) as (session, pub):
         assert pub.strategy_version is not None
@@ -119,8 +133,9 @@ def load_history(uow: UnitOfWork, query: HistoryQuery) -> tuple[str, BaseModel]:
                 item["drawdown"] = value / peak - 1.0
             items.append(item)
         previous = value
+    page, next_cursor = _page(items, query)
     return read_cache.version_token(pub.data_version, pub.updated_at), IndexHistory(
-        strategy_version=pub.strategy_version, base_date=points[0][0], items=items
+        strategy_version=pub.strategy_version, base_date=points[0][0], items=page, next_cursor=next_cursor
     )
 
 
@@ -184,7 +199,7 @@ def benchmark_asset(session: Session) -> Asset:
     return found
 
 
-def load_benchmark_series(uow: UnitOfWork, query: RangeQuery) -> tuple[str, BaseModel]:
+def load_benchmark_series(uow: UnitOfWork, query: SeriesQuery) -> tuple[str, BaseModel]:
     with snapshot(uow) as (session, pub):
         assert pub.strategy_version is not None and pub.as_of is not None
         asset = benchmark_asset(session)
@@ -205,8 +220,9 @@ def load_benchmark_series(uow: UnitOfWork, query: RangeQuery) -> tuple[str, Base
             {"date": d.isoformat(), "close": format(c.normalize(), "f"), "value": float(c) / first * 100.0}
             for d, c in rows
         ]
+        page, next_cursor = _page(items, query)
         return read_cache.version_token(pub.data_version, pub.updated_at), BenchmarkSeries(
-            symbol=asset.symbol, items=items
+            symbol=asset.symbol, items=page, next_cursor=next_cursor
         )
 
 

@@ -14,8 +14,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from autoindex.db.uow import UnitOfWork
-    from autoindex.index.schemas import AllocationQuery, HistoryQuery, RiskMetricsQuery
-    from autoindex.schemas import RangeQuery
+    from autoindex.index.schemas import AllocationQuery, HistoryQuery, RiskMetricsQuery, SeriesQuery
 
 
 def _queries() -> ModuleType:
@@ -48,7 +47,7 @@ def currencies(*, uow: UnitOfWork) -> read_cache.CachedBody:
     return read_cache.read_through("currencies", {}, lambda: _queries().load_currencies(uow))
 
 
-def benchmark_series(*, uow: UnitOfWork, query: RangeQuery) -> read_cache.CachedBody:
+def benchmark_series(*, uow: UnitOfWork, query: SeriesQuery) -> read_cache.CachedBody:
     """The benchmark's closes over the range, normalised with the index."""
     return read_cache.read_through(
         "benchmark.series", query.model_dump(mode="json"), lambda: _queries().load_benchmark_series(uow, query)

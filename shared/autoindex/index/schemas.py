@@ -10,13 +10,22 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from autoindex.index.engine.strategy import StrategyParams
-from autoindex.schemas import CleanText, IsoDate, RangeQuery, check_range, field_list, fields_param
+from autoindex.schemas import CleanText, IsoDate, PageQuery, RangeQuery, check_range, field_list, fields_param
 
 HISTORY_FIELDS = ("value", "daily_return", "drawdown")
 ROLLING_WINDOWS = (30, 90)  # the engine's (engine.periods imports NumPy, so not imported here)
 
 
-class HistoryQuery(RangeQuery):
+NEXT_DAYS = "Pass as `cursor` for the days after this page; null on the last page."
+
+
+class SeriesQuery(RangeQuery, PageQuery):
+    """A daily series between ``start`` and ``end``, oldest first, ``limit`` days a page (40 years fit one)."""
+
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 10_000
+
+
+class HistoryQuery(SeriesQuery):
     fields: Annotated[str, fields_param(HISTORY_FIELDS)] | None = None
 
     @field_validator("fields")
@@ -67,6 +76,9 @@ class IndexHistory(BaseModel):
     strategy_version: int
     base_date: dt.date
     items: list[dict[str, Any]]  # date plus the requested fields
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the days after this page; null on the last."
+    )
 
 
 class AllocationsRead(BaseModel):
@@ -95,6 +107,9 @@ class BenchmarkSeries(BaseModel):
     symbol: str
     base: Literal[100] = 100
     items: list[dict[str, Any]]  # date, close (decimal string) and value normalised to 100
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the days after this page; null on the last."
+    )
 
 
 class PeriodRiskMetrics(BaseModel):

@@ -222,3 +222,26 @@ def test_a_new_compute_changes_the_etag(api: Client, reader: Account) -> None:
     assert again.json()["date"] == first.json()["date"] and date.fromisoformat(
         again.json()["date"]
     ) > date.today() - timedelta(days=10)
+
+
+@pytest.mark.parametrize("path", ["/v1/index/history", "/v1/benchmark/series"])
+def test_series_pages_cover_every_day_once(api: Client, reader: Account, path: str) -> None:
+    everything = get(api, reader, path).json()
+    assert everything["next_cursor"] is None and len(everything["items"]) > 7
+    seen: list[str] = []
+    query = "limit=7"
+    while True:
+        page = get(api, reader, path, query).json()
+        assert 1 <= len(page["items"]) <= 7
+        seen += [item["date"] for item in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        query = f"limit=7&cursor={page['next_cursor']}"
+    assert seen == [item["date"] for item in everything["items"]]
+
+
+@pytest.mark.parametrize("cursor", ["czoA", "ZDoyMDI0LTEzLTAx", "b3RoZXI6MQ", "!!"])
+def test_a_forged_series_cursor_is_a_422(api: Client, reader: Account, cursor: str) -> None:
+    # NUL in the key, not a date ("d:2024-13-01"), another list's kind, not base64url
+    response = get(api, reader, "/v1/index/history", f"cursor={cursor}")
+    assert response.status == 422 and response.headers["content-type"].startswith("application/problem+json")
