@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy.exc import IntegrityError
 
@@ -181,17 +181,7 @@ def refresh(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> TokenP
         if row is None or user is None:
             audit.record(uow.session, action="auth.refresh", outcome="failure", meta=meta)
         elif row.rotated_at is not None or row.revoked_at is not None:
-            revoked = repo.revoke_family(uow.session, row.family_id, at=now, reason="reuse-detected")
-            _end_sessions_in_cache([row.family_id], strict=False)
-            audit.record(
-                uow.session,
-                action="auth.refresh.reuse_detected",
-                outcome="denied",
-                meta=meta,
-                actor=("user", str(user.id)),
-                target=("token_family", str(row.family_id)),
-                details={"tokens_revoked": revoked},
-            )
+            _end_family(uow, row, now=now, meta=meta, reason="reuse-detected", outcome="denied")
         elif row.expires_at <= now or row.session_expires_at <= now or not user.is_active:
             audit.record(uow.session, action="auth.refresh", outcome="failure", meta=meta, actor=("user", str(user.id)))
         else:
@@ -201,6 +191,33 @@ def refresh(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> TokenP
     if pair is None:
         raise Unauthorized(_BAD_REFRESH)
     return pair
+
+
+def _end_family(
+    uow: UnitOfWork,
+    row: RefreshToken,
+    *,
+    now: datetime,
+    meta: RequestMeta,
+    reason: Literal["logout", "reuse-detected"],
+    outcome: audit.Outcome,
+) -> None:
+    """Revoke a session's refresh-token family, end its access tokens in the shared cache, and audit it.
+
+    A logout must reach every instance or change nothing (strict: 503 when the cache cannot be told);
+    reuse detection revokes in the database whatever the cache says.
+    """
+    revoked = repo.revoke_family(uow.session, row.family_id, at=now, reason=reason)
+    _end_sessions_in_cache([row.family_id], strict=reason == "logout")
+    audit.record(
+        uow.session,
+        action="auth.logout" if reason == "logout" else "auth.refresh.reuse_detected",
+        outcome=outcome,
+        meta=meta,
+        actor=("user", str(row.user_id)),
+        target=("token_family", str(row.family_id)),
+        details={"tokens_revoked": revoked},
+    )
 
 
 def logout(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> None:
@@ -214,17 +231,7 @@ def logout(*, uow: UnitOfWork, refresh_token: str, meta: RequestMeta) -> None:
         if row is None:
             audit.record(uow.session, action="auth.logout", outcome="failure", meta=meta)
             return
-        revoked = repo.revoke_family(uow.session, row.family_id, at=now, reason="logout")
-        _end_sessions_in_cache([row.family_id], strict=True)
-        audit.record(
-            uow.session,
-            action="auth.logout",
-            outcome="success",
-            meta=meta,
-            actor=("user", str(row.user_id)),
-            target=("token_family", str(row.family_id)),
-            details={"tokens_revoked": revoked},
-        )
+        _end_family(uow, row, now=now, meta=meta, reason="logout", outcome="success")
 
 
 def logout_all(*, uow: UnitOfWork, user_id: uuid.UUID, meta: RequestMeta) -> int:
