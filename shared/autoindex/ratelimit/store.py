@@ -58,35 +58,50 @@ class CounterStore(Protocol):
         ...
 
 
-# INCR and PEXPIRE run atomically with the clock read; the key expires a second after its window.
-_HIT_SCRIPT = """
+# Each budget is one hash at a fixed key, {w: window id, c: count}: every key a script touches is named
+# in KEYS (a Redis Cluster requires it; the limiter gives a decision's keys one hash tag). A hit in a
+# new window starts the count again, and the hash expires a second after the window it counts ends.
+_COUNT_LUA = """
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[1])
-local window_id = math.floor(now_ms / window)
-local key = KEYS[1] .. ':' .. string.format('%d', window_id)
-local count = redis.call('INCR', key)
-if count == 1 then
-  redis.call('PEXPIRE', key, window + 1000)
+local function window_of(i, window)
+  local wid = math.floor(now_ms / window)
+  local w = string.format('%d', wid)
+  local h = redis.call('HMGET', KEYS[i], 'w', 'c')
+  local count = 0
+  if h[1] == w then count = tonumber(h[2] or '0') end
+  return wid, w, count
 end
-return {count, (window_id + 1) * window - now_ms, window_id}
+local function count_hit(i, window, wid, w, count)
+  if count == 0 then
+    redis.call('HSET', KEYS[i], 'w', w, 'c', 1)
+    redis.call('PEXPIRE', KEYS[i], (wid + 1) * window - now_ms + 1000)
+    return 1
+  end
+  return redis.call('HINCRBY', KEYS[i], 'c', 1)
+end
 """
-_HIT = RedisScript(_HIT_SCRIPT)
+
+_HIT = RedisScript(
+    _COUNT_LUA
+    + """
+local window = tonumber(ARGV[1])
+local wid, w, count = window_of(1, window)
+count = count_hit(1, window, wid, w, count)
+return {count, (wid + 1) * window - now_ms, wid}
+"""
+)
 
 # Several budgets in one clock read: check them all, then count in all or in none. ARGV holds
 # (window_ms, limit) per key. Replies (count, reset_ms, window_id) per key, flattened; when
 # nothing was counted, a budget's count includes this hit only where it is the one over its limit.
-_HIT_ALL_SCRIPT = """
-local t = redis.call('TIME')
-local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local names, windows, counts = {}, {}, {}
+_HIT_ALL = RedisScript(
+    _COUNT_LUA
+    + """
+local wids, ws, counts = {}, {}, {}
 local allowed = true
 for i = 1, #KEYS do
-  local window = tonumber(ARGV[2 * i - 1])
-  local window_id = math.floor(now_ms / window)
-  windows[i] = window_id
-  names[i] = KEYS[i] .. ':' .. string.format('%d', window_id)
-  counts[i] = tonumber(redis.call('GET', names[i]) or '0')
+  wids[i], ws[i], counts[i] = window_of(i, tonumber(ARGV[2 * i - 1]))
   if counts[i] + 1 > tonumber(ARGV[2 * i]) then
     allowed = false
   end
@@ -96,32 +111,28 @@ for i = 1, #KEYS do
   local window = tonumber(ARGV[2 * i - 1])
   local count = counts[i]
   if allowed then
-    count = redis.call('INCR', names[i])
-    if count == 1 then
-      redis.call('PEXPIRE', names[i], window + 1000)
-    end
+    count = count_hit(i, window, wids[i], ws[i], count)
   elseif count + 1 > tonumber(ARGV[2 * i]) then
     count = count + 1
   end
   out[3 * i - 2] = count
-  out[3 * i - 1] = (windows[i] + 1) * window - now_ms
-  out[3 * i] = windows[i]
+  out[3 * i - 1] = (wids[i] + 1) * window - now_ms
+  out[3 * i] = wids[i]
 end
 return out
 """
-_HIT_ALL = RedisScript(_HIT_ALL_SCRIPT)
+)
 
-# ARGV holds the window id each hit was counted in; a window that has ended (key gone) is left alone.
-_RELEASE_ALL_SCRIPT = """
+# ARGV holds the window id each hit was counted in; a window that has ended is left alone.
+_RELEASE_ALL = RedisScript("""
 for i = 1, #KEYS do
-  local name = KEYS[i] .. ':' .. ARGV[i]
-  if tonumber(redis.call('GET', name) or '0') > 0 then
-    redis.call('DECR', name)
+  local h = redis.call('HMGET', KEYS[i], 'w', 'c')
+  if h[1] == ARGV[i] and tonumber(h[2] or '0') > 0 then
+    redis.call('HINCRBY', KEYS[i], 'c', -1)
   end
 end
 return 0
-"""
-_RELEASE_ALL = RedisScript(_RELEASE_ALL_SCRIPT)
+""")
 
 
 class RedisCounterStore:
