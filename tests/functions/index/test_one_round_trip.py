@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ def api(seeded: RecordingDispatcher) -> Client:
 def sends(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     """Every command (or pipeline) any Redis connection of this process sends, as it goes out."""
     sent: list[Any] = []
-    original = AbstractConnection.send_packed_command
+    original: Callable[..., None] = AbstractConnection.send_packed_command
 
     def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
         sent.append(command)
