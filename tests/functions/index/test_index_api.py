@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.index.compute import run_compute
-from autoindex.market.models import Asset, DailyPrice
-from sqlalchemy import select, update
+from autoindex.market.models import Asset, AssetDividend, DailyPrice
+from sqlalchemy import delete, select, update
 
 from tests.conftest import REDIS_URL
 from tests.functions.conftest import Account, Client
@@ -104,6 +104,8 @@ def test_warming_built_the_default_reads(api: Client, reader: Account) -> None:
         ("/v1/index/allocations", "date=2001-01-01"),
         ("/v1/index/allocations", "date=yesterday"),
         ("/v1/benchmark/compare", "end=2001-01-01"),
+        ("/v1/index/history", "return_type=dividends"),
+        ("/v1/benchmark/compare", "return_type=TOTAL"),
     ],
 )
 def test_bad_queries_are_422(api: Client, reader: Account, path: str, query: str) -> None:
@@ -174,9 +176,44 @@ def test_simulation_uses_each_dates_historical_rate(api: Client, reader: Account
     assert later.json()["end_date"] == dates[-1].isoformat() and later.json() == to_today
 
 
+def test_total_return_is_served_beside_price_return(api: Client, reader: Account) -> None:
+    dates, _ = stored_values(1)
+    with UnitOfWork() as uow:  # a dividend of 5 % of AAPL's close, well inside the index's history
+        aapl = uow.session.scalars(select(Asset).where(Asset.symbol == "AAPL")).one()
+        close = uow.session.scalar(
+            select(DailyPrice.close).where(DailyPrice.asset_id == aapl.id, DailyPrice.date == dates[-20])
+        )
+        assert close is not None
+        uow.session.add(AssetDividend(asset_id=aapl.id, ex_date=dates[-20], amount=close / 20, source="demo"))
+    run_compute(uow=UnitOfWork(), trigger="cli")
+    try:
+        price = get(api, reader, "/v1/index/history").json()
+        total = get(api, reader, "/v1/index/history", "return_type=total").json()
+        assert price["return_type"] == "price" and total["return_type"] == "total"
+        assert [i["date"] for i in total["items"]] == [i["date"] for i in price["items"]]
+        before = slice(0, len(dates) - 20)  # equal until the ex-date, ahead from it on
+        assert [i["value"] for i in total["items"][before]] == pytest.approx(
+            [i["value"] for i in price["items"][before]], rel=1e-12
+        )
+        assert all(t["value"] > p["value"] for t, p in zip(total["items"][-20:], price["items"][-20:], strict=True))
+        compare = get(api, reader, "/v1/benchmark/compare", "return_type=total").json()
+        assert compare["return_type"] == "total" and compare["benchmark_return_type"] == "price"  # SPX
+        assert (
+            compare["index"]["total_return"] > get(api, reader, "/v1/benchmark/compare").json()["index"]["total_return"]
+        )
+        body = {"amount": 1000, "currency": "USD", "start_date": dates[1].isoformat()}
+        sims = [simulate(api, reader, {**body, "return_type": kind}).json() for kind in ("price", "total")]
+        assert sims[1]["return_type"] == "total" and sims[1]["roi"] > sims[0]["roi"]
+    finally:
+        with UnitOfWork() as uow:
+            uow.session.execute(delete(AssetDividend))
+        run_compute(uow=UnitOfWork(), trigger="cli", full=True)
+
+
 @pytest.mark.parametrize(
     "change",
     [
+        {"return_type": "gross"},
         {"currency": "XYZ"},
         {"currency": "EURO"},
         {"amount": 0},
