@@ -105,6 +105,7 @@ class RefreshRun(Base):
     batches_done: Mapped[int] = mapped_column(Integer, default=0)
     batches_failed: Mapped[int] = mapped_column(Integer, default=0)
     rows_written: Mapped[int] = mapped_column(Integer, default=0)
+    dividends_written: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     credits_used: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)  # symbol -> reason

@@ -48,11 +48,16 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("strategy_version", "date", name=op.f("pk_index_total_values")),
     )
+    # Dividends a refresh wrote (new, changed or replaced ones), beside the price rows it wrote.
+    op.add_column(
+        "refresh_runs", sa.Column("dividends_written", sa.Integer(), nullable=False, server_default=sa.text("0"))
+    )
     # The total-return carry (value, holdings, last closes); NULL means "recompute in full".
     op.add_column("index_engine_states", sa.Column("total_state", JSON_DOC, nullable=True))
 
 
 def downgrade() -> None:
     op.drop_column("index_engine_states", "total_state")
+    op.drop_column("refresh_runs", "dividends_written")
     op.drop_table("index_total_values")
     op.drop_table("asset_dividends")
