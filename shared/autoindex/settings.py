@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     redis_socket_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.25
     redis_connect_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.25
+    # ElastiCache Serverless and cluster-mode groups speak the Redis Cluster protocol (MOVED, slots).
+    redis_cluster: bool = False
 
     # --- rate limiting
     rate_limit_enabled: bool = True

@@ -42,18 +42,21 @@ def enforce_rate_limits(request: Request, checks: Sequence[tuple[str, str]]) -> 
     return _apply(request, most_restrictive(get_limiter().hit_all(checks)))
 
 
-def enforce_failure_budgets(request: Request, checks: Sequence[tuple[str, str]]) -> Callable[[], None]:
+def enforce_failure_budgets(
+    request: Request, checks: Sequence[tuple[str, str]], *, slot: str | None = None
+) -> Callable[[], None]:
     """Like :func:`enforce_rate_limits`, for budgets that count failed attempts only.
 
     The attempt is counted up front (so concurrent attempts cannot overrun the budget) and the
-    returned function gives the hit back; call it when the attempt succeeded.
+    returned function gives the hit back; call it when the attempt succeeded. ``slot``: see
+    :meth:`Limiter.hit_all` (checks about several identities).
     """
     if not get_settings().rate_limit_enabled or not checks:
         return lambda: None
     limiter = get_limiter()
-    decisions = limiter.hit_all(checks)
+    decisions = limiter.hit_all(checks, slot=slot)
     _apply(request, most_restrictive(decisions))
-    return lambda: limiter.release_all(checks, decisions)
+    return lambda: limiter.release_all(checks, decisions, slot=slot)
 
 
 def _apply(request: Request, decision: Decision) -> Decision:
