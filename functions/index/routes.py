@@ -12,6 +12,7 @@ from autoindex.index.schemas import (
     AllocationsRead,
     BenchmarkCompare,
     BenchmarkSeries,
+    CompareQuery,
     CurrencyList,
     HistoryQuery,
     IndexCurrent,
@@ -20,7 +21,6 @@ from autoindex.index.schemas import (
     SimulationRead,
     SimulationRequest,
 )
-from autoindex.schemas import RangeQuery
 from autoindex.web.deps import ReadUowDep
 from autoindex.web.etag import cached_json
 from fastapi import APIRouter, Query, Request, Response
@@ -77,7 +77,7 @@ async def benchmark_series(
 
 @router.get("/v1/benchmark/compare", response_model=BenchmarkCompare, responses=_OK)
 async def benchmark_compare(
-    query: Annotated[RangeQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
+    query: Annotated[CompareQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
     """Risk metrics of the index and the benchmark over one range, and their difference."""
     return cached_json(request, index_analytics.compare(uow=uow, query=query))

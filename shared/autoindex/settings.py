@@ -174,6 +174,13 @@ class Settings(BaseSettings):
     twelvedata_retry_backoff_max_s: Annotated[float, Field(ge=0, le=300)] = 8.0
     twelvedata_minute_limit_retries: Annotated[int, Field(ge=0, le=5)] = 2
     twelvedata_close_settle_min: Annotated[int, Field(ge=0, le=720)] = 30
+    # --- corporate actions and total return (docs/index-method.md "Total return")
+    # derived: dividends from the adjust=all vs adjust=splits closes (one more credit per symbol);
+    # endpoint: Twelve Data's /dividends where the plan has it; off: price return only.
+    twelvedata_dividends: Literal["derived", "endpoint", "off"] = "derived"
+    # A stored asset whose total return (closes plus dividends) is the benchmark of the total-return index,
+    # e.g. SPY; unset: the price benchmark, and responses say benchmark_return_type "price".
+    total_return_benchmark: Annotated[str | None, Field(min_length=1, max_length=32)] = None
 
     @field_validator("twelvedata_base_url")
     @classmethod
