@@ -173,6 +173,21 @@ class Settings(BaseSettings):
     twelvedata_minute_limit_retries: Annotated[int, Field(ge=0, le=5)] = 2
     twelvedata_close_settle_min: Annotated[int, Field(ge=0, le=720)] = 30
 
+    # --- B2B: webhooks, backtests, exports (issue 14; docs/webhooks.md, docs/backtests.md, docs/exports.md)
+    webhook_queue_url: str | None = None
+    backtest_queue_url: str | None = None
+    export_bucket: str | None = None
+    # Private, loopback and link-local receivers only for local development and tests (never in AWS).
+    webhook_allow_private: bool = False
+    webhook_timeout_s: Annotated[float, Field(gt=0, le=30)] = 5.0
+    webhook_signature_tolerance_s: Annotated[int, Field(ge=1, le=3_600)] = 300
+    webhook_secret_grace_s: Annotated[int, Field(ge=0, le=7 * 86_400)] = 86_400
+    # Retries: backoff with jitter from the base up to the cap, for the window; then the endpoint is disabled.
+    webhook_retry_window_s: Annotated[float, Field(gt=0, le=7 * 86_400)] = 86_400.0
+    webhook_retry_base_s: Annotated[float, Field(gt=0, le=3_600)] = 30.0
+    webhook_retry_max_s: Annotated[float, Field(gt=0, le=86_400)] = 3_600.0
+    webhook_max_per_user: Annotated[int, Field(ge=1, le=1_000)] = 20
+
     @field_validator("twelvedata_base_url")
     @classmethod
     def _provider_url(cls, value: str) -> str:
@@ -274,6 +289,12 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value().encode()) < 32:
             raise ValueError("must be at least 32 bytes")
         return value
+
+    @model_validator(mode="after")
+    def _private_webhooks_only_locally(self) -> Settings:
+        if self.webhook_allow_private and self.stage not in ("local", "test"):
+            raise ValueError("WEBHOOK_ALLOW_PRIVATE=true is only for the local and test stages")
+        return self
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -31,6 +31,9 @@ NEEDS: dict[str, set[str]] = {
     "ComputeFunction": {SECRETS, PUT_EVENTS},  # IndexComputed
     "StrategyFunction": {SECRETS, PUT_EVENTS},  # StrategyChanged
     "AdminFunction": {SECRETS, SEND, PUT_EVENTS},  # refresh on request; ComputeRequested, CacheInvalidated
+    # B2B (issue 14)
+    "B2BFunction": {SECRETS, SEND},  # redelivery on request
+    "WebhooksFunction": {SECRETS, SEND},  # fan-out and delayed retries onto the webhook queue
 }
 
 # What the SAM policy templates used in template.yaml allow (AWS SAM policy templates reference).

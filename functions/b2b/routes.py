@@ -1,0 +1,92 @@
+"""Webhooks (write scope to change, read scope to look), backtests (backtest scope) and usage: thin path operations."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from autoindex.auth.deps import ReaderPrincipal, WriterPrincipal
+from autoindex.schemas import PageQuery
+from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
+from autoindex.webhooks import service as webhooks
+from autoindex.webhooks.schemas import (
+    DeliveryPage,
+    RedeliveryAccepted,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookList,
+    WebhookRead,
+    WebhookUpdate,
+)
+from fastapi import APIRouter, Path, Query, Response, status
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post("/webhooks", status_code=status.HTTP_201_CREATED, tags=["webhooks"])
+def create_webhook(
+    body: WebhookCreate, principal: WriterPrincipal, uow: UowDep, meta: RequestMetaDep, response: Response
+) -> WebhookCreated:
+    """Subscribe a URL to events. The signing secret is in this response only (docs/webhooks.md)."""
+    created = webhooks.create(uow=uow, principal=principal, body=body, meta=meta)
+    response.headers["Location"] = f"/v1/webhooks/{created.id}"
+    return created
+
+
+@router.get("/webhooks", tags=["webhooks"])
+def list_webhooks(principal: ReaderPrincipal, uow: ReadUowDep) -> WebhookList:
+    """The caller's webhooks, without their secrets; a disabled one says why."""
+    return webhooks.list_for(uow=uow, principal=principal)
+
+
+@router.get("/webhooks/{webhook_id}", tags=["webhooks"])
+def get_webhook(webhook_id: uuid.UUID, principal: ReaderPrincipal, uow: ReadUowDep) -> WebhookRead:
+    return webhooks.get(uow=uow, principal=principal, endpoint_id=webhook_id)
+
+
+@router.patch("/webhooks/{webhook_id}", tags=["webhooks"])
+def update_webhook(
+    webhook_id: uuid.UUID, body: WebhookUpdate, principal: WriterPrincipal, uow: UowDep, meta: RequestMetaDep
+) -> WebhookRead:
+    """Change the URL, events or description; ``active: true`` enables a disabled webhook again."""
+    return webhooks.update(uow=uow, principal=principal, endpoint_id=webhook_id, body=body, meta=meta)
+
+
+@router.post("/webhooks/{webhook_id}/rotate-secret", tags=["webhooks"])
+def rotate_webhook_secret(
+    webhook_id: uuid.UUID, principal: WriterPrincipal, uow: UowDep, meta: RequestMetaDep
+) -> WebhookCreated:
+    """A new signing secret (shown this once); the old one also signs until the grace period ends."""
+    return webhooks.rotate_secret(uow=uow, principal=principal, endpoint_id=webhook_id, meta=meta)
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["webhooks"])
+def delete_webhook(webhook_id: uuid.UUID, principal: WriterPrincipal, uow: UowDep, meta: RequestMetaDep) -> Response:
+    webhooks.delete(uow=uow, principal=principal, endpoint_id=webhook_id, meta=meta)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", tags=["webhooks"])
+def list_deliveries(
+    webhook_id: uuid.UUID, principal: ReaderPrincipal, uow: ReadUowDep, page: Annotated[PageQuery, Query()]
+) -> DeliveryPage:
+    """The delivery log, newest first: status, attempts, the receiver's last answer."""
+    return webhooks.deliveries(
+        uow=uow, principal=principal, endpoint_id=webhook_id, limit=page.limit, cursor=page.cursor
+    )
+
+
+@router.post(
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["webhooks"],
+)
+def redeliver(
+    webhook_id: uuid.UUID,
+    delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    principal: WriterPrincipal,
+    uow: UowDep,
+    meta: RequestMetaDep,
+) -> RedeliveryAccepted:
+    """Send a delivery's event again (a new delivery, the same event id)."""
+    return webhooks.redeliver(uow=uow, principal=principal, endpoint_id=webhook_id, delivery_id=delivery_id, meta=meta)
