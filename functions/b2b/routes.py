@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from autoindex.auth.deps import ReaderPrincipal, WriterPrincipal
+from autoindex.auth.deps import ReaderPrincipal, WriterPrincipal, require_scope
+from autoindex.backtests import service as backtests
+from autoindex.backtests.schemas import BacktestAccepted, BacktestCreate, BacktestList, BacktestRead
+from autoindex.identity.principal import Principal
 from autoindex.schemas import PageQuery
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.webhooks import service as webhooks
@@ -18,9 +21,46 @@ from autoindex.webhooks.schemas import (
     WebhookRead,
     WebhookUpdate,
 )
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 router = APIRouter(prefix="/v1")
+# Granted with the read scope (API keys) and to every account's own token.
+BacktesterPrincipal = Annotated[Principal, Depends(require_scope("backtest"))]
+
+
+@router.post(
+    "/backtests",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["backtests"],
+    responses={429: {"description": "Too many running, or the daily quota is used up"}},
+)
+def create_backtest(
+    body: BacktestCreate, principal: BacktesterPrincipal, uow: UowDep, response: Response
+) -> BacktestAccepted:
+    """Queue a backtest of the given parameters; follow ``Location`` for its progress and result."""
+    accepted = backtests.submit(uow=uow, principal=principal, body=body)
+    response.headers["Location"] = f"/v1/backtests/{accepted.id}"
+    return accepted
+
+
+@router.get("/backtests", tags=["backtests"])
+def list_backtests(
+    principal: BacktesterPrincipal, uow: ReadUowDep, page: Annotated[PageQuery, Query()]
+) -> BacktestList:
+    """The caller's backtests, newest first, without their results."""
+    return backtests.list_for(uow=uow, principal=principal, limit=page.limit, cursor=page.cursor)
+
+
+@router.get("/backtests/{backtest_id}", tags=["backtests"])
+def get_backtest(backtest_id: uuid.UUID, principal: BacktesterPrincipal, uow: ReadUowDep) -> BacktestRead:
+    """Status, progress and, once it succeeded, the report: metrics, the value series, allocations."""
+    return backtests.get(uow=uow, principal=principal, backtest_id=backtest_id)
+
+
+@router.delete("/backtests/{backtest_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["backtests"])
+def delete_backtest(backtest_id: uuid.UUID, principal: BacktesterPrincipal, uow: UowDep) -> Response:
+    backtests.delete(uow=uow, principal=principal, backtest_id=backtest_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/webhooks", status_code=status.HTTP_201_CREATED, tags=["webhooks"])

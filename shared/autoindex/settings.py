@@ -187,6 +187,13 @@ class Settings(BaseSettings):
     webhook_retry_base_s: Annotated[float, Field(gt=0, le=3_600)] = 30.0
     webhook_retry_max_s: Annotated[float, Field(gt=0, le=86_400)] = 3_600.0
     webhook_max_per_user: Annotated[int, Field(ge=1, le=1_000)] = 20
+    backtest_max_range_days: Annotated[int, Field(ge=30, le=36_600)] = 7_320
+    backtest_max_assets: Annotated[int, Field(ge=1, le=500)] = 50
+    backtest_max_concurrent_per_key: Annotated[int, Field(ge=1, le=100)] = 2
+    backtest_daily_quota: Annotated[int, Field(ge=1, le=100_000)] = 100
+    # CSV exports with more rows than this go to EXPORT_BUCKET and are answered 303 to a presigned URL.
+    export_inline_max_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 5_000
+    export_url_ttl_s: Annotated[int, Field(ge=60, le=604_800)] = 900
 
     @field_validator("twelvedata_base_url")
     @classmethod

@@ -32,7 +32,8 @@ NEEDS: dict[str, set[str]] = {
     "StrategyFunction": {SECRETS, PUT_EVENTS},  # StrategyChanged
     "AdminFunction": {SECRETS, SEND, PUT_EVENTS},  # refresh on request; ComputeRequested, CacheInvalidated
     # B2B (issue 14)
-    "B2BFunction": {SECRETS, SEND},  # redelivery on request
+    "B2BFunction": {SECRETS, SEND, PUT_EVENTS},  # backtest jobs, redelivery; BacktestFinished for a cached one
+    "BacktestFunction": {SECRETS, PUT_EVENTS},  # BacktestFinished
     "WebhooksFunction": {SECRETS, SEND},  # fan-out and delayed retries onto the webhook queue
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import autoindex.backtests.models
 import autoindex.events.ledger
 import autoindex.identity.models
 import autoindex.index.models
