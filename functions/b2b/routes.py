@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from autoindex.auth.deps import ReaderPrincipal, WriterPrincipal, require_scope
 from autoindex.backtests import service as backtests
 from autoindex.backtests.schemas import BacktestAccepted, BacktestCreate, BacktestList, BacktestRead
+from autoindex.errors import Conflict
 from autoindex.identity.principal import Principal
 from autoindex.schemas import PageQuery
+from autoindex.web import export
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.webhooks import service as webhooks
 from autoindex.webhooks.schemas import (
@@ -21,7 +23,7 @@ from autoindex.webhooks.schemas import (
     WebhookRead,
     WebhookUpdate,
 )
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 router = APIRouter(prefix="/v1")
 # Granted with the read scope (API keys) and to every account's own token.
@@ -51,10 +53,24 @@ def list_backtests(
     return backtests.list_for(uow=uow, principal=principal, limit=page.limit, cursor=page.cursor)
 
 
-@router.get("/backtests/{backtest_id}", tags=["backtests"])
-def get_backtest(backtest_id: uuid.UUID, principal: BacktesterPrincipal, uow: ReadUowDep) -> BacktestRead:
-    """Status, progress and, once it succeeded, the report: metrics, the value series, allocations."""
-    return backtests.get(uow=uow, principal=principal, backtest_id=backtest_id)
+@router.get(
+    "/backtests/{backtest_id}",
+    tags=["backtests"],
+    response_model=BacktestRead,
+    responses={**export.CSV_RESPONSES, 409: {"description": "CSV asked for before the backtest succeeded"}},
+)
+def get_backtest(backtest_id: uuid.UUID, principal: BacktesterPrincipal, uow: ReadUowDep, request: Request) -> Response:
+    """Status, progress and, once it succeeded, the report: metrics, the value series, allocations.
+    `Accept: text/csv` gives the value series (date, value, live, benchmark)."""
+    report = backtests.get(uow=uow, principal=principal, backtest_id=backtest_id)
+    if export.wants_csv(request) and report.result is None:
+        raise Conflict("The backtest has not succeeded: there is no series to export.")
+    body = report.model_dump_json().encode()
+    return export.respond_model(request, body, rows=_series_rows, name=f"backtest-{backtest_id}")
+
+
+def _series_rows(document: Any) -> list[dict[str, Any]]:
+    return list(document["result"]["series"])
 
 
 @router.delete("/backtests/{backtest_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["backtests"])

@@ -18,11 +18,12 @@ from tests.lambda_http import ROOT
 SECRETS = "secretsmanager:GetSecretValue"
 PUT_EVENTS = "events:PutEvents"
 SEND = "sqs:SendMessage"
+EXPORT = {"s3:PutObject", "s3:GetObject"}  # large CSV exports: write the object, presign its download
 NEEDS: dict[str, set[str]] = {
     "HealthFunction": {SECRETS},
     "AuthFunction": {SECRETS},
-    "MarketFunction": {SECRETS},
-    "IndexFunction": {SECRETS},
+    "MarketFunction": {SECRETS, *EXPORT},
+    "IndexFunction": {SECRETS, *EXPORT},
     "CacheWarmFunction": {SECRETS},
     "MaintenanceFunction": {SECRETS},
     "DocsFunction": set(),  # serves a file: no database, no AWS call
@@ -32,7 +33,7 @@ NEEDS: dict[str, set[str]] = {
     "StrategyFunction": {SECRETS, PUT_EVENTS},  # StrategyChanged
     "AdminFunction": {SECRETS, SEND, PUT_EVENTS},  # refresh on request; ComputeRequested, CacheInvalidated
     # B2B (issue 14)
-    "B2BFunction": {SECRETS, SEND, PUT_EVENTS},  # backtest jobs, redelivery; BacktestFinished for a cached one
+    "B2BFunction": {SECRETS, SEND, PUT_EVENTS, *EXPORT},  # backtest jobs, redelivery; BacktestFinished for a cached one
     "BacktestFunction": {SECRETS, PUT_EVENTS},  # BacktestFinished
     "WebhooksFunction": {SECRETS, SEND},  # fan-out and delayed retries onto the webhook queue
 }
