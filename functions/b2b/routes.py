@@ -11,8 +11,11 @@ from autoindex.backtests.schemas import BacktestAccepted, BacktestCreate, Backte
 from autoindex.errors import Conflict
 from autoindex.identity.principal import Principal
 from autoindex.schemas import PageQuery
+from autoindex.usage import service as usage
+from autoindex.usage.schemas import UsageRead
 from autoindex.web import export
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
+from autoindex.web.ratelimit import ROUTE_GROUPS
 from autoindex.webhooks import service as webhooks
 from autoindex.webhooks.schemas import (
     DeliveryPage,
@@ -146,3 +149,9 @@ def redeliver(
 ) -> RedeliveryAccepted:
     """Send a delivery's event again (a new delivery, the same event id)."""
     return webhooks.redeliver(uow=uow, principal=principal, endpoint_id=webhook_id, delivery_id=delivery_id, meta=meta)
+
+
+@router.get("/usage", tags=["usage"])
+def get_usage(principal: ReaderPrincipal, uow: ReadUowDep) -> UsageRead:
+    """What the caller used today (UTC): requests by route group, the request quota left, backtests, deliveries."""
+    return usage.report(uow=uow, principal=principal, groups=ROUTE_GROUPS)

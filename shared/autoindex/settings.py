@@ -263,6 +263,8 @@ class Settings(BaseSettings):
         self.rate_limit_policies["api_key_daily"] = RateLimitPolicy(
             limit=self.api_key_daily_quota, window_s=86_400, fail_mode="open"
         )
+        # Not a limit: the per-route-group request count GET /v1/usage reports, counted in the same round trip.
+        self.rate_limit_policies["usage"] = RateLimitPolicy(limit=1_000_000, window_s=86_400, fail_mode="open")
         return self
 
     @model_validator(mode="after")

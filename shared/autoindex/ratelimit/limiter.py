@@ -104,6 +104,14 @@ class Limiter:
         except StoreUnavailable as exc:
             logger.warning("rate-limit store unavailable; hit not given back", extra={"error": str(exc)})
 
+    def counts(self, policy_name: str, identities: Sequence[str]) -> list[int] | None:
+        """This window's count of each identity under ``policy_name``, counting nothing; None when the store is down."""
+        policy = self.policy(policy_name)
+        try:
+            return self._store.counts([self._key(policy_name, i) for i in identities], policy.window_s * 1000)
+        except StoreUnavailable:
+            return None
+
     def _key(self, policy_name: str, identity: str) -> str:
         return f"{self._prefix}:{policy_name}:{identity}"
 

@@ -57,6 +57,10 @@ class CounterStore(Protocol):
         """Give back one counted hit per budget, in the window it was counted in (never below zero)."""
         ...
 
+    def counts(self, keys: Sequence[str], window_ms: int) -> list[int]:
+        """The current window's count of each key, counting nothing (usage reports)."""
+        ...
+
 
 # INCR and PEXPIRE run atomically with the clock read; the key expires a second after its window.
 _HIT_SCRIPT = """
@@ -123,6 +127,19 @@ return 0
 """
 _RELEASE_ALL = RedisScript(_RELEASE_ALL_SCRIPT)
 
+# Read-only: the current window's counts of KEYS (one window length, ARGV[1]), on the server's clock.
+_COUNTS_SCRIPT = """
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window_id = math.floor(now_ms / tonumber(ARGV[1]))
+local out = {}
+for i = 1, #KEYS do
+  out[i] = tonumber(redis.call('GET', KEYS[i] .. ':' .. string.format('%d', window_id)) or '0')
+end
+return out
+"""
+_COUNTS = RedisScript(_COUNTS_SCRIPT)
+
 
 class RedisCounterStore:
     def __init__(self, client: Redis) -> None:
@@ -154,6 +171,15 @@ class RedisCounterStore:
             _RELEASE_ALL.run(self._client, [b.key for b in budgets], [str(w) for w in window_ids])
         except self._down as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
+
+    def counts(self, keys: Sequence[str], window_ms: int) -> list[int]:
+        if not keys:
+            return []
+        try:
+            reply = _COUNTS.run(self._client, list(keys), [window_ms])
+        except self._down as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+        return [int(count) for count in reply]
 
 
 class MemoryCounterStore:
@@ -206,3 +232,9 @@ class MemoryCounterStore:
                 seen_end, count = self._counts.get(budget.key, (0, 0))
                 if seen_end == (window_id + 1) * budget.window_ms and count > 0:
                     self._counts[budget.key] = (seen_end, count - 1)
+
+    def counts(self, keys: Sequence[str], window_ms: int) -> list[int]:
+        end = (time.time_ns() // 1_000_000 // window_ms + 1) * window_ms
+        with self._lock:
+            found = [self._counts.get(key, (0, 0)) for key in keys]
+        return [count if seen_end == end else 0 for seen_end, count in found]
