@@ -22,3 +22,8 @@ def test_signing_in_draws_the_index_charts_and_metrics(e2e: Report) -> None:
 def test_the_index_page_fits_a_phone_and_follows_the_dark_theme(e2e: Report) -> None:
     e2e.step("the index page fits a 375 px screen")
     e2e.step("the dark theme follows the system setting")
+
+
+def test_a_reload_keeps_the_cookie_session_and_sign_out_ends_it(e2e: Report) -> None:
+    # The script also checks the cookie is HttpOnly, Secure, SameSite=Strict, scoped to /v1/auth/session.
+    e2e.step("a reload keeps the session; sign-out ends it")

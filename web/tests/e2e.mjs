@@ -37,7 +37,7 @@ async function newPage(options = {}) {
   const page = await context.newPage();
   page.on("console", (message) => {
     // A refused sign-in is a 401 on purpose; anything else logged as an error fails the run.
-    const expected = message.location().url.endsWith("/v1/auth/login") && /status of 401/.test(message.text());
+    const expected = message.location().url.endsWith("/v1/auth/session/login") && /status of 401/.test(message.text());
     if (message.type() === "error" && !expected) problems.push(`console: ${message.text()} (${message.location().url})`);
   });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
@@ -100,6 +100,27 @@ const steps = {
     await shot(page, "index");
     await page.context().close();
     report("sign-in, then the index page draws its charts", { sign_in_to_charts_ms: ms });
+  },
+
+  async session() {
+    const page = await newPage();
+    await signIn(page, args.email, args.password);
+    const cookies = await page.context().cookies();
+    const refresh = cookies.find((c) => c.name === "autoindex_refresh");
+    check(refresh, "the session cookie is set");
+    check(refresh.httpOnly && refresh.secure && refresh.sameSite === "Strict", `cookie flags: ${JSON.stringify(refresh)}`);
+    check(refresh.path === "/v1/auth/session", `the cookie is scoped to the session routes: ${refresh.path}`);
+    check(!(await page.evaluate(() => document.cookie)).includes("autoindex_refresh"), "no script can read the cookie");
+    await page.reload();
+    await page.getByRole("heading", { name: "Index", level: 1 }).waitFor();
+    check((await page.getByLabel("Password").count()) === 0, "a reload keeps the session (no sign-in form)");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    check(!(await page.context().cookies()).some((c) => c.name === "autoindex_refresh" && c.value), "sign-out clears the cookie");
+    await page.context().close();
+    report("a reload keeps the session; sign-out ends it");
   },
 
   async narrow() {
