@@ -20,7 +20,12 @@ ERC_TOLERANCE = 1e-10
 #: Newton steps before giving up (it converges in under ten on well-posed problems).
 ERC_MAX_STEPS = 200
 
-_NEWTON_DECREMENT_SMALL = 1e-12
+#: The tolerance is widened to this many times ε·cond(Σ) when that is larger: what floating point allows.
+_ROUNDING_ALLOWANCE = 64.0
+
+#: n·f is self-concordant, so once its squared Newton decrement n·(g·step) is below this the full step
+#: stays inside the domain and converges quadratically (Boyd and Vandenberghe, §9.6.3: λ < (3 - √5)/2).
+_QUADRATIC_PHASE = 0.1
 
 
 class ERCNotConverged(ArithmeticError):
@@ -54,11 +59,13 @@ def erc_weights(covariance: FloatArray, *, tolerance: float = ERC_TOLERANCE) -> 
     minimiser normalised to sum 1 is the ERC portfolio (Σy = 1/(n y) there, so every y_i (Σy)_i = 1/n).
     Damped Newton steps: the gradient Σy - 1/(n y), the Hessian Σ + diag(1/(n y²)), each step halved
     until y stays positive and f decreases. It converges quadratically; it stops when every risk
-    share is within ``tolerance`` of 1/n.
+    share is within ``tolerance`` of 1/n (or of 64·ε·cond(Σ), when a nearly singular Σ allows no better).
     """
     n = covariance.shape[0]
     if n == 1:
         return np.ones(1)
+    # On an ill-conditioned matrix the shares cannot be computed closer than about ε·cond(Σ).
+    tolerance = max(tolerance, _ROUNDING_ALLOWANCE * float(np.finfo(float).eps) * float(np.linalg.cond(covariance)))
     y = 1.0 / np.sqrt(np.diag(covariance))  # inverse volatility: the answer when correlations are equal
     y /= math.sqrt(float(y @ covariance @ y))
 
@@ -74,9 +81,10 @@ def erc_weights(covariance: FloatArray, *, tolerance: float = ERC_TOLERANCE) -> 
         gradient = covariance @ y - 1.0 / (n * y)
         hessian = covariance + np.diag(1.0 / (n * y * y))
         step = np.linalg.solve(hessian, gradient)
-        # Near the optimum the decrease (about half the Newton decrement g·step) is below what f's
-        # rounding can show, and the full step is the right one.
-        near = float(gradient @ step) < _NEWTON_DECREMENT_SMALL
+        # In the quadratic phase the full step is the right one: the line search is skipped because f's
+        # rounding (the terms of y'Σy are far larger than their sum on an ill-conditioned Σ) can hide the
+        # decrease, and an absolute threshold on it stalled short of the tolerance.
+        near = n * float(gradient @ step) < _QUADRATIC_PHASE
         current, size = objective(y), 1.0
         while size > 1e-12:
             trial = y - size * step
