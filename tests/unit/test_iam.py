@@ -28,6 +28,7 @@ NEEDS: dict[str, set[str]] = {
     "MaintenanceFunction": {SECRETS},
     "MigrateFunction": {SECRETS},  # the writer's credentials, to run the migrations
     "DocsFunction": set(),  # serves a file: no database, no AWS call
+    "WebFunction": set(),  # serves the dashboard's files: no database, no AWS call
     "RefreshFunction": {SECRETS, SEND},  # queues the planned batches
     "IngestFunction": {SECRETS, PUT_EVENTS},  # PricesRefreshed when a run's last batch lands
     "ComputeFunction": {SECRETS, PUT_EVENTS},  # IndexComputed
