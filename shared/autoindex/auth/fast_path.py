@@ -33,6 +33,7 @@ from autoindex.ratelimit.limiter import Decision, get_limiter
 from autoindex.ratelimit.store import HIT_ALL_LUA, budget_args, windows_of
 from autoindex.redis_scripts import RedisScript, ScriptArg, redis_unavailable_errors
 from autoindex.settings import get_settings
+from autoindex.web.ratelimit import route_group
 
 if TYPE_CHECKING:
     from autoindex.identity.principal_cache import PrincipalCache
@@ -94,7 +95,8 @@ def cached_caller(request: Request, groups: list[str]) -> CachedCaller | None:
         entries = cache.user_and_session_names(claims.subject, claims.session_id)
         identity, own = f"user:{claims.subject}", ["user"]
     limiter = get_limiter()
-    checks = [(policy, identity) for policy in [*groups, *own]] if settings.rate_limit_enabled else []
+    usage = f"usage:{route_group(request.url.path)}"  # the usage count (GET /v1/usage), as the ordinary path
+    checks = [(policy, identity) for policy in [*groups, *own, usage]] if settings.rate_limit_enabled else []
     budgets = limiter.budgets(checks)
     wanted = redis_prefetch.wanted()
     args: list[ScriptArg] = [kind, HOLD, LIVE, len(entries), len(budgets), *budget_args(budgets)]
