@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+import pytest
 from autoindex_dev.openapi import render
 from autoindex_dev.template import load_template
 
@@ -31,13 +33,30 @@ def test_docs_function_serves_the_document_and_the_ui() -> None:
     assert spec.status == 200 and json.loads(spec.body)["info"]["title"] == "AutoIndex API"
     page = call(handler, "GET", "/docs")
     assert page.status == 200 and b"swagger-ui" in page.body
-    assert "cdn.jsdelivr.net" in page.headers["content-security-policy"]
     assert call(handler, "GET", "/v1/assets").headers["content-security-policy"].startswith("default-src 'none'")
+
+
+@pytest.mark.parametrize("path", ["/docs", "/docs/redoc"])
+def test_swagger_ui_and_redoc_load_nothing_from_another_origin(path: str) -> None:
+    handler = function_handler("docs")
+    page = call(handler, "GET", path)
+    assert page.status == 200
+    urls = re.findall(rb'(?:src|href)=["\']([^"\']+)', page.body) + re.findall(rb'url: *["\']([^"\']+)', page.body)
+    assert urls and all(url.startswith(b"/docs/") for url in urls), urls  # no CDN, no fonts service
+    policy = page.headers["content-security-policy"]
+    assert "http" not in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    for url in re.findall(rb'src="(/docs/static/[^"]+)"', page.body):
+        asset = call(handler, "GET", url.decode())
+        assert asset.status == 200 and len(asset.body) > 100_000, url  # the package's own bundle
+        assert asset.headers["content-type"].startswith("text/javascript")
+        head = call(handler, "HEAD", url.decode())
+        assert head.status == 200 and head.body == b""
+    assert call(handler, "GET", "/docs/static/..%2Fconsts.py").status == 404  # only the fixed set of files
 
 
 def test_head_on_the_docs_answers_like_get_without_a_body() -> None:
     handler = function_handler("docs")
-    for path in ("/docs", "/docs/openapi.json"):
+    for path in ("/docs", "/docs/redoc", "/docs/openapi.json"):
         result = call(handler, "HEAD", path)
         assert result.status == 200, path
         assert result.body == b""
