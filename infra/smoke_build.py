@@ -145,6 +145,9 @@ def main() -> int:
             assert result["statusCode"] == 404 and body["status"] == 404, result
         checked.append(function_dir.name)
     assert "HealthFunction" in checked, checked
+    # The dashboard's files went into the build (make web runs before sam build): its page answers.
+    page = _invoke_isolated(BUILD / "WebFunction", "/")
+    assert page["statusCode"] == 200 and "<script" in str(page["body"]), page
     print(f"built functions answered on Python {sys.version.split()[0]}: {', '.join(checked)}")
     return 0
 

@@ -18,20 +18,26 @@ from tests.lambda_http import ROOT
 SECRETS = "secretsmanager:GetSecretValue"
 PUT_EVENTS = "events:PutEvents"
 SEND = "sqs:SendMessage"
+EXPORT = {"s3:PutObject", "s3:GetObject"}  # large CSV exports: write the object, presign its download
 NEEDS: dict[str, set[str]] = {
     "HealthFunction": {SECRETS},
     "AuthFunction": {SECRETS},
-    "MarketFunction": {SECRETS},
-    "IndexFunction": {SECRETS},
+    "MarketFunction": {SECRETS, *EXPORT},
+    "IndexFunction": {SECRETS, *EXPORT},
     "CacheWarmFunction": {SECRETS},
     "MaintenanceFunction": {SECRETS},
     "MigrateFunction": {SECRETS},  # the writer's credentials, to run the migrations
     "DocsFunction": set(),  # serves a file: no database, no AWS call
+    "WebFunction": set(),  # serves the dashboard's files: no database, no AWS call
     "RefreshFunction": {SECRETS, SEND},  # queues the planned batches
     "IngestFunction": {SECRETS, PUT_EVENTS},  # PricesRefreshed when a run's last batch lands
     "ComputeFunction": {SECRETS, PUT_EVENTS},  # IndexComputed
     "StrategyFunction": {SECRETS, PUT_EVENTS},  # StrategyChanged
     "AdminFunction": {SECRETS, SEND, PUT_EVENTS},  # refresh on request; ComputeRequested, CacheInvalidated
+    # B2B (issue 14)
+    "B2BFunction": {SECRETS, SEND, PUT_EVENTS, *EXPORT},  # backtest jobs, redelivery; BacktestFinished for a cached one
+    "BacktestFunction": {SECRETS, PUT_EVENTS},  # BacktestFinished
+    "WebhooksFunction": {SECRETS, SEND},  # fan-out and delayed retries onto the webhook queue
 }
 
 # What the SAM policy templates used in template.yaml allow (AWS SAM policy templates reference).
