@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     database_read_url: SecretStr | None = None
     database_secret_arn: str | None = None
+    # RDS Proxy: the secret holds the instance's host; the functions connect through the proxy's endpoint instead.
+    database_proxy_endpoint: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")] | None = None
+    # The replica's URL read from Secrets Manager at run time (never a plain environment value in AWS).
+    database_read_url_secret_arn: str | None = None
     embedded_database_path: Path = Path("var/autoindex.sqlite3")
     db_pool_size: Annotated[int, Field(ge=1, le=50)] = 1
     db_max_overflow: Annotated[int, Field(ge=0, le=50)] = 0
