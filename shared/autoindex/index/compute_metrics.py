@@ -41,6 +41,7 @@ def _notes(session: Session, version_id: int, result: IndexResult, mode: str) ->
         row = session.get(IndexMetric, (version_id, "notes"))
         previous = dict(row.payload) if row is not None else {}
     notes = {
+        "data_source": inputs.data_source(session),
         "market_cap_note": result.market_cap_note or previous.get("market_cap_note"),
         "skipped_rebalances": [
             *previous.get("skipped_rebalances", []),

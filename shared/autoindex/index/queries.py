@@ -71,6 +71,12 @@ def series(session: Session, version: int, return_type: str = "price") -> list[t
     return points
 
 
+def data_source(session: Session, version: int) -> str | None:
+    """The provider the version's prices came from, as its compute recorded it (``demo`` is synthetic)."""
+    notes = session.get(IndexMetric, (version, "notes"))
+    return notes.payload.get("data_source") if notes is not None else None
+
+
 def check_overlap(start: date | None, end: date | None, first: date, last: date) -> None:
     """A 422 when the asked range lies wholly outside the data."""
     if (start and start > last) or (end and end < first):
@@ -95,6 +101,7 @@ def load_current(uow: UnitOfWork) -> tuple[str, BaseModel]:
         messages = [*notes.get("last_rebalance_notes", [])]
         return read_cache.version_token(pub.data_version, pub.updated_at), IndexCurrent(
             date=state_row.last_date,
+            data_source=notes.get("data_source"),
             value=value,
             strategy_version=pub.strategy_version,
             data_version=pub.data_version,
@@ -121,6 +128,7 @@ def load_history(uow: UnitOfWork, query: HistoryQuery) -> tuple[str, BaseModel]:
     with snapshot(uow) as (session, pub):
         assert pub.strategy_version is not None
         points = series(session, pub.strategy_version, query.return_type)
+        source = data_source(session, pub.strategy_version)
     check_overlap(query.start, query.end, points[0][0], points[-1][0])
     columns = query.columns
     items: list[dict[str, Any]] = []
@@ -140,6 +148,7 @@ def load_history(uow: UnitOfWork, query: HistoryQuery) -> tuple[str, BaseModel]:
     page, next_cursor = _page(items, query)
     return read_cache.version_token(pub.data_version, pub.updated_at), IndexHistory(
         strategy_version=pub.strategy_version,
+        data_source=source,
         return_type=query.return_type,
         base_date=points[0][0],
         items=page,
@@ -170,6 +179,7 @@ def load_allocations(uow: UnitOfWork, query: AllocationQuery) -> tuple[str, Base
         assert effective is not None
         return read_cache.version_token(pub.data_version, pub.updated_at), AllocationsRead(
             strategy_version=version,
+            data_source=data_source(session, version),
             date=on,
             rebalance_date=effective,
             rebalance_trigger=rows[0][2] if rows else "schedule",
@@ -247,6 +257,7 @@ def load_risk_metrics(uow: UnitOfWork, query: RiskMetricsQuery) -> tuple[str, Ba
             strategy_version=pub.strategy_version,
             as_of=periods.as_of,
             benchmark=payload.get("benchmark_symbol"),
+            data_source=data_source(session, pub.strategy_version),
             return_type=query.return_type,
             benchmark_return_type=payload.get("benchmark_return_type", "price"),
             periods={"index": payload.get("index"), "benchmark": payload.get("benchmark")},

@@ -27,6 +27,16 @@ BENCHMARK_TYPE_DOC = (
 )
 
 
+DATA_SOURCE_DOC = (
+    "Where the prices behind these numbers came from: `twelvedata`, or `demo` for the synthetic market of the "
+    "embedded default (not market data); `mixed` when both are stored."
+)
+
+
+def data_source_field() -> Any:
+    return Field(None, description=DATA_SOURCE_DOC, examples=["demo"])
+
+
 def return_type_param() -> Any:
     return Field("price", description=RETURN_TYPE_DOC)
 
@@ -85,6 +95,7 @@ class Allocation(BaseModel):
 
 class IndexCurrent(BaseModel):
     date: dt.date
+    data_source: str | None = data_source_field()
     value: float
     strategy_version: int
     data_version: int
@@ -95,6 +106,7 @@ class IndexCurrent(BaseModel):
 
 class IndexHistory(BaseModel):
     strategy_version: int
+    data_source: str | None = data_source_field()
     return_type: ReturnType = Field("price", description=RETURN_TYPE_DOC)
     base_date: dt.date
     items: list[dict[str, Any]]  # date plus the requested fields
@@ -105,6 +117,7 @@ class IndexHistory(BaseModel):
 
 class AllocationsRead(BaseModel):
     strategy_version: int
+    data_source: str | None = data_source_field()
     date: dt.date
     rebalance_date: dt.date  # the rebalance in effect on ``date``; its weights come from data before it
     rebalance_trigger: Literal["schedule", "drift", "request"] = Field(
@@ -171,6 +184,7 @@ class PeriodRiskMetrics(BaseModel):
 
 class BenchmarkCompare(BaseModel):
     benchmark: str
+    data_source: str | None = data_source_field()
     return_type: ReturnType = Field("price", description=RETURN_TYPE_DOC)
     benchmark_return_type: ReturnType = Field("price", description=BENCHMARK_TYPE_DOC)
     strategy_version: int
@@ -183,6 +197,7 @@ class BenchmarkCompare(BaseModel):
 
 class RiskMetricsRead(BaseModel):
     strategy_version: int
+    data_source: str | None = data_source_field()
     as_of: dt.date
     benchmark: str | None
     return_type: ReturnType = Field("price", description=RETURN_TYPE_DOC)
@@ -219,6 +234,7 @@ Money = Annotated[
 
 class SimulationRead(BaseModel):
     currency: str
+    data_source: str | None = data_source_field()
     amount: Money
     start_date: dt.date
     end_date: dt.date

@@ -176,6 +176,16 @@ def test_simulation_uses_each_dates_historical_rate(api: Client, reader: Account
     assert later.json()["end_date"] == dates[-1].isoformat() and later.json() == to_today
 
 
+def test_every_index_answer_says_its_prices_are_synthetic(api: Client, reader: Account) -> None:
+    dates, _ = stored_values(1)
+    reads = [
+        get(api, reader, path).json()
+        for path in ("/v1/index/current", "/v1/index/history", "/v1/index/allocations", "/v1/benchmark/compare")
+    ]
+    reads.append(simulate(api, reader, {"amount": 10, "currency": "USD", "start_date": dates[1].isoformat()}).json())
+    assert [r["data_source"] for r in reads] == ["demo"] * 5
+
+
 def _set_aapl_dividend(day: date, amount: Decimal | None) -> Decimal | None:
     """Set (or with None remove) AAPL's dividend on ``day``; returns the amount stored before."""
     with UnitOfWork() as uow:

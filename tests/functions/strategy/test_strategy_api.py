@@ -47,6 +47,7 @@ def test_risk_metrics_of_the_total_return_index_say_what_they_measure(api: Clien
     price = api.get("/v1/strategy/risk-metrics", headers=reader.bearer()).json()
     total = api.get("/v1/strategy/risk-metrics", query="return_type=total", headers=reader.bearer()).json()
     assert price["return_type"] == "price" and total["return_type"] == "total"
+    assert price["data_source"] == total["data_source"] == "demo"
     assert total["benchmark_return_type"] == "price" and total["benchmark"] == "SPX"  # SPX is a price index
     assert total["rolling"]["window"] == 30 and total["periods"]["index"]["inception"] is not None
     bad = api.get("/v1/strategy/risk-metrics", query="return_type=net", headers=reader.bearer())
