@@ -17,6 +17,7 @@ from autoindex.index.schemas import (
     HistoryQuery,
     IndexCurrent,
     IndexHistory,
+    RebalanceList,
     SeriesQuery,
     SimulationRead,
     SimulationRequest,
@@ -53,6 +54,15 @@ async def allocations(
 ) -> Response:
     """The target weights of the rebalance in effect on `date` (default: the last index date)."""
     return cached_json(request, index_read.allocations(uow=uow, query=query))
+
+
+@router.get("/v1/index/rebalances", response_model=RebalanceList, responses=_OK)
+async def rebalances(
+    query: Annotated[SeriesQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
+) -> Response:
+    """Every rebalance of the served index (formation, scheduled, drift, requested, skipped) with its notes,
+    market-cap leg and per-asset cap sources, oldest first."""
+    return cached_json(request, index_read.rebalances(uow=uow, query=query))
 
 
 @router.post("/v1/index/simulate", responses={409: {"description": "The index has not been computed yet"}})
