@@ -106,6 +106,6 @@ def key_prefix(redis: Redis) -> Iterator[str]:
     """A fresh key namespace for one test, deleted afterwards."""
     prefix = f"test-providers:{uuid.uuid4().hex[:10]}"
     yield prefix
-    keys = list(redis.scan_iter(match=f"{prefix}*"))
+    keys = list(redis.scan_iter(match=f"*{prefix}*"))  # budget keys start with a hash tag
     if keys:
         redis.delete(*keys)

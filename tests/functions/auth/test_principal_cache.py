@@ -207,7 +207,7 @@ def test_the_cache_never_stores_or_logs_the_secret(
         assert auth.get("/v1/auth/me", headers=user.bearer()).status == 200
     secret = _secret_of(key)
     stored: dict[str, str] = {}
-    for name in redis_client.scan_iter(f"{prefix}:*"):
+    for name in redis_client.scan_iter(f"*{prefix}:*"):  # user and session keys start with a hash tag
         value = redis_client.get(name)
         assert isinstance(name, bytes) and isinstance(value, bytes)
         stored[name.decode()] = value.decode()
