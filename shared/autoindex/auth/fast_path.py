@@ -94,7 +94,7 @@ def cached_caller(request: Request, groups: list[str]) -> CachedCaller | None:
         claims = tokens.decode_access_token(value)
         entries = cache.user_and_session_names(claims.subject, claims.session_id)
         identity, own = f"user:{claims.subject}", ["user"]
-    own.append(f"usage:{route_group(request.url.path)}")  # GET /v1/usage's count, in the same round trip
+    own.append(f"usage_{route_group(request.url.path)}")  # GET /v1/usage's count, in the same round trip
     limiter = get_limiter()
     checks = [(policy, identity) for policy in [*groups, *own]] if settings.rate_limit_enabled else []
     budgets = limiter.budgets(checks)
