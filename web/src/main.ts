@@ -2,8 +2,12 @@
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import { get, signedIn, whenSignedOut } from "./api";
+import { accountPage } from "./pages/account";
+import { allocationsPage } from "./pages/allocations";
+import { comparePage } from "./pages/compare";
 import { indexPage } from "./pages/index";
 import { registerPage, signInPage } from "./pages/signin";
+import { simulatePage } from "./pages/simulate";
 import { type Me, resume, signOut } from "./session";
 import { h } from "./ui";
 
@@ -17,6 +21,10 @@ interface Route {
 
 const ROUTES: Record<string, Route> = {
   index: { label: "Index", page: indexPage },
+  allocations: { label: "Allocations", page: allocationsPage },
+  simulate: { label: "Simulate", page: simulatePage },
+  compare: { label: "Compare", page: comparePage },
+  account: { label: "Account", page: accountPage },
 };
 
 let me: Me | null = null;

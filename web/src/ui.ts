@@ -28,7 +28,10 @@ export function empty(text: string): HTMLElement {
 export function errorText(error: unknown): string {
   if (error instanceof ApiError) {
     const fields = (error.problem.errors || [])
-      .map((e) => `${(e.loc || []).filter((p) => p !== "body").join(".")}: ${e.msg}`)
+      .map((e) => {
+        const where = (e.loc || []).filter((p) => p !== "body" && p !== "query").join(".");
+        return where ? `${where}: ${e.msg}` : String(e.msg);
+      })
       .join("; ");
     return fields ? `${error.message} (${fields})` : error.message;
   }

@@ -26,26 +26,51 @@ function report(step, extra = {}) {
   console.log(JSON.stringify(line));
 }
 
+// A stuck step must not hang the run: the whole script gives up after 4 minutes.
+setTimeout(() => {
+  console.log(JSON.stringify({ step: "failed", ok: false, error: "the browser script ran out of time (240 s)" }));
+  process.exit(2);
+}, 240_000).unref();
+
 const browser = await chromium.launch({
   executablePath: args.chromium,
   args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
 });
 const problems = [];
+const allowed = [["/v1/auth/session/login", 401], ["/v1/index/simulate", 422], ["/v1/auth/me", 401]];
 
 async function newPage(options = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-GB", ...options });
   const page = await context.newPage();
   page.on("console", (message) => {
-    // A refused sign-in is a 401 on purpose; anything else logged as an error fails the run.
-    const expected = message.location().url.endsWith("/v1/auth/session/login") && /status of 401/.test(message.text());
+    // Requests a step makes fail on purpose are listed in `allowed`; any other error fails the run.
+    const expected = allowed.some(([path, status]) => message.location().url.includes(path) && message.text().includes(`status of ${status}`));
     if (message.type() === "error" && !expected) problems.push(`console: ${message.text()} (${message.location().url})`);
   });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   return page;
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(args.out, `${name}.png`), fullPage: true });
+async function shot(page, name, options = {}) {
+  await page.screenshot({ path: join(args.out, `${name}.png`), fullPage: true, ...options });
+}
+
+let shared = null; // one signed-in page for the page-by-page steps
+
+async function signedIn() {
+  if (!shared) {
+    shared = await newPage();
+    await shared.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: args.base });
+    shared.on("dialog", (dialog) => dialog.accept());
+    await signIn(shared, args.email, args.password);
+  }
+  return shared;
+}
+
+async function visit(page, route, heading) {
+  await page.goto(`${args.base}/#/${route}`);
+  await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
+  await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
 }
 
 async function signIn(page, email, password) {
@@ -64,7 +89,12 @@ async function signIn(page, email, password) {
       }),
   );
   await page.getByRole("button", { name: "Sign in" }).click();
-  await drawn;
+  // Charts drawn, or the first error state the page shows (a failed request never draws its chart).
+  const failed = page.locator(".state.error").first().waitFor({ timeout: 60_000 }).then(async () => {
+    throw new Error(`the index page shows an error: ${await page.locator(".state.error").first().textContent()}`);
+  });
+  await Promise.race([drawn, failed]);
+  failed.catch(() => {});
   return Date.now() - started;
 }
 
@@ -121,6 +151,82 @@ const steps = {
     check(!(await page.context().cookies()).some((c) => c.name === "autoindex_refresh" && c.value), "sign-out clears the cookie");
     await page.context().close();
     report("a reload keeps the session; sign-out ends it");
+  },
+
+  async allocations() {
+    const page = await signedIn();
+    await visit(page, "allocations", "Allocations");
+    check((await page.locator("meter").count()) >= 2, "the current weights are listed with a meter each");
+    await page.locator("[data-chart=targets] canvas").first().waitFor();
+    const rebalances = await page.getByRole("heading", { name: "Rebalances in effect at the month ends" }).count();
+    check(rebalances === 1, "the rebalances are listed");
+    await shot(page, "allocations");
+    report("the allocations page shows current and target weights");
+  },
+
+  async simulate() {
+    const page = await signedIn();
+    await visit(page, "simulate", "Simulate");
+    await page.getByLabel("Currency").selectOption("EUR");
+    await page.getByLabel("Amount").fill("1000");
+    await page.getByLabel("Start date").fill("2024-01-02");
+    await page.getByLabel("End date (optional)").fill("2023-01-02");
+    await page.getByRole("button", { name: "Simulate" }).click();
+    const error = page.locator(".state.error");
+    await error.waitFor();
+    const detail = await error.textContent();
+    check(/start must not be after end/i.test(detail || ""), `an impossible period shows the problem detail: ${detail}`);
+    await page.getByLabel("End date (optional)").fill("");
+    await page.getByRole("button", { name: "Simulate" }).click();
+    await page.locator("[data-testid=end-value]").waitFor();
+    const end = await page.locator("[data-testid=end-value]").textContent();
+    check(/€/.test(end || ""), `the value is in euros: ${end}`);
+    await page.locator("[data-chart=simulation] canvas").first().waitFor();
+    const fx = await page.locator("[data-testid=fx-effect]").textContent();
+    check(/%/.test(fx || ""), `the currency effect is shown: ${fx}`);
+    await shot(page, "simulate");
+    report("the simulation shows the value in a currency and the currency effect", { end_value: end, currency_effect: fx, error: detail });
+  },
+
+  async compare() {
+    const page = await signedIn();
+    await visit(page, "compare", "Compare");
+    const metrics = page.locator("section table").last();
+    check(/Sharpe ratio/.test((await metrics.textContent()) || ""), "the metrics are side by side");
+    await page.locator("[data-chart=compare] canvas").first().waitFor();
+    await shot(page, "compare");
+    const last = await page.evaluate(() => new Date(Date.now() - 90 * 86400000).toISOString().slice(0, 10));
+    await page.getByLabel("From").fill(last);
+    await page.getByRole("button", { name: "Compare" }).click();
+    await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
+    await page.getByText("too short to annualise").first().waitFor();
+    report("the compare page shows index and benchmark side by side");
+  },
+
+  async account() {
+    const page = await signedIn();
+    await visit(page, "account", "Account");
+    await page.getByLabel("Name").fill("e2e-reporting");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const secret = page.getByLabel("The new API key");
+    await secret.waitFor();
+    const key = await secret.inputValue();
+    check(key.length > 20, "the new key is shown once");
+    await page.getByRole("button", { name: "Copy" }).click();
+    await page.getByText("Copied.").waitFor();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    check(copied === key, "the copy button copies the key");
+    await page.getByRole("cell", { name: "e2e-reporting" }).waitFor();
+    await shot(page, "account", { mask: [secret] });
+    const status = await page.evaluate(async (k) => (await fetch("/v1/auth/me", { headers: { "X-API-Key": k } })).status, key);
+    check(status === 200, `the new key works (${status})`);
+    await page.getByRole("button", { name: "Revoke e2e-reporting" }).click();
+    await page.getByText("Key “e2e-reporting” revoked.").waitFor();
+    await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
+    check((await page.getByRole("cell", { name: "e2e-reporting" }).count()) === 0, "a revoked key leaves the list");
+    const after = await page.evaluate(async (k) => (await fetch("/v1/auth/me", { headers: { "X-API-Key": k } })).status, key);
+    check(after === 401, `a revoked key is refused (${after})`);
+    report("API keys: created (shown once, copied), listed, revoked");
   },
 
   async narrow() {
