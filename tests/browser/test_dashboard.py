@@ -45,3 +45,15 @@ def test_the_compare_page_puts_index_and_benchmark_side_by_side(e2e: Report) -> 
 
 def test_api_keys_are_shown_once_copied_listed_and_revoked(e2e: Report) -> None:
     e2e.step("API keys: created (shown once, copied), listed, revoked")
+
+
+def test_admin_pages_edit_the_strategy_follow_runs_and_filter_the_audit_log(e2e: Report) -> None:
+    step = e2e.step(
+        "admin: strategy editor (problem details, diff, compute run), refresh run, freshness, usage, audit filter"
+    )
+    assert "must sum to 1" in step["validation"]  # the API's own validation message, in the form
+
+
+def test_axe_finds_no_serious_or_critical_violation_on_any_page(e2e: Report) -> None:
+    pages = e2e.step("axe-core finds no serious or critical violation")["pages"]
+    assert {"sign-in", "index", "allocations", "simulate", "compare", "account", "admin", "index-dark"} <= set(pages)

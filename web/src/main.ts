@@ -3,6 +3,7 @@ import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import { get, signedIn, whenSignedOut } from "./api";
 import { accountPage } from "./pages/account";
+import { adminPage } from "./pages/admin";
 import { allocationsPage } from "./pages/allocations";
 import { comparePage } from "./pages/compare";
 import { indexPage } from "./pages/index";
@@ -25,6 +26,7 @@ const ROUTES: Record<string, Route> = {
   simulate: { label: "Simulate", page: simulatePage },
   compare: { label: "Compare", page: comparePage },
   account: { label: "Account", page: accountPage },
+  admin: { label: "Admin", page: adminPage, admin: true },
 };
 
 let me: Me | null = null;

@@ -63,9 +63,10 @@ export function section(title: string, ...children: Child[]): HTMLElement {
 }
 
 export function table(headers: string[], rows: (string | Node)[][], caption?: string): HTMLElement {
+  // A wide table scrolls sideways on a narrow screen: focusable, so a keyboard can scroll it too.
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabindex: 0, role: "region", "aria-label": caption || headers.slice(0, 3).join(", ") },
     h(
       "table",
       {},
