@@ -8,25 +8,34 @@ PORT ?= 3000
 export TEST_DATABASE_URL ?= postgresql+pg8000://postgres@127.0.0.1:5432/postgres
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-unit install install-local services lint typecheck imports pytest bench template-check clean web
+.PHONY: run test test-unit install install-local lock services lint typecheck imports pytest bench template-check clean web
 
 # `make run` installs the product and the local runner only (the `local` extra); `make test` adds the
 # test and lint tools (the `dev` extra). Each marker remembers what was installed.
-$(BIN)/.installed-local: pyproject.toml
+# Both install exactly the hashed pins of requirements/ (`make lock` writes them), then the project without deps.
+$(BIN)/.installed-local: requirements/local.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[local]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/local.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: requirements/dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@ $(BIN)/.installed-local
 
 install: $(BIN)/.installed
 
 install-local: $(BIN)/.installed-local
+
+## lock: pin every dependency with hashes (infra/lock.py, uv, needs PyPI): requirements/{dev,local,lambda-runtime}.txt,
+## shared/requirements.txt, layers/numpy/requirements.txt, functions/migrate/requirements.txt.
+## Rerun it after ANY change to pyproject.toml's dependencies (tests/unit/test_lock.py fails until you do), and commit.
+lock: $(BIN)/.installed
+	$(BIN)/python infra/lock.py $(BIN)/uv
 
 ## run: create .venv, install the product and its local runner, migrate the embedded database, seed demo prices once, serve on http://127.0.0.1:$(PORT)
 run: install-local web
@@ -87,6 +96,8 @@ template-check: $(SAM_VENV)/.installed web
 	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint
 	$(SAM_VENV)/bin/sam validate --region us-east-1
 	PATH="$(dir $(RUNTIME_PY)):$$PATH" $(SAM_VENV)/bin/sam build --build-dir .aws-sam/build
+	@# NumPy's own test suites (about 10 MB with their bytecode) never run in Lambda.
+	find .aws-sam/build/NumpyLayer/python/numpy -type d -name tests -prune -exec rm -rf {} +
 	@# /opt is read-only in Lambda: without bytecode in the artefact every cold start compiles the layer again.
 	$(RUNTIME_PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 	$(RUNTIME_PY) infra/smoke_build.py

@@ -222,7 +222,7 @@ def _maintenance(args: argparse.Namespace) -> int:
 def _fake_twelvedata(args: argparse.Namespace) -> int:
     from autoindex_dev.fake_twelvedata.server import run_fake
 
-    run_fake(args.port, args.credits_per_minute, args.credits_per_day, splits=args.split)
+    run_fake(args.port, args.credits_per_minute, args.credits_per_day, splits=args.split, dividends=args.dividend)
     return 0
 
 
@@ -290,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="SYMBOL:YYYY-MM-DD:RATIO",
         help="a split the history shows (repeatable), e.g. NVDA:2024-06-10:10 for 10-for-1",
+    )
+    p.add_argument(
+        "--dividend",
+        action="append",
+        default=[],
+        metavar="SYMBOL:YYYY-MM-DD:AMOUNT",
+        help="a cash distribution by ex-date (repeatable), e.g. TLT:2024-03-01:0.28; adjust=all back-adjusts for it",
     )
     p.set_defaults(run=_fake_twelvedata)
 

@@ -48,7 +48,7 @@ def login(body: LoginRequest, request: Request, uow: UowDep, meta: RequestMetaDe
     # (one account from many addresses); an attempt refused by either spends neither. A successful
     # login gives its hit back, so logging in never uses up the budget.
     address, account = f"ip:{client_ip(request)}", f"email:{identity.normalise_email(body.email)}"
-    succeeded = enforce_failure_budgets(request, [("login", address), ("login", account)])
+    succeeded = enforce_failure_budgets(request, [("login", address), ("login", account)], slot="login")
     pair = identity.login(uow=uow, email=body.email, password=body.password, meta=meta)
     succeeded()
     return TokenPairRead(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)

@@ -47,14 +47,21 @@ class RedisScript:
         ------
         redis.exceptions.RedisError
             Connection, timeout and script errors propagate; each caller applies its own fallback.
+            On a cluster, every key the script touches must be in ``keys`` and share one slot.
         """
-        from redis.exceptions import NoScriptError
+        from redis.exceptions import ClusterError, NoScriptError, ResponseError
 
         try:
-            return client.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            # EVAL also caches the script on the server, so the next call is one EVALSHA again.
-            return client.eval(self.source, len(keys), *keys, *args)
+            try:
+                return client.evalsha(self.sha, len(keys), *keys, *args)
+            except NoScriptError:
+                # EVAL also caches the script on the server, so the next call is one EVALSHA again.
+                return client.eval(self.source, len(keys), *keys, *args)
+        except ResponseError as exc:
+            if "non local key" in str(exc):
+                # A cluster node refusing a key of another slot: the slot moved, or a key lost its hash tag.
+                raise ClusterError(str(exc)) from exc
+            raise
 
 
 def lua_now_ms(argv: int, name: str = "now_ms") -> str:
@@ -72,11 +79,34 @@ def lua_now_ms(argv: int, name: str = "now_ms") -> str:
 
 
 def redis_unavailable_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions that mean "Redis could not be reached in time" (not a script bug)."""
+    """The exceptions that mean "Redis could not be reached in time" (not a script bug).
+
+    On a Redis Cluster that includes a cluster that is down or failing over, a slot no node
+    serves, and the redirect, cross-slot and "non local key" replies (see :meth:`RedisScript.run`):
+    a node that moved under the client, or a key in a slot this node does not own, is a store that
+    cannot answer now, so each caller applies its stated fallback (fail open or fail closed), never a 500.
+    """
+    from redis.exceptions import AskError, ClusterCrossSlotError, ClusterError, RedisClusterException, TryAgainError
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    return (RedisConnectionError, RedisTimeoutError, OSError)
+    # ClusterError covers ClusterDownError and MasterDownError; AskError covers MovedError.
+    return (
+        RedisConnectionError,
+        RedisTimeoutError,
+        OSError,
+        ClusterError,
+        AskError,
+        TryAgainError,
+        ClusterCrossSlotError,
+        RedisClusterException,
+    )
+
+
+def hash_tag(text: str) -> str:
+    """``{text}``: on a Redis Cluster every key that starts with it lives in one slot, so one script may
+    touch them all. (Should ``text`` hold a ``}``, the tag ends there: still the same slot for the same text.)"""
+    return "{" + text + "}"
 
 
 def as_text(value: object) -> str:

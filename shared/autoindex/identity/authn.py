@@ -93,7 +93,7 @@ def bearer_principal(
         if reachable:
             user_facts = facts
             _store(lambda: cache.put_user(user_facts), cache)
-            _store(lambda: cache.put_session(claims.session_id), cache)
+            _store(lambda: cache.put_session(claims.subject, claims.session_id), cache)
     if not facts.active:
         raise Unauthorized(INVALID_TOKEN)
     return Principal(

@@ -6,9 +6,10 @@ What is cached is what the database would say about a credential, never the cred
   derives that name from the HMAC of the *presented* secret, so a wrong secret simply misses. The
   entry also holds the stored HMAC, which is compared in constant time on every hit. The HMAC
   authenticates nothing (it needs the pepper to be produced from a secret).
-- a user's role and active flag live under ``<prefix>:u:<user id>``.
+- a user's role and active flag live under ``{<prefix>:u:<user id>}``.
 - that a session (a refresh-token family, the ``sid`` of its access tokens) is live lives under
-  ``<prefix>:s:<session id>``. Logging out holds it, so a miss reads the database, which says the
+  ``{<prefix>:u:<user id>}:s:<session id>``: the user's hash tag, so one ``MGET`` reads both, in one
+  slot of a Redis Cluster. Logging out holds it, so a miss reads the database, which says the
   session is over; Redis losing its data therefore never revives a session.
 
 Invalidation writes a *hold* marker instead of deleting: while it lives, lookups miss and
@@ -28,8 +29,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from autoindex.identity.principal import Principal, scopes_for_role
-from autoindex.redis_scripts import RedisScript, redis_unavailable_errors
+from autoindex.identity.principal import Principal, key_scopes
+from autoindex.redis_scripts import RedisScript, hash_tag, redis_unavailable_errors
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class KeyFacts:
 
     def principal(self) -> Principal:
         # A key never exceeds its owner: an admin scope lapses if the owner is no longer an admin.
-        scopes = frozenset(self.scopes) & scopes_for_role(self.owner_role)
+        scopes = key_scopes(frozenset(self.scopes), self.owner_role)
         return Principal(
             kind="api_key",
             user_id=self.owner_id,
@@ -269,16 +270,18 @@ class PrincipalCache:
 
     def user_and_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[UserFacts | None, bool]:
         """The user's cached facts (None: a miss) and whether the session is cached as live, in one round trip."""
-        raw_user, raw_session = self._store.get_many([self._user_name(user_id), self._session_name(session_id)])
+        names = [self._user_name(user_id), self._session_name(user_id, session_id)]
+        raw_user, raw_session = self._store.get_many(names)
         return self._user_facts(user_id, _object(raw_user)), raw_session == _LIVE
 
-    def put_session(self, session_id: uuid.UUID) -> None:
+    def put_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
         """Cache that the session is live (unless it is held: logged out a moment ago)."""
-        self._store.put(self._session_name(session_id), _LIVE, self.ttl_s * 1000)
+        self._store.put(self._session_name(user_id, session_id), _LIVE, self.ttl_s * 1000)
 
-    def invalidate_sessions(self, session_ids: list[uuid.UUID]) -> None:
-        """Make every instance read these sessions from the database (where they are over); raises CacheUnavailable."""
-        self._store.hold_many([self._session_name(sid) for sid in session_ids], self._hold_ms)
+    def invalidate_sessions(self, user_id: uuid.UUID, session_ids: list[uuid.UUID]) -> None:
+        """Make every instance read these sessions of ``user_id`` from the database (where they are over);
+        raises CacheUnavailable."""
+        self._store.hold_many([self._session_name(user_id, sid) for sid in session_ids], self._hold_ms)
 
     def _load(self, name: str) -> dict[str, Any] | None:
         return _object(self._store.get(name))
@@ -292,10 +295,10 @@ class PrincipalCache:
         return f"{self._prefix}:k:{key_id.hex}:{digest}"
 
     def _user_name(self, user_id: uuid.UUID) -> str:
-        return f"{self._prefix}:u:{user_id.hex}"
+        return hash_tag(f"{self._prefix}:u:{user_id.hex}")
 
-    def _session_name(self, session_id: uuid.UUID) -> str:
-        return f"{self._prefix}:s:{session_id.hex}"
+    def _session_name(self, user_id: uuid.UUID, session_id: uuid.UUID) -> str:
+        return f"{self._user_name(user_id)}:s:{session_id.hex}"
 
 
 _LIVE = b"1"

@@ -208,7 +208,7 @@ def _end_family(
     reuse detection revokes in the database whatever the cache says.
     """
     revoked = repo.revoke_family(uow.session, row.family_id, at=now, reason=reason)
-    _end_sessions_in_cache([row.family_id], strict=reason == "logout")
+    _end_sessions_in_cache(row.user_id, [row.family_id], strict=reason == "logout")
     audit.record(
         uow.session,
         action="auth.logout" if reason == "logout" else "auth.refresh.reuse_detected",
@@ -243,7 +243,7 @@ def logout_all(*, uow: UnitOfWork, user_id: uuid.UUID, meta: RequestMeta) -> int
     with uow:
         sessions = repo.live_sessions_of(uow.session, user_id, at=now)
         revoked = repo.revoke_sessions_of(uow.session, user_id, at=now, reason="logout-all")
-        _end_sessions_in_cache(sessions, strict=True)
+        _end_sessions_in_cache(user_id, sessions, strict=True)
         audit.record(
             uow.session,
             action="auth.logout_all",
@@ -256,7 +256,7 @@ def logout_all(*, uow: UnitOfWork, user_id: uuid.UUID, meta: RequestMeta) -> int
     return len(sessions)
 
 
-def _end_sessions_in_cache(session_ids: list[uuid.UUID], *, strict: bool) -> None:
+def _end_sessions_in_cache(user_id: uuid.UUID, session_ids: list[uuid.UUID], *, strict: bool) -> None:
     """Hold the sessions' cache entries, so every instance reads them from the database (where they are over).
 
     Call it inside the open unit of work, before the commit. ``strict``: an unreachable cache
@@ -268,7 +268,7 @@ def _end_sessions_in_cache(session_ids: list[uuid.UUID], *, strict: bool) -> Non
     if not cache.enabled or not session_ids:
         return
     try:
-        cache.invalidate_sessions(session_ids)
+        cache.invalidate_sessions(user_id, session_ids)
     except CacheUnavailable:
         if strict:
             raise ServiceUnavailable(

@@ -27,12 +27,20 @@ from autoindex.index import read_cache
 from autoindex.index.compute_metrics import write_metrics
 from autoindex.index.engine.index import IndexResult, IndexState, StateMismatch, compute_index, extend_index
 from autoindex.index.engine.strategy import StrategyParams
+from autoindex.index.engine.total_return import (
+    TotalReturnMismatch,
+    TotalReturnResult,
+    TotalReturnState,
+    extend_total_return,
+    total_return_index,
+)
 from autoindex.index.models import (
     ComputeMode,
     ComputeRun,
     IndexAllocation,
     IndexEngineState,
     IndexPublication,
+    IndexTotalValue,
     IndexValue,
 )
 from autoindex.index.publication import lock_publication
@@ -93,13 +101,41 @@ def _stored_state(row: IndexEngineState | None, params: StrategyParams, symbols:
     return state if state.params == params and state.assets == symbols else None
 
 
-def _write_block(session: Session, version: int, result: IndexResult, ids: list[int]) -> int:
-    values = [
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """What one compute produced: the price index and, beside it, the total-return index."""
+
+    mode: ComputeMode
+    result: IndexResult
+    total: TotalReturnResult
+    seen: datetime | None  # newest ingested_at among the prices and dividends read
+
+
+def _stored_total(row: IndexEngineState) -> TotalReturnState | None:
+    if row.total_state is None:
+        return None
+    try:
+        return TotalReturnState.from_dict(row.total_state)
+    except (TotalReturnMismatch, KeyError, ValueError, TypeError):
+        logger.warning("stored total-return state unreadable; recomputing in full")
+        return None
+
+
+def _rows(version: int, dates: Any, values: Any) -> list[dict[str, Any]]:
+    return [
         {"strategy_version": version, "date": day.item(), "value": Decimal(f"{value:.12f}")}
-        for day, value in zip(result.dates, result.values, strict=True)
+        for day, value in zip(dates, values, strict=True)
     ]
+
+
+def _write_block(session: Session, version: int, computed: Computed, ids: list[int]) -> int:
+    result = computed.result
+    values = _rows(version, result.dates, result.values)
     if values:
         session.execute(insert(IndexValue), values)
+    totals = _rows(version, computed.total.dates, computed.total.values)
+    if totals:
+        session.execute(insert(IndexTotalValue), totals)
     weights = [
         {
             "strategy_version": version,
@@ -117,33 +153,75 @@ def _write_block(session: Session, version: int, result: IndexResult, ids: list[
     return len(values)
 
 
+def _newest(*moments: datetime | None) -> datetime | None:
+    return max((t for t in moments if t is not None), default=None)
+
+
+def _extend(
+    session: Session,
+    *,
+    params: StrategyParams,
+    universe: list[Asset],
+    state: IndexState,
+    state_row: IndexEngineState,
+    requested: list[date],
+) -> Computed | Literal["nothing"] | None:
+    """Extend both indices from the stored states; "nothing" when no day is new, None when a full run is due."""
+    ids, symbols = [a.id for a in universe], tuple(a.symbol for a in universe)
+    seen, last = state_row.prices_seen_at, state.last_date
+    total_state = _stored_total(state_row)
+    if total_state is None or last is None:
+        return None
+    if inputs.revised_since(session, ids, through=last, seen_at=seen) or inputs.dividends_revised_since(
+        session, ids, through=last, seen_at=seen
+    ):
+        return None
+    new = inputs.load_closes(session, ids, after=last)
+    if not new.dates:
+        return "nothing"
+    try:
+        result = extend_index(state, new.dates, new.matrix, params, assets=symbols, requested=requested)
+        paid = inputs.load_dividends(session, ids, new.dates, after=last)
+        total = extend_total_return(
+            total_state,
+            new.dates,
+            new.matrix,
+            paid,
+            result.rebalances,
+            transaction_cost_bps=params.transaction_cost_bps,
+        )
+    except (StateMismatch, TotalReturnMismatch):
+        logger.info("state cannot be extended; recomputing in full")
+        return None
+    return Computed("incremental", result, total, _newest(seen, new.seen_at, inputs.dividends_seen_at(session, ids)))
+
+
 def _compute(
     session: Session, version: StrategyVersion, universe: list[Asset], state_row: IndexEngineState | None
-) -> tuple[ComputeMode, IndexResult, datetime | None] | None:
+) -> Computed | None:
     """Run the engine; ``None`` when the stored state already covers every stored day."""
     params = StrategyParams.model_validate(version.params)
     symbols = tuple(a.symbol for a in universe)
     ids = [a.id for a in universe]
     requested = inputs.rebalance_requests(session)
     state = _stored_state(state_row, params, symbols)
-    if state is not None and state.last_date is not None and state_row is not None:
-        seen = state_row.prices_seen_at
-        if not inputs.revised_since(session, ids, through=state.last_date, seen_at=seen):
-            new = inputs.load_closes(session, ids, after=state.last_date)
-            if not new.dates:
-                return None
-            try:
-                result = extend_index(state, new.dates, new.matrix, params, assets=symbols, requested=requested)
-            except StateMismatch:
-                logger.info("state cannot be extended; recomputing in full")
-            else:
-                newest = max((t for t in (seen, new.seen_at) if t is not None), default=None)
-                return "incremental", result, newest
+    if state is not None and state_row is not None:
+        extended = _extend(
+            session, params=params, universe=universe, state=state, state_row=state_row, requested=requested
+        )
+        if extended == "nothing":
+            return None
+        if extended is not None:
+            return extended
     closes = inputs.load_closes(session, ids)
-    session.execute(delete(IndexValue).where(IndexValue.strategy_version == version.id))
-    session.execute(delete(IndexAllocation).where(IndexAllocation.strategy_version == version.id))
+    for table in (IndexValue, IndexTotalValue, IndexAllocation):
+        session.execute(delete(table).where(table.strategy_version == version.id))
     result = compute_index(closes.dates, closes.matrix, params, assets=symbols, requested=requested)
-    return "full", result, closes.seen_at
+    paid = inputs.load_dividends(session, ids, closes.dates)
+    total = total_return_index(
+        closes.dates, closes.matrix, paid, result.rebalances, transaction_cost_bps=params.transaction_cost_bps
+    )
+    return Computed("full", result, total, _newest(closes.seen_at, inputs.dividends_seen_at(session, ids)))
 
 
 def _publish_row(session: Session, version: int, as_of: date) -> tuple[int, datetime]:
@@ -167,15 +245,14 @@ def _unpublish(session: Session) -> str:
     return read_cache.version_token(version, now)
 
 
-def _save_state(
-    session: Session, row: IndexEngineState | None, version: int, result: IndexResult, seen: datetime | None
-) -> None:
+def _save_state(session: Session, row: IndexEngineState | None, version: int, computed: Computed) -> None:
     if row is None:
         row = IndexEngineState(strategy_version=version, state={})
         session.add(row)
-    row.state = result.state.to_dict()
-    row.last_date = result.state.last_date
-    row.prices_seen_at = seen
+    row.state = computed.result.state.to_dict()
+    row.total_state = computed.total.state.to_dict()
+    row.last_date = computed.result.state.last_date
+    row.prices_seen_at = computed.seen
     row.updated_at = datetime.now(UTC)
 
 
@@ -246,9 +323,9 @@ def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None, full: b
     if computed is None:
         run.status, run.finished_at = "noop", datetime.now(UTC)
         return ComputeOutcome(status="noop", run_id=run.id, strategy_version=version.id)
-    mode, result, seen = computed
-    added = _write_block(session, version.id, result, [a.id for a in universe])
-    _save_state(session, state_row, version.id, result, seen)
+    mode, result = computed.mode, computed.result
+    added = _write_block(session, version.id, computed, [a.id for a in universe])
+    _save_state(session, state_row, version.id, computed)
     session.flush()
     as_of = write_metrics(session, version_id=version.id, result=result, mode=mode, now=now)
     if as_of is None:  # not enough history to form the index: nothing to serve

@@ -80,6 +80,18 @@ class IndexValue(Base):
     value: Mapped[Decimal] = mapped_column(INDEX_VALUE)
 
 
+class IndexTotalValue(Base):
+    """The total-return index (dividends reinvested) on one date, beside the price index of the same version."""
+
+    __tablename__ = "index_total_values"
+
+    strategy_version: Mapped[int] = mapped_column(
+        ForeignKey("strategy_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[Decimal] = mapped_column(INDEX_VALUE)
+
+
 class IndexAllocation(Base):
     """Target weights decided at one rebalance (weights come from data strictly before ``date``)."""
 
@@ -133,6 +145,8 @@ class IndexEngineState(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
     # Newest ingested_at among the prices read: a later one on an old date means a revision (full recompute).
     prices_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The total-return index's carry (``engine.total_return.TotalReturnState``); None: recompute in full.
+    total_state: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from autoindex import pagination
 from autoindex.errors import Conflict, ValidationFailed
 from autoindex.index import read_cache
-from autoindex.index.models import IndexAllocation, IndexEngineState, IndexMetric, IndexPublication
+from autoindex.index.models import IndexAllocation, IndexEngineState, IndexMetric, IndexPublication, IndexTotalValue
 from autoindex.index.models import IndexValue as Value
 from autoindex.index.schemas import (
     Allocation,
@@ -59,12 +59,16 @@ def snapshot(uow: UnitOfWork) -> Iterator[tuple[Session, IndexPublication]]:
         yield session, publication
 
 
-def series(session: Session, version: int) -> list[tuple[date, float]]:
-    """The version's index values, oldest first."""
+def series(session: Session, version: int, return_type: str = "price") -> list[tuple[date, float]]:
+    """The version's index values (price or total return), oldest first."""
+    model = IndexTotalValue if return_type == "total" else Value
     rows = session.execute(
-        select(Value.date, Value.value).where(Value.strategy_version == version).order_by(Value.date)
+        select(model.date, model.value).where(model.strategy_version == version).order_by(model.date)
     )
-    return [(d, float(v)) for d, v in rows]
+    points = [(d, float(v)) for d, v in rows]
+    if not points:  # a total-return series not computed yet (a version published before it existed)
+        raise IndexNotReady(f"The {return_type}-return index has not been computed yet.")
+    return points
 
 
 def check_overlap(start: date | None, end: date | None, first: date, last: date) -> None:
@@ -116,7 +120,7 @@ def _page(items: list[dict[str, Any]], query: SeriesQuery) -> tuple[list[dict[st
 def load_history(uow: UnitOfWork, query: HistoryQuery) -> tuple[str, BaseModel]:
     with snapshot(uow) as (session, pub):
         assert pub.strategy_version is not None
-        points = series(session, pub.strategy_version)
+        points = series(session, pub.strategy_version, query.return_type)
     check_overlap(query.start, query.end, points[0][0], points[-1][0])
     columns = query.columns
     items: list[dict[str, Any]] = []
@@ -135,7 +139,11 @@ def load_history(uow: UnitOfWork, query: HistoryQuery) -> tuple[str, BaseModel]:
         previous = value
     page, next_cursor = _page(items, query)
     return read_cache.version_token(pub.data_version, pub.updated_at), IndexHistory(
-        strategy_version=pub.strategy_version, base_date=points[0][0], items=page, next_cursor=next_cursor
+        strategy_version=pub.strategy_version,
+        return_type=query.return_type,
+        base_date=points[0][0],
+        items=page,
+        next_cursor=next_cursor,
     )
 
 
@@ -229,8 +237,9 @@ def load_benchmark_series(uow: UnitOfWork, query: SeriesQuery) -> tuple[str, Bas
 def load_risk_metrics(uow: UnitOfWork, query: RiskMetricsQuery) -> tuple[str, BaseModel]:
     with snapshot(uow) as (session, pub):
         assert pub.strategy_version is not None
-        periods = session.get(IndexMetric, (pub.strategy_version, "periods"))
-        rolling = session.get(IndexMetric, (pub.strategy_version, f"rolling_{query.window}"))
+        prefix = "total_" if query.return_type == "total" else ""
+        periods = session.get(IndexMetric, (pub.strategy_version, f"{prefix}periods"))
+        rolling = session.get(IndexMetric, (pub.strategy_version, f"{prefix}rolling_{query.window}"))
         if periods is None or rolling is None:
             raise IndexNotReady("The risk metrics have not been computed yet.")
         payload = periods.payload
@@ -238,6 +247,8 @@ def load_risk_metrics(uow: UnitOfWork, query: RiskMetricsQuery) -> tuple[str, Ba
             strategy_version=pub.strategy_version,
             as_of=periods.as_of,
             benchmark=payload.get("benchmark_symbol"),
+            return_type=query.return_type,
+            benchmark_return_type=payload.get("benchmark_return_type", "price"),
             periods={"index": payload.get("index"), "benchmark": payload.get("benchmark")},
             rolling=rolling.payload,
         )

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from autoindex.clients import get_redis
 from autoindex.observability import add_metric, logger
-from autoindex.redis_scripts import RedisScript, as_text
+from autoindex.redis_scripts import RedisScript, as_text, redis_unavailable_errors
 from autoindex.settings import get_settings
 from autoindex.single_flight import SingleFlight
 
@@ -157,7 +157,14 @@ def _entry_prefix() -> str:
     return f"{get_settings().index_cache_prefix}:v"
 
 
-def _unavailable(exc: Exception) -> None:
+def _redis_errors() -> tuple[type[BaseException], ...]:
+    """Any Redis failure, a cluster's included (some are not ``RedisError``s): the read goes on without the cache."""
+    from redis.exceptions import RedisError
+
+    return (RedisError, *redis_unavailable_errors())
+
+
+def _unavailable(exc: BaseException) -> None:
     logger.warning("index cache unavailable", extra={"error": type(exc).__name__})
     add_metric("CacheUnavailable")
 
@@ -168,7 +175,7 @@ def _lookup(suffix: str) -> tuple[str | None, bytes | None]:
     if client is None:
         version = local_store.version()
         return version, None if version is None else local_store.get(f"{_entry_prefix()}{version}{suffix}")
-    from redis.exceptions import RedisError
+    redis_errors = _redis_errors()
 
     try:
         raw = client.get(_version_key())
@@ -183,7 +190,7 @@ def _lookup(suffix: str) -> tuple[str | None, bytes | None]:
             body = found.encode() if isinstance(found, str) else found
             if body is not None:
                 _keep_locally(key, body)
-    except RedisError as exc:
+    except redis_errors as exc:
         _unavailable(exc)
         return None, None
     return version, body
@@ -205,11 +212,11 @@ def _store(key: str, body: bytes) -> None:
     client = get_redis()
     if client is None:
         return
-    from redis.exceptions import RedisError
+    redis_errors = _redis_errors()
 
     try:
         client.set(key, body, ex=get_settings().cache_ttl_s)
-    except RedisError as exc:
+    except redis_errors as exc:
         _unavailable(exc)
 
 
@@ -238,7 +245,7 @@ def state(scan_limit: int = 100_000) -> CacheState:
         token = local_store.version()
         count = local_store.count_prefix(f"{_entry_prefix()}{token}:") if token else None
         return CacheState("memory", True, token, count, True, local_entries, local_bytes)
-    from redis.exceptions import RedisError
+    redis_errors = _redis_errors()
 
     try:
         raw = client.get(_version_key())
@@ -251,7 +258,7 @@ def state(scan_limit: int = 100_000) -> CacheState:
                     complete = False
                     break
                 count += 1
-    except RedisError as exc:
+    except redis_errors as exc:
         _unavailable(exc)
         return CacheState("redis", False, None, None, False, local_entries, local_bytes)
     return CacheState("redis", True, token, count, complete, local_entries, local_bytes)
@@ -264,11 +271,11 @@ def publish_version(version: str) -> None:
     if client is None:
         local_store.publish(version, ttl)
         return
-    from redis.exceptions import RedisError
+    redis_errors = _redis_errors()
 
     try:
         _PUBLISH.run(client, keys=[_version_key()], args=[version, ttl])
-    except RedisError as exc:
+    except redis_errors as exc:
         _unavailable(exc)
 
 

@@ -16,6 +16,21 @@ HISTORY_FIELDS = ("value", "daily_return", "drawdown")
 ROLLING_WINDOWS = (30, 90)  # the engine's (engine.periods imports NumPy, so not imported here)
 
 
+ReturnType = Literal["price", "total"]
+RETURN_TYPE_DOC = (
+    "`price` (the default): the index of closes alone. `total`: every dividend and coupon reinvested at its "
+    "ex-date close in the asset that paid it, same rebalances (docs/index-method.md, Total return)."
+)
+BENCHMARK_TYPE_DOC = (
+    "Whether the benchmark measured against is a price or a total-return series; SPX is a price index, so a "
+    "total-return index is measured against price unless TOTAL_RETURN_BENCHMARK names an asset."
+)
+
+
+def return_type_param() -> Any:
+    return Field("price", description=RETURN_TYPE_DOC)
+
+
 NEXT_DAYS = "Pass as `cursor` for the days after this page; null on the last page."
 
 
@@ -27,6 +42,7 @@ class SeriesQuery(RangeQuery, PageQuery):
 
 class HistoryQuery(SeriesQuery):
     fields: Annotated[str, fields_param(HISTORY_FIELDS)] | None = None
+    return_type: ReturnType = return_type_param()
 
     @field_validator("fields")
     @classmethod
@@ -48,6 +64,7 @@ class RiskMetricsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     window: int = 30
+    return_type: ReturnType = return_type_param()
 
     @field_validator("window")
     @classmethod
@@ -55,6 +72,10 @@ class RiskMetricsQuery(BaseModel):
         if value not in ROLLING_WINDOWS:
             raise ValueError(f"window must be one of {', '.join(map(str, ROLLING_WINDOWS))}")
         return value
+
+
+class CompareQuery(RangeQuery):
+    return_type: ReturnType = return_type_param()
 
 
 class Allocation(BaseModel):
@@ -74,6 +95,7 @@ class IndexCurrent(BaseModel):
 
 class IndexHistory(BaseModel):
     strategy_version: int
+    return_type: ReturnType = Field("price", description=RETURN_TYPE_DOC)
     base_date: dt.date
     items: list[dict[str, Any]]  # date plus the requested fields
     next_cursor: str | None = Field(
@@ -149,6 +171,8 @@ class PeriodRiskMetrics(BaseModel):
 
 class BenchmarkCompare(BaseModel):
     benchmark: str
+    return_type: ReturnType = Field("price", description=RETURN_TYPE_DOC)
+    benchmark_return_type: ReturnType = Field("price", description=BENCHMARK_TYPE_DOC)
     strategy_version: int
     start: dt.date
     end: dt.date
@@ -161,6 +185,8 @@ class RiskMetricsRead(BaseModel):
     strategy_version: int
     as_of: dt.date
     benchmark: str | None
+    return_type: ReturnType = Field("price", description=RETURN_TYPE_DOC)
+    benchmark_return_type: ReturnType = Field("price", description=BENCHMARK_TYPE_DOC)
     # {"index": {"inception"|"ytd"|"1y"|"3y": metrics or null}, "benchmark": {...} or null}
     periods: dict[str, dict[str, PeriodRiskMetrics | None] | None]
     rolling: dict[str, Any]  # {"window": w, "items": [...]}
@@ -173,6 +199,7 @@ class SimulationRequest(BaseModel):
     currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
     start_date: IsoDate
     end_date: IsoDate | None = None
+    return_type: ReturnType = return_type_param()
 
     @model_validator(mode="after")
     def _range(self) -> SimulationRequest:
@@ -202,6 +229,7 @@ class SimulationRead(BaseModel):
     end_value_usd: Money
     roi_usd: float | None
     strategy_version: int
+    return_type: ReturnType = Field("price", description=RETURN_TYPE_DOC)
     series: list[dict[str, Any]]
 
 

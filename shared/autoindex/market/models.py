@@ -70,6 +70,23 @@ class DailyPrice(Base):
     __table_args__ = (CheckConstraint(OHLC_RULE, name="ohlc_consistent"),)
 
 
+class AssetDividend(Base):
+    """A cash distribution: ``amount`` per share in the asset's quote currency, paid to holders before ``ex_date``.
+
+    The total-return index reinvests it at the ex-date close into the paying asset (``docs/index-method.md``).
+    """
+
+    __tablename__ = "asset_dividends"
+
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    ex_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(PRICE)
+    source: Mapped[str] = mapped_column(String(16))  # twelvedata | demo
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("amount > 0", name="positive_amount"),)
+
+
 RefreshStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
 BatchStatus = Literal["pending", "done", "failed"]
 ACTIVE_RUN_STATUSES: tuple[RefreshStatus, ...] = ("queued", "running")
@@ -88,6 +105,7 @@ class RefreshRun(Base):
     batches_done: Mapped[int] = mapped_column(Integer, default=0)
     batches_failed: Mapped[int] = mapped_column(Integer, default=0)
     rows_written: Mapped[int] = mapped_column(Integer, default=0)
+    dividends_written: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     credits_used: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)  # symbol -> reason

@@ -17,6 +17,7 @@ from autoindex.ratelimit.store import (
     StoreUnavailable,
     WindowCount,
 )
+from autoindex.redis_scripts import hash_tag
 from autoindex.settings import RateLimitPolicy, get_settings
 
 
@@ -49,10 +50,11 @@ class Limiter:
         self._prefix = key_prefix
 
     def policy(self, name: str) -> RateLimitPolicy:
-        try:
-            return self._policies[name]
-        except KeyError:
-            raise KeyError(f"unknown rate-limit policy {name!r}") from None
+        """The policy ``name``; ``<family>:<part>`` (e.g. ``usage:index``) counts apart under ``<family>``'s policy."""
+        found = self._policies.get(name) or self._policies.get(name.partition(":")[0])
+        if found is None:
+            raise KeyError(f"unknown rate-limit policy {name!r}")
+        return found
 
     def hit(self, policy_name: str, identity: str) -> Decision:
         """Count one request of ``identity`` under ``policy_name`` and decide, in one store round trip.
@@ -66,18 +68,19 @@ class Limiter:
             return self._degraded(policy_name, policy, exc)
         return self._decision(policy_name, policy, window)
 
-    def hit_all(self, checks: Sequence[tuple[str, str]]) -> list[Decision]:
+    def hit_all(self, checks: Sequence[tuple[str, str]], *, slot: str | None = None) -> list[Decision]:
         """Decide several ``(policy, identity)`` pairs in one store round trip, all or nothing.
 
         The request is counted in every budget only if every budget has room, so a refusal by one
         policy spends nothing of the others. Store down: ServiceUnavailable if any policy fails
         closed, else every decision is degraded (allowed).
+
+        ``slot`` names the hash tag of checks about several identities (one Redis Cluster slot holds
+        every key of one decision); the same budget must always be decided with the same ``slot``.
+        Checks about one identity need none: that identity is the tag.
         """
         policies = [(name, self.policy(name)) for name, _ in checks]
-        budgets = [
-            Budget(key=self._key(name, identity), window_ms=policy.window_s * 1000, limit=policy.limit)
-            for (name, policy), (_, identity) in zip(policies, checks, strict=True)
-        ]
+        budgets = self._budgets(checks, slot)
         try:
             windows = self._store.hit_all(budgets)
         except StoreUnavailable as exc:
@@ -85,17 +88,18 @@ class Limiter:
             return [self._degraded(name, policy, exc) for name, policy in closed or policies]
         return [self._decision(name, policy, window) for (name, policy), window in zip(policies, windows, strict=True)]
 
-    def release_all(self, checks: Sequence[tuple[str, str]], decisions: Sequence[Decision]) -> None:
+    def release_all(
+        self, checks: Sequence[tuple[str, str]], decisions: Sequence[Decision], *, slot: str | None = None
+    ) -> None:
         """Give back the hits ``hit_all`` counted for ``checks`` (budgets that count failures only).
 
         A store that is down, or a decision that was degraded, has nothing to give back.
         """
         budgets, window_ids = [], []
-        for (name, identity), decision in zip(checks, decisions, strict=True):
+        for budget, decision in zip(self._budgets(checks, slot), decisions, strict=True):
             if decision.window_id is None or not decision.allowed:
                 continue
-            policy = self.policy(name)
-            budgets.append(Budget(key=self._key(name, identity), window_ms=policy.window_s * 1000, limit=policy.limit))
+            budgets.append(budget)
             window_ids.append(decision.window_id)
         if not budgets:
             return
@@ -104,8 +108,39 @@ class Limiter:
         except StoreUnavailable as exc:
             logger.warning("rate-limit store unavailable; hit not given back", extra={"error": str(exc)})
 
-    def _key(self, policy_name: str, identity: str) -> str:
-        return f"{self._prefix}:{policy_name}:{identity}"
+    def counts(self, policy_names: Sequence[str], identity: str) -> list[int] | None:
+        """This window's count of ``identity`` under each policy, counting nothing; None when the store is down.
+
+        One identity per call: its keys share one hash tag, so one script call reads them on a cluster.
+        """
+        by_window: dict[int, list[int]] = {}
+        for index, name in enumerate(policy_names):
+            by_window.setdefault(self.policy(name).window_s * 1000, []).append(index)
+        out = [0] * len(policy_names)
+        try:
+            for window_ms, indexes in by_window.items():
+                keys = [self._key(policy_names[i], identity) for i in indexes]
+                for i, count in zip(indexes, self._store.counts(keys, window_ms), strict=True):
+                    out[i] = count
+        except StoreUnavailable:
+            return None
+        return out
+
+    def _budgets(self, checks: Sequence[tuple[str, str]], slot: str | None) -> list[Budget]:
+        if slot is None and len({identity for _, identity in checks}) > 1:
+            raise ValueError("checks about several identities need a slot (one hash tag per decision)")
+        return [
+            Budget(key=self._key(name, identity, slot), window_ms=policy.window_s * 1000, limit=policy.limit)
+            for name, identity in checks
+            for policy in (self.policy(name),)
+        ]
+
+    def _key(self, policy_name: str, identity: str, slot: str | None = None) -> str:
+        """``{rl:<identity>}:<policy>``, or ``{rl:<slot>}:<policy>:<identity>`` for a decision about several
+        identities: the hash tag keeps every key of one decision in one Redis Cluster slot."""
+        if slot is None:
+            return f"{hash_tag(f'{self._prefix}:{identity}')}:{policy_name}"
+        return f"{hash_tag(f'{self._prefix}:{slot}')}:{policy_name}:{identity}"
 
     @staticmethod
     def _decision(name: str, policy: RateLimitPolicy, window: WindowCount) -> Decision:

@@ -57,36 +57,58 @@ class CounterStore(Protocol):
         """Give back one counted hit per budget, in the window it was counted in (never below zero)."""
         ...
 
+    def counts(self, keys: Sequence[str], window_ms: int) -> list[int]:
+        """The current window's count of each key, counting nothing (usage reports)."""
+        ...
 
-# INCR and PEXPIRE run atomically with the clock read; the key expires a second after its window.
-_HIT_SCRIPT = """
+
+# Each budget is one integer at a fixed key, so every key a script touches is named in KEYS (a Redis
+# Cluster requires it; the limiter gives a decision's keys one hash tag) and a hit is one INCR. The
+# integer carries its window: (window id mod 1024) * 2^40 + count. A value whose window part is not
+# the current window's (another window's counter, or none) reads as 0 and starts again; the key
+# expires a second after its window ends, long before the window part could repeat. Counts stay
+# below 2^40 and values below 2^53, so Lua's numbers hold them exactly. (One INCR instead of a hash
+# read and write: the decision is about 3 us cheaper on the server, a tenth of a round trip.)
+_COUNT_LUA = """
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[1])
-local window_id = math.floor(now_ms / window)
-local key = KEYS[1] .. ':' .. string.format('%d', window_id)
-local count = redis.call('INCR', key)
-if count == 1 then
-  redis.call('PEXPIRE', key, window + 1000)
+local SPAN = 1099511627776
+local function base(wid) return (wid % 1024) * SPAN end
+local function count_in(value, wid)
+  local count = (tonumber(value) or 0) - base(wid)
+  if count < 1 or count >= SPAN then return 0 end
+  return count
 end
-return {count, (window_id + 1) * window - now_ms, window_id}
+local function count_hit(key, window, wid)
+  local count = count_in(redis.call('INCR', key), wid)
+  if count == 0 then
+    redis.call('SET', key, string.format('%d', base(wid) + 1), 'PX', (wid + 1) * window - now_ms + 1000)
+    return 1
+  end
+  return count
+end
 """
-_HIT = RedisScript(_HIT_SCRIPT)
+
+_HIT = RedisScript(
+    _COUNT_LUA
+    + """
+local window = tonumber(ARGV[1])
+local wid = math.floor(now_ms / window)
+return {count_hit(KEYS[1], window, wid), (wid + 1) * window - now_ms, wid}
+"""
+)
 
 # Several budgets in one clock read: check them all, then count in all or in none. ARGV holds
 # (window_ms, limit) per key. Replies (count, reset_ms, window_id) per key, flattened; when
 # nothing was counted, a budget's count includes this hit only where it is the one over its limit.
-_HIT_ALL_SCRIPT = """
-local t = redis.call('TIME')
-local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local names, windows, counts = {}, {}, {}
+_HIT_ALL = RedisScript(
+    _COUNT_LUA
+    + """
+local wids, counts = {}, {}
 local allowed = true
 for i = 1, #KEYS do
-  local window = tonumber(ARGV[2 * i - 1])
-  local window_id = math.floor(now_ms / window)
-  windows[i] = window_id
-  names[i] = KEYS[i] .. ':' .. string.format('%d', window_id)
-  counts[i] = tonumber(redis.call('GET', names[i]) or '0')
+  wids[i] = math.floor(now_ms / tonumber(ARGV[2 * i - 1]))
+  counts[i] = count_in(redis.call('GET', KEYS[i]), wids[i])
   if counts[i] + 1 > tonumber(ARGV[2 * i]) then
     allowed = false
   end
@@ -96,32 +118,44 @@ for i = 1, #KEYS do
   local window = tonumber(ARGV[2 * i - 1])
   local count = counts[i]
   if allowed then
-    count = redis.call('INCR', names[i])
-    if count == 1 then
-      redis.call('PEXPIRE', names[i], window + 1000)
-    end
+    count = count_hit(KEYS[i], window, wids[i])
   elseif count + 1 > tonumber(ARGV[2 * i]) then
     count = count + 1
   end
   out[3 * i - 2] = count
-  out[3 * i - 1] = (windows[i] + 1) * window - now_ms
-  out[3 * i] = windows[i]
+  out[3 * i - 1] = (wids[i] + 1) * window - now_ms
+  out[3 * i] = wids[i]
 end
 return out
 """
-_HIT_ALL = RedisScript(_HIT_ALL_SCRIPT)
+)
 
-# ARGV holds the window id each hit was counted in; a window that has ended (key gone) is left alone.
-_RELEASE_ALL_SCRIPT = """
+# ARGV holds the window id each hit was counted in; a window that has ended is left alone.
+_RELEASE_ALL = RedisScript(
+    _COUNT_LUA
+    + """
 for i = 1, #KEYS do
-  local name = KEYS[i] .. ':' .. ARGV[i]
-  if tonumber(redis.call('GET', name) or '0') > 0 then
-    redis.call('DECR', name)
+  if count_in(redis.call('GET', KEYS[i]), tonumber(ARGV[i])) > 0 then
+    redis.call('DECR', KEYS[i])
   end
 end
 return 0
 """
-_RELEASE_ALL = RedisScript(_RELEASE_ALL_SCRIPT)
+)
+
+# Read-only: the current window's counts of KEYS (one window length, ARGV[1]), on the server's clock.
+_COUNTS_SCRIPT = (
+    _COUNT_LUA
+    + """
+local wid = math.floor(now_ms / tonumber(ARGV[1]))
+local out = {}
+for i = 1, #KEYS do
+  out[i] = count_in(redis.call('GET', KEYS[i]), wid)
+end
+return out
+"""
+)
+_COUNTS = RedisScript(_COUNTS_SCRIPT)
 
 
 class RedisCounterStore:
@@ -154,6 +188,15 @@ class RedisCounterStore:
             _RELEASE_ALL.run(self._client, [b.key for b in budgets], [str(w) for w in window_ids])
         except self._down as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
+
+    def counts(self, keys: Sequence[str], window_ms: int) -> list[int]:
+        if not keys:
+            return []
+        try:
+            reply = _COUNTS.run(self._client, list(keys), [window_ms])
+        except self._down as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+        return [int(count) for count in reply]
 
 
 class MemoryCounterStore:
@@ -206,3 +249,9 @@ class MemoryCounterStore:
                 seen_end, count = self._counts.get(budget.key, (0, 0))
                 if seen_end == (window_id + 1) * budget.window_ms and count > 0:
                     self._counts[budget.key] = (seen_end, count - 1)
+
+    def counts(self, keys: Sequence[str], window_ms: int) -> list[int]:
+        end = (time.time_ns() // 1_000_000 // window_ms + 1) * window_ms
+        with self._lock:
+            found = [self._counts.get(key, (0, 0)) for key in keys]
+        return [count if seen_end == end else 0 for seen_end, count in found]

@@ -42,18 +42,21 @@ def enforce_rate_limits(request: Request, checks: Sequence[tuple[str, str]]) -> 
     return _apply(request, most_restrictive(get_limiter().hit_all(checks)))
 
 
-def enforce_failure_budgets(request: Request, checks: Sequence[tuple[str, str]]) -> Callable[[], None]:
+def enforce_failure_budgets(
+    request: Request, checks: Sequence[tuple[str, str]], *, slot: str | None = None
+) -> Callable[[], None]:
     """Like :func:`enforce_rate_limits`, for budgets that count failed attempts only.
 
     The attempt is counted up front (so concurrent attempts cannot overrun the budget) and the
-    returned function gives the hit back; call it when the attempt succeeded.
+    returned function gives the hit back; call it when the attempt succeeded. ``slot``: see
+    :meth:`Limiter.hit_all` (checks about several identities).
     """
     if not get_settings().rate_limit_enabled or not checks:
         return lambda: None
     limiter = get_limiter()
-    decisions = limiter.hit_all(checks)
+    decisions = limiter.hit_all(checks, slot=slot)
     _apply(request, most_restrictive(decisions))
-    return lambda: limiter.release_all(checks, decisions)
+    return lambda: limiter.release_all(checks, decisions, slot=slot)
 
 
 def _apply(request: Request, decision: Decision) -> Decision:
@@ -116,3 +119,25 @@ def rate_limit(policy: str) -> Callable[[Request], Awaitable[Decision | None]]:
 
     dependency.__name__ = f"rate_limit_{policy}"
     return dependency
+
+
+# The route groups GET /v1/usage reports (the first segment after /v1/); anything else counts as "other".
+ROUTE_GROUPS = (
+    "index",
+    "benchmark",
+    "currencies",
+    "assets",
+    "strategy",
+    "backtests",
+    "webhooks",
+    "usage",
+    "auth",
+    "admin",
+)
+
+
+def route_group(path: str) -> str:
+    """The usage group of a request path: a fixed set, so a client cannot mint counter keys."""
+    parts = path.split("/")
+    group = parts[2] if len(parts) > 2 and parts[1] == "v1" else ""
+    return group if group in ROUTE_GROUPS else "other"

@@ -90,7 +90,7 @@ def test_a_cached_key_needs_no_database(auth: Client, user: Account, prefix: str
     again = [authn.api_key_principal(key) for _ in range(3)]
     assert db_reads == ["key"]
     assert all(p == first for p in again)
-    assert (first.kind, first.scopes, first.email) == ("api_key", frozenset({"read"}), user.email)
+    assert (first.kind, first.scopes, first.email) == ("api_key", frozenset({"read", "backtest"}), user.email)
 
 
 def test_revocation_applies_at_once_on_every_instance(
@@ -207,7 +207,7 @@ def test_the_cache_never_stores_or_logs_the_secret(
         assert auth.get("/v1/auth/me", headers=user.bearer()).status == 200
     secret = _secret_of(key)
     stored: dict[str, str] = {}
-    for name in redis_client.scan_iter(f"{prefix}:*"):
+    for name in redis_client.scan_iter(f"*{prefix}:*"):  # user and session keys start with a hash tag
         value = redis_client.get(name)
         assert isinstance(name, bytes) and isinstance(value, bytes)
         stored[name.decode()] = value.decode()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from autoindex.market.providers.errors import BudgetUnavailable
 from autoindex.observability import add_metric, logger
-from autoindex.redis_scripts import RedisScript, lua_now_ms, redis_unavailable_errors
+from autoindex.redis_scripts import RedisScript, hash_tag, lua_now_ms, redis_unavailable_errors
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -92,20 +92,44 @@ def _check_cost(cost: int, minute_limit: int, day_limit: int) -> None:
         raise ValueError(f"cost {cost} must be between 1 and the per-minute limit {minute_limit}")
 
 
+# Both counters are hashes {w: window id, c: credits} at fixed keys, KEYS[1] the minute and KEYS[2] the
+# day, so every key is declared and (one hash tag) in one Redis Cluster slot. A counter whose window
+# has passed reads as 0 and starts again; each expires a little after the window it counts ends.
+_COUNTERS_LUA = """
+local function read(key, wid)
+  local h = redis.call('HMGET', key, 'w', 'c')
+  if h[1] == string.format('%d', wid) then return tonumber(h[2] or '0') end
+  return 0
+end
+local function add(key, wid, used, cost, ttl)
+  if used == 0 then
+    redis.call('HSET', key, 'w', string.format('%d', wid), 'c', cost)
+    redis.call('PEXPIRE', key, ttl)
+    return cost
+  end
+  return redis.call('HINCRBY', key, 'c', cost)
+end
+local function fill(key, wid, limit, ttl)
+  if read(key, wid) < limit then
+    redis.call('HSET', key, 'w', string.format('%d', wid), 'c', limit)
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+"""
+
 # ARGV: cost (0 = read only), minute limit, day limit, window ms, guard ms, now ms ('' = server TIME).
 # Reply: granted (0/1), refusal (0 none, 1 minute, 2 day), minute used, day used, ms to window end,
 # ms to day end, window id.
 _RESERVE = RedisScript(
     lua_now_ms(6)
+    + _COUNTERS_LUA
     + """local cost, mlim, dlim = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, guard = tonumber(ARGV[4]), tonumber(ARGV[5])
 local day = 86400000
 local wid = math.floor(now_ms / window)
 local did = math.floor(now_ms / day)
-local mkey = KEYS[1] .. ':m:' .. string.format('%d', window) .. ':' .. string.format('%d', wid)
-local dkey = KEYS[1] .. ':d:' .. string.format('%d', did)
-local mused = tonumber(redis.call('GET', mkey) or '0')
-local dused = tonumber(redis.call('GET', dkey) or '0')
+local mused = read(KEYS[1], wid)
+local dused = read(KEYS[2], did)
 local mleft = (wid + 1) * window - now_ms
 local dleft = (did + 1) * day - now_ms
 if cost == 0 then
@@ -117,37 +141,28 @@ end
 if mleft <= guard or mused + cost > mlim then
   return {0, 1, mused, dused, mleft, dleft, wid}
 end
-mused = redis.call('INCRBY', mkey, cost)
-if mused == cost then redis.call('PEXPIRE', mkey, window + 1000) end
-dused = redis.call('INCRBY', dkey, cost)
-if dused == cost then redis.call('PEXPIRE', dkey, day + 60000) end
+mused = add(KEYS[1], wid, mused, cost, mleft + 1000)
+dused = add(KEYS[2], did, dused, cost, dleft + 60000)
 return {1, 0, mused, dused, mleft, dleft, wid}
 """
 )
 
-# ARGV: scope ('minute' | 'day'), limit, window ms, now ms ('' = server TIME).
-_EXHAUST = RedisScript("""
-local now_ms
-if ARGV[4] ~= '' then
-  now_ms = tonumber(ARGV[4])
-else
-  local t = redis.call('TIME')
-  now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local limit, window = tonumber(ARGV[2]), tonumber(ARGV[3])
-local key, ttl
+# ARGV: scope ('minute' | 'day'), limit, window ms, now ms ('' = server TIME). KEYS as for _RESERVE.
+_EXHAUST = RedisScript(
+    lua_now_ms(4)
+    + _COUNTERS_LUA
+    + """local limit, window = tonumber(ARGV[2]), tonumber(ARGV[3])
+local day = 86400000
 if ARGV[1] == 'day' then
-  key = KEYS[1] .. ':d:' .. string.format('%d', math.floor(now_ms / 86400000))
-  ttl = 86400000 + 60000
+  local did = math.floor(now_ms / day)
+  fill(KEYS[2], did, limit, (did + 1) * day - now_ms + 60000)
 else
-  key = KEYS[1] .. ':m:' .. string.format('%d', window) .. ':' .. string.format('%d', math.floor(now_ms / window))
-  ttl = window + 1000
-end
-if tonumber(redis.call('GET', key) or '0') < limit then
-  redis.call('SET', key, limit, 'PX', ttl)
+  local wid = math.floor(now_ms / window)
+  fill(KEYS[1], wid, limit, (wid + 1) * window - now_ms + 1000)
 end
 return 1
-""")
+"""
+)
 
 
 class RedisCreditBudget:
@@ -160,7 +175,7 @@ class RedisCreditBudget:
     minute_limit, day_limit
         The plan's credits per minute and per UTC day.
     key_prefix
-        Prefix of the counter keys (one budget per prefix).
+        Names the budget: its two counters are ``{<key_prefix>}:m:<window_ms>`` and ``{<key_prefix>}:d``.
     window_ms
         Length of the "minute" window; shorter only in tests.
     guard_ms
@@ -184,7 +199,9 @@ class RedisCreditBudget:
         self._client = client
         self._minute_limit = minute_limit
         self._day_limit = day_limit
-        self._prefix = key_prefix
+        # One hash tag for both counters: on a Redis Cluster a reservation is still one slot, one script.
+        tag = hash_tag(key_prefix)
+        self._keys = [f"{tag}:m:{window_ms}", f"{tag}:d"]
         self._window_ms = window_ms
         self._guard_ms = guard_ms
         self._clock_ms = clock_ms
@@ -200,7 +217,7 @@ class RedisCreditBudget:
     def _run(self, cost: int) -> list[int]:
         args = (cost, self._minute_limit, self._day_limit, self._window_ms, self._guard_ms, self._now_arg())
         try:
-            reply = _RESERVE.run(self._client, [self._prefix], args)
+            reply = _RESERVE.run(self._client, self._keys, args)
         except self._down as exc:
             add_metric("ProviderBudgetUnavailable")
             logger.error("provider credit budget unavailable", extra={"error": type(exc).__name__})
@@ -239,7 +256,7 @@ class RedisCreditBudget:
     def exhaust(self, scope: Scope) -> None:
         limit = self._day_limit if scope == "day" else self._minute_limit
         try:
-            _EXHAUST.run(self._client, [self._prefix], (scope, limit, self._window_ms, self._now_arg()))
+            _EXHAUST.run(self._client, self._keys, (scope, limit, self._window_ms, self._now_arg()))
         except self._down as exc:
             logger.warning("could not mark provider credits spent", extra={"error": type(exc).__name__})
 
