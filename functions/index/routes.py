@@ -12,15 +12,16 @@ from autoindex.index.schemas import (
     AllocationsRead,
     BenchmarkCompare,
     BenchmarkSeries,
+    CompareQuery,
     CurrencyList,
     HistoryQuery,
     IndexCurrent,
     IndexHistory,
+    RebalanceList,
     SeriesQuery,
     SimulationRead,
     SimulationRequest,
 )
-from autoindex.schemas import RangeQuery
 from autoindex.web import export
 from autoindex.web.deps import ReadUowDep
 from autoindex.web.etag import cached_json
@@ -62,6 +63,15 @@ async def allocations(
     )
 
 
+@router.get("/v1/index/rebalances", response_model=RebalanceList, responses=_OK)
+async def rebalances(
+    query: Annotated[SeriesQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
+) -> Response:
+    """Every rebalance of the served index (formation, scheduled, drift, requested, skipped) with its notes,
+    market-cap leg and per-asset cap sources, oldest first."""
+    return cached_json(request, index_read.rebalances(uow=uow, query=query))
+
+
 @router.post("/v1/index/simulate", responses={409: {"description": "The index has not been computed yet"}})
 def simulate(body: SimulationRequest, _: ReaderPrincipal, uow: ReadUowDep) -> SimulationRead:
     """What an investment would be worth, converted at each date's historical FX rate."""
@@ -84,7 +94,7 @@ async def benchmark_series(
 
 @router.get("/v1/benchmark/compare", response_model=BenchmarkCompare, responses=_OK)
 async def benchmark_compare(
-    query: Annotated[RangeQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
+    query: Annotated[CompareQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
     """Risk metrics of the index and the benchmark over one range, and their difference."""
     return cached_json(request, index_analytics.compare(uow=uow, query=query))

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     database_read_url: SecretStr | None = None
     database_secret_arn: str | None = None
+    # RDS Proxy: the secret holds the instance's host; the functions connect through the proxy's endpoint instead.
+    database_proxy_endpoint: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")] | None = None
+    # The replica's URL read from Secrets Manager at run time (never a plain environment value in AWS).
+    database_read_url_secret_arn: str | None = None
     embedded_database_path: Path = Path("var/autoindex.sqlite3")
     db_pool_size: Annotated[int, Field(ge=1, le=50)] = 1
     db_max_overflow: Annotated[int, Field(ge=0, le=50)] = 0
@@ -190,6 +194,13 @@ class Settings(BaseSettings):
     twelvedata_retry_backoff_max_s: Annotated[float, Field(ge=0, le=300)] = 8.0
     twelvedata_minute_limit_retries: Annotated[int, Field(ge=0, le=5)] = 2
     twelvedata_close_settle_min: Annotated[int, Field(ge=0, le=720)] = 30
+    # --- corporate actions and total return (docs/index-method.md "Total return")
+    # derived: dividends from the adjust=all vs adjust=splits closes (one more credit per symbol);
+    # endpoint: Twelve Data's /dividends where the plan has it; off: price return only.
+    twelvedata_dividends: Literal["derived", "endpoint", "off"] = "derived"
+    # A stored asset whose total return (closes plus dividends) is the benchmark of the total-return index,
+    # e.g. SPY; unset: the price benchmark, and responses say benchmark_return_type "price".
+    total_return_benchmark: Annotated[str | None, Field(min_length=1, max_length=32)] = None
 
     # --- B2B: webhooks, backtests, exports (issue 14; docs/webhooks.md, docs/backtests.md, docs/exports.md)
     webhook_queue_url: str | None = None

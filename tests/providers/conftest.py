@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from autoindex.market.providers.budget import CreditBudget
 from autoindex.market.providers.circuit import CircuitBreaker
-from autoindex.market.providers.twelvedata.client import TwelveDataProvider
+from autoindex.market.providers.twelvedata.client import DividendMode, TwelveDataProvider
 from autoindex.market.providers.twelvedata.transport import TransportConfig, TwelveDataTransport
 from autoindex_dev.fake_twelvedata.server import FakeTwelveData
 from redis import Redis
@@ -73,6 +73,7 @@ def make_provider(clock: ManualClock) -> Iterator[MakeProvider]:
         api_key: str = API_KEY,
         budget: CreditBudget | None = None,
         circuit: CircuitBreaker | None = None,
+        dividends: DividendMode = "off",
         **config: Any,
     ) -> TwelveDataProvider:
         settings = {"retry_attempts": 3, "backoff_s": 1.0, "backoff_max_s": 8.0, **config}
@@ -85,7 +86,7 @@ def make_provider(clock: ManualClock) -> Iterator[MakeProvider]:
             sleep=clock.sleep,
         )
         max_symbols = budget.minute_limit if budget is not None else 120
-        provider = TwelveDataProvider(transport, clock=clock, max_symbols_per_call=max_symbols)
+        provider = TwelveDataProvider(transport, clock=clock, max_symbols_per_call=max_symbols, dividends=dividends)
         built.append(provider)
         return provider
 

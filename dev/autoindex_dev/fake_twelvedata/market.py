@@ -13,6 +13,7 @@ from typing import Any
 from autoindex.market.providers.catalog import Instrument
 
 from autoindex_dev.fake_twelvedata import series
+from autoindex_dev.fake_twelvedata.actions import apply_dividends
 from autoindex_dev.fake_twelvedata.common import (
     BAD_INTERVAL,
     INTERVALS,
@@ -138,6 +139,9 @@ def _series(item: Instrument, ctx: Context) -> dict[str, Any]:
     if splits:
         today = series.local_now(item, ctx.now).date()
         rows = _apply_splits(rows, splits, today=today, adjusted=adjust in ("splits", "all"))
+    paid = ctx.faults.dividends.get(item.symbol, [])
+    if paid and adjust in ("all", "dividends"):
+        rows = apply_dividends(rows, item.symbol, paid, series.local_now(item, ctx.now).date())
     if not rows:
         return error(400, NO_DATA)
     bad = ctx.faults.bad_bars.get(item.symbol, {})

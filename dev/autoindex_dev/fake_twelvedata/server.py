@@ -281,7 +281,13 @@ class FakeTwelveData:
             return self.state.ledger.usage()
 
 
-def run_fake(port: int, credits_per_minute: int, credits_per_day: int, splits: list[str] | None = None) -> None:
+def run_fake(
+    port: int,
+    credits_per_minute: int,
+    credits_per_day: int,
+    splits: list[str] | None = None,
+    dividends: list[str] | None = None,
+) -> None:
     """Serve the fake API on 127.0.0.1 until interrupted; any non-empty key is accepted.
 
     Parameters
@@ -292,10 +298,12 @@ def run_fake(port: int, credits_per_minute: int, credits_per_day: int, splits: l
         The plan the fake enforces.
     splits
         ``SYMBOL:YYYY-MM-DD:RATIO`` splits the fake's history shows (split-adjusted once the day has come).
+    dividends
+        ``SYMBOL:YYYY-MM-DD:AMOUNT`` distributions (``adjust=all`` back-adjusts for them; ``/dividends`` lists them).
     """
     ledger = CreditLedger(per_minute=credits_per_minute, per_day=credits_per_day, window_s=60.0, clock=time.time)
     state = FakeState(ledger=ledger, api_key=None, clock=time.time)
-    state.faults.update({"splits": splits or []})
+    state.faults.update({"splits": splits or [], "dividends": dividends or []})
     server = _Server(port, state)
     url = f"http://{LOOPBACK}:{server.server_address[1]}"
     print(

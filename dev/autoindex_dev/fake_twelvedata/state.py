@@ -33,12 +33,22 @@ def parse_split(text: str) -> tuple[str, str, float]:
     return symbol.upper(), day, float(ratio)
 
 
+def parse_dividend(text: str) -> tuple[str, str, float]:
+    """``SYMBOL:YYYY-MM-DD:AMOUNT`` (``TLT:2024-03-01:0.28``) as a tuple."""
+    symbol, day, amount = text.rsplit(":", 2)
+    date.fromisoformat(day)
+    if not float(amount) > 0:
+        raise ValueError(f"a dividend must be positive: {text!r}")
+    return symbol.upper(), day, float(amount)
+
+
 def _coerce(name: str, value: Any) -> Any:
-    if name == "splits":
-        items = [parse_split(v) if isinstance(v, str) else parse_split(":".join(map(str, v))) for v in value]
+    if name in ("splits", "dividends"):
+        parse = parse_split if name == "splits" else parse_dividend
+        items = [parse(v) if isinstance(v, str) else parse(":".join(map(str, v))) for v in value]
         out: dict[str, list[tuple[str, float]]] = {}
-        for symbol, day, ratio in items:
-            out.setdefault(symbol, []).append((day, ratio))
+        for symbol, day, number in items:
+            out.setdefault(symbol, []).append((day, number))
         return out
     if name == "symbol_errors":
         return {str(s).upper(): (int(v[0]), str(v[1])) for s, v in dict(value).items()}
@@ -67,6 +77,8 @@ class Faults:
     bad_bars: dict[str, dict[str, str]] = field(default_factory=dict)  # SYMBOL -> {YYYY-MM-DD: kind}
     # Not a fault but a market event: SYMBOL -> [(effective day, ratio)], e.g. 10.0 for a 10-for-1 split.
     splits: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    # SYMBOL -> [(ex-date, cash per share in today's basis)]: adjust=all/dividends back-adjusts for them.
+    dividends: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply a JSON-style change set (unknown names and bad kinds raise ValueError)."""

@@ -63,6 +63,14 @@ class MeRead(UserRead):
     api_key_id: uuid.UUID | None = None
 
 
+class SessionTokenRead(BaseModel):
+    """A browser session's access token; its refresh token travels only in the HttpOnly cookie."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_in: int
+
+
 class TokenPairRead(BaseModel):
     access_token: str
     refresh_token: str

@@ -11,30 +11,29 @@ from typing import TYPE_CHECKING, Any
 
 from autoindex.errors import ValidationFailed
 from autoindex.index import read_cache
-from autoindex.index.schemas import BenchmarkCompare, SimulationRead, SimulationRequest
+from autoindex.index.schemas import BenchmarkCompare, CompareQuery, SimulationRead, SimulationRequest
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from autoindex.db.uow import UnitOfWork
-    from autoindex.schemas import RangeQuery
 
 _NOT_RELATIVE = ("beta", "alpha", "correlation", "tracking_error", "information_ratio")
 
 
-def _compare(uow: UnitOfWork, query: RangeQuery) -> tuple[str, BaseModel]:
+def _compare(uow: UnitOfWork, query: CompareQuery) -> tuple[str, BaseModel]:
     import numpy as np
 
-    from autoindex.index.compute_inputs import benchmark_series
+    from autoindex.index.compute_inputs import benchmark_for
     from autoindex.index.engine.metrics import risk_metrics
     from autoindex.index.engine.strategy import StrategyParams
     from autoindex.index.models import StrategyVersion
-    from autoindex.index.queries import benchmark_asset, check_overlap, series, snapshot
+    from autoindex.index.queries import benchmark_asset, check_overlap, data_source, series, snapshot
 
     with snapshot(uow) as (session, pub):
         assert pub.strategy_version is not None
-        points = series(session, pub.strategy_version)
+        points = series(session, pub.strategy_version, query.return_type)
         check_overlap(query.start, query.end, points[0][0], points[-1][0])
         window = [
             (d, v) for d, v in points if (not query.start or d >= query.start) and (not query.end or d <= query.end)
@@ -47,7 +46,8 @@ def _compare(uow: UnitOfWork, query: RangeQuery) -> tuple[str, BaseModel]:
         if params.benchmark_blend is None:
             benchmark_asset(session)  # a 409 when none is configured
         days = [d for d, _ in window]
-        name, bench = benchmark_series(session, params, days)
+        name, bench, bench_type = benchmark_for(session, params, days, query.return_type)
+        source = data_source(session, pub.strategy_version)
         if bench is None or name is None:
             raise ValidationFailed(f"The benchmark {name} has no close on or before {days[0]}.")
     dates = np.array([np.datetime64(d, "D") for d in days])
@@ -65,6 +65,9 @@ def _compare(uow: UnitOfWork, query: RangeQuery) -> tuple[str, BaseModel]:
     }
     return read_cache.version_token(pub.data_version, pub.updated_at), BenchmarkCompare(
         benchmark=name,
+        data_source=source,
+        return_type=query.return_type,
+        benchmark_return_type=bench_type,
         strategy_version=pub.strategy_version,
         start=days[0],
         end=days[-1],
@@ -74,7 +77,7 @@ def _compare(uow: UnitOfWork, query: RangeQuery) -> tuple[str, BaseModel]:
     )
 
 
-def compare(*, uow: UnitOfWork, query: RangeQuery) -> read_cache.CachedBody:
+def compare(*, uow: UnitOfWork, query: CompareQuery) -> read_cache.CachedBody:
     """Both sides' risk metrics over the range (default: the whole index) and index minus benchmark."""
     return read_cache.read_through("benchmark.compare", query.model_dump(mode="json"), lambda: _compare(uow, query))
 
@@ -90,7 +93,7 @@ def simulate(*, uow: UnitOfWork, request: SimulationRequest) -> SimulationRead:
     from sqlalchemy import select
 
     from autoindex.index.engine.simulation import BASE_CURRENCY, simulate_investment
-    from autoindex.index.queries import series, snapshot
+    from autoindex.index.queries import data_source, series, snapshot
     from autoindex.market.models import Asset, DailyPrice
 
     code = request.currency.upper()
@@ -99,7 +102,8 @@ def simulate(*, uow: UnitOfWork, request: SimulationRequest) -> SimulationRead:
     with snapshot(uow) as (session, pub):
         assert pub.strategy_version is not None
         version = pub.strategy_version
-        points = series(session, version)
+        points = series(session, version, request.return_type)
+        source = data_source(session, version)
         if code != BASE_CURRENCY:
             pair = session.scalars(select(Asset).where(Asset.symbol == f"USD/{code}")).one_or_none()
             if pair is None:
@@ -121,4 +125,6 @@ def simulate(*, uow: UnitOfWork, request: SimulationRequest) -> SimulationRead:
         fx_rates=fx_rates,
         max_fx_age_days=get_settings().simulation_max_fx_age_days,
     )
-    return SimulationRead.model_validate({**result.to_dict(), "strategy_version": version})
+    return SimulationRead.model_validate(
+        {**result.to_dict(), "strategy_version": version, "return_type": request.return_type, "data_source": source}
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,15 +24,26 @@ from autoindex.events.ledger import ProcessedEvent
 from autoindex.events.names import EventName
 from autoindex.index import compute_inputs as inputs
 from autoindex.index import read_cache
-from autoindex.index.compute_metrics import write_metrics
+from autoindex.index.compute_metrics import disclosure, write_metrics
+from autoindex.index.engine.disclosure import cap_sources, market_cap_leg
 from autoindex.index.engine.index import IndexResult, IndexState, StateMismatch, compute_index, extend_index
 from autoindex.index.engine.strategy import StrategyParams
+from autoindex.index.engine.total_return import (
+    TotalReturnMismatch,
+    TotalReturnResult,
+    TotalReturnState,
+    extend_total_return,
+    total_return_index,
+)
 from autoindex.index.models import (
     ComputeMode,
     ComputeRun,
     IndexAllocation,
     IndexEngineState,
+    IndexMetric,
     IndexPublication,
+    IndexRebalance,
+    IndexTotalValue,
     IndexValue,
 )
 from autoindex.index.publication import lock_publication
@@ -94,13 +105,80 @@ def _stored_state(row: IndexEngineState | None, params: StrategyParams, symbols:
     return state if state.params == params and state.assets == symbols else None
 
 
-def _write_block(session: Session, version: int, result: IndexResult, ids: list[int]) -> int:
-    values = [
-        {"strategy_version": version, "date": day.item(), "value": Decimal(f"{value:.12f}")}
-        for day, value in zip(result.dates, result.values, strict=True)
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """What one compute produced: the price index and, beside it, the total-return index."""
+
+    mode: ComputeMode
+    result: IndexResult
+    total: TotalReturnResult
+    seen: datetime | None  # newest ingested_at among the prices and dividends read
+    params: StrategyParams
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)  # cap source per asset (disclosure)
+
+
+SKIPPED_NOTE = "no asset was eligible on this scheduled date: the rebalance was skipped and the holdings kept"
+
+
+def _rebalance_rows(version: int, computed: Computed) -> list[dict[str, Any]]:
+    """One disclosure row per rebalance, formation and skipped date of the block."""
+    result, weight = computed.result, computed.params.market_cap_weight
+    rows: list[dict[str, Any]] = [
+        {
+            "strategy_version": version,
+            "date": r.date,
+            "kind": "formation" if r.initial else "rebalance",
+            "trigger": r.trigger,
+            "turnover": r.turnover,
+            "cost": r.cost,
+            "market_cap_leg": market_cap_leg(r.decision, weight),
+            "notes": list(r.notes),
+            "cap_sources": cap_sources(result.assets, r.decision, weight, computed.provenance),
+        }
+        for r in result.rebalances
     ]
+    rows += [
+        {
+            "strategy_version": version,
+            "date": day,
+            "kind": "skipped",
+            "trigger": "schedule",
+            "turnover": None,
+            "cost": None,
+            "market_cap_leg": "unused",
+            "notes": [SKIPPED_NOTE],
+            "cap_sources": {},
+        }
+        for day in result.skipped_rebalances
+    ]
+    return rows
+
+
+def _stored_total(row: IndexEngineState) -> TotalReturnState | None:
+    if row.total_state is None:
+        return None
+    try:
+        return TotalReturnState.from_dict(row.total_state)
+    except (TotalReturnMismatch, KeyError, ValueError, TypeError):
+        logger.warning("stored total-return state unreadable; recomputing in full")
+        return None
+
+
+def _rows(version: int, dates: Any, values: Any) -> list[dict[str, Any]]:
+    return [
+        {"strategy_version": version, "date": day.item(), "value": Decimal(f"{value:.12f}")}
+        for day, value in zip(dates, values, strict=True)
+    ]
+
+
+def _write_block(session: Session, version: int, computed: Computed, ids: list[int]) -> int:
+    result = computed.result
+    values = _rows(version, result.dates, result.values)
     if values:
         session.execute(insert(IndexValue), values)
+    totals = _rows(version, computed.total.dates, computed.total.values)
+    if totals:
+        session.execute(insert(IndexTotalValue), totals)
     weights = [
         {
             "strategy_version": version,
@@ -115,36 +193,82 @@ def _write_block(session: Session, version: int, result: IndexResult, ids: list[
     ]
     if weights:
         session.execute(insert(IndexAllocation), weights)
+    disclosed = _rebalance_rows(version, computed)
+    if disclosed:
+        session.execute(insert(IndexRebalance), disclosed)
     return len(values)
+
+
+def _newest(*moments: datetime | None) -> datetime | None:
+    return max((t for t in moments if t is not None), default=None)
+
+
+def _extend(
+    session: Session,
+    *,
+    params: StrategyParams,
+    universe: list[Asset],
+    state: IndexState,
+    state_row: IndexEngineState,
+    requested: list[date],
+) -> Computed | Literal["nothing"] | None:
+    """Extend both indices from the stored states; "nothing" when no day is new, None when a full run is due."""
+    ids, symbols = [a.id for a in universe], tuple(a.symbol for a in universe)
+    seen, last = state_row.prices_seen_at, state.last_date
+    total_state = _stored_total(state_row)
+    if total_state is None or last is None:
+        return None
+    if inputs.revised_since(session, ids, through=last, seen_at=seen) or inputs.dividends_revised_since(
+        session, ids, through=last, seen_at=seen
+    ):
+        return None
+    new = inputs.load_closes(session, ids, after=last)
+    if not new.dates:
+        return "nothing"
+    try:
+        result = extend_index(state, new.dates, new.matrix, params, assets=symbols, requested=requested)
+        paid = inputs.load_dividends(session, ids, new.dates, after=last)
+        total = extend_total_return(
+            total_state,
+            new.dates,
+            new.matrix,
+            paid,
+            result.rebalances,
+            transaction_cost_bps=params.transaction_cost_bps,
+        )
+    except (StateMismatch, TotalReturnMismatch):
+        logger.info("state cannot be extended; recomputing in full")
+        return None
+    newest = _newest(seen, new.seen_at, inputs.dividends_seen_at(session, ids))
+    return Computed("incremental", result, total, newest, params)
 
 
 def _compute(
     session: Session, version: StrategyVersion, universe: list[Asset], state_row: IndexEngineState | None
-) -> tuple[ComputeMode, IndexResult, datetime | None] | None:
+) -> Computed | None:
     """Run the engine; ``None`` when the stored state already covers every stored day."""
     params = StrategyParams.model_validate(version.params)
     symbols = tuple(a.symbol for a in universe)
     ids = [a.id for a in universe]
     requested = inputs.rebalance_requests(session)
     state = _stored_state(state_row, params, symbols)
-    if state is not None and state.last_date is not None and state_row is not None:
-        seen = state_row.prices_seen_at
-        if not inputs.revised_since(session, ids, through=state.last_date, seen_at=seen):
-            new = inputs.load_closes(session, ids, after=state.last_date)
-            if not new.dates:
-                return None
-            try:
-                result = extend_index(state, new.dates, new.matrix, params, assets=symbols, requested=requested)
-            except StateMismatch:
-                logger.info("state cannot be extended; recomputing in full")
-            else:
-                newest = max((t for t in (seen, new.seen_at) if t is not None), default=None)
-                return "incremental", result, newest
+    if state is not None and state_row is not None:
+        extended = _extend(
+            session, params=params, universe=universe, state=state, state_row=state_row, requested=requested
+        )
+        if extended == "nothing":
+            return None
+        if extended is not None:
+            return extended
     closes = inputs.load_closes(session, ids)
-    session.execute(delete(IndexValue).where(IndexValue.strategy_version == version.id))
-    session.execute(delete(IndexAllocation).where(IndexAllocation.strategy_version == version.id))
+    for table in (IndexValue, IndexTotalValue, IndexAllocation, IndexRebalance):
+        session.execute(delete(table).where(table.strategy_version == version.id))
     result = compute_index(closes.dates, closes.matrix, params, assets=symbols, requested=requested)
-    return "full", result, closes.seen_at
+    paid = inputs.load_dividends(session, ids, closes.dates)
+    total = total_return_index(
+        closes.dates, closes.matrix, paid, result.rebalances, transaction_cost_bps=params.transaction_cost_bps
+    )
+    return Computed("full", result, total, _newest(closes.seen_at, inputs.dividends_seen_at(session, ids)), params)
 
 
 def _publish_row(session: Session, version: int, as_of: date) -> tuple[int, datetime]:
@@ -168,15 +292,14 @@ def _unpublish(session: Session) -> str:
     return read_cache.version_token(version, now)
 
 
-def _save_state(
-    session: Session, row: IndexEngineState | None, version: int, result: IndexResult, seen: datetime | None
-) -> None:
+def _save_state(session: Session, row: IndexEngineState | None, version: int, computed: Computed) -> None:
     if row is None:
         row = IndexEngineState(strategy_version=version, state={})
         session.add(row)
-    row.state = result.state.to_dict()
-    row.last_date = result.state.last_date
-    row.prices_seen_at = seen
+    row.state = computed.result.state.to_dict()
+    row.total_state = computed.total.state.to_dict()
+    row.last_date = computed.result.state.last_date
+    row.prices_seen_at = computed.seen
     row.updated_at = datetime.now(UTC)
 
 
@@ -247,9 +370,9 @@ def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None, full: b
     if computed is None:
         run.status, run.finished_at = "noop", datetime.now(UTC)
         return ComputeOutcome(status="noop", run_id=run.id, strategy_version=version.id)
-    mode, result, seen = computed
-    added = _write_block(session, version.id, result, [a.id for a in universe])
-    _save_state(session, state_row, version.id, result, seen)
+    mode, result = computed.mode, computed.result
+    added = _write_block(session, version.id, computed, [a.id for a in universe])
+    _save_state(session, state_row, version.id, computed)
     session.flush()
     as_of = write_metrics(session, version_id=version.id, result=result, mode=mode, now=now)
     if as_of is None:  # not enough history to form the index: nothing to serve
@@ -261,6 +384,8 @@ def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None, full: b
     before = publication.as_of if published and publication is not None else None
     newest = result.rebalances[-1].date if result.rebalances else None
     rebalanced_on = newest if newest is not None and (before is None or newest > before) else None
+    notes_row = session.get(IndexMetric, (version.id, "notes"))
+    run.disclosure = disclosure(notes_row.payload) if notes_row is not None else None
     data_version, published_at = _publish_row(session, version.id, as_of)
     # "succeeded" (and finished_at) are set by _finish once readers have been moved to this version.
     run.status, run.mode, run.data_version, run.days_added = "publishing", mode, data_version, added

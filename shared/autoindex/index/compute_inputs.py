@@ -10,11 +10,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from autoindex.index.engine.benchmark import blend_values
 from autoindex.index.models import RebalanceRequest
-from autoindex.market.models import Asset, DailyPrice
+from autoindex.market.models import Asset, AssetDividend, DailyPrice
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -83,6 +83,55 @@ def revised_since(session: Session, asset_ids: Sequence[int], *, through: date, 
     return bool(session.scalar(statement))
 
 
+def load_dividends(
+    session: Session, asset_ids: Sequence[int], dates: Sequence[date], *, after: date | None = None
+) -> FloatArray:
+    """Cash per share by (date, asset) on ``dates``, 0 where none.
+
+    Ex-dates from the first of ``dates`` count (after ``after`` instead, for an extension: the stored state
+    paid the earlier ones). A distribution whose ex-date is not among ``dates`` (no asset traded that day)
+    lands on the next date.
+    """
+    matrix = np.zeros((len(dates), len(asset_ids)))
+    if not dates:
+        return matrix
+    column_of = {asset_id: j for j, asset_id in enumerate(asset_ids)}
+    days = np.array([np.datetime64(d, "D") for d in dates])
+    since = AssetDividend.ex_date > after if after is not None else AssetDividend.ex_date >= dates[0]
+    rows = session.execute(
+        select(AssetDividend.asset_id, AssetDividend.ex_date, AssetDividend.amount).where(
+            AssetDividend.asset_id.in_(list(asset_ids)), since, AssetDividend.ex_date <= dates[-1]
+        )
+    ).all()
+    for asset_id, ex_date, amount in rows:
+        row = int(np.searchsorted(days, np.datetime64(ex_date, "D"), side="left"))
+        matrix[row, column_of[asset_id]] += float(amount)
+    return matrix
+
+
+def dividends_seen_at(session: Session, asset_ids: Sequence[int]) -> datetime | None:
+    """Newest ``ingested_at`` among the assets' dividends (a later one on an old ex-date is a revision)."""
+    return session.scalar(
+        select(func.max(AssetDividend.ingested_at)).where(AssetDividend.asset_id.in_(list(asset_ids)))
+    )
+
+
+def dividends_revised_since(
+    session: Session, asset_ids: Sequence[int], *, through: date, seen_at: datetime | None
+) -> bool:
+    """Whether a dividend with an ex-date on or before ``through`` was written after ``seen_at``."""
+    if seen_at is None:
+        return False
+    statement = select(
+        exists().where(
+            AssetDividend.asset_id.in_(list(asset_ids)),
+            AssetDividend.ex_date <= through,
+            AssetDividend.ingested_at > seen_at,
+        )
+    )
+    return bool(session.scalar(statement))
+
+
 def aligned_closes(session: Session, asset_id: int, dates: Sequence[date]) -> FloatArray | None:
     """One asset's closes on ``dates``, the last close standing in on days it did not trade.
 
@@ -132,3 +181,56 @@ def benchmark_series(
     days = np.array([np.datetime64(d, "D") for d in dates])
     weights = [part.weight for part in params.benchmark_blend]
     return params.benchmark_name, blend_values(days, matrix, weights, params.benchmark_rebalance)
+
+
+def total_return_benchmark(session: Session, symbol: str, dates: Sequence[date]) -> FloatArray | None:
+    """The total return of one stored asset on ``dates``: its closes with each dividend reinvested.
+
+    A dividend counts on the first of ``dates`` on or after its ex-date (after the first date: the series
+    starts there). ``None`` when the asset is unknown or some date has no close on or before it.
+    """
+    asset_id = session.scalar(select(Asset.id).where(Asset.symbol == symbol))
+    closes = aligned_closes(session, asset_id, dates) if asset_id is not None else None
+    if closes is None or asset_id is None:
+        return None
+    paid = np.zeros(len(dates))
+    days = np.array([np.datetime64(d, "D") for d in dates])
+    rows = session.execute(
+        select(AssetDividend.ex_date, AssetDividend.amount).where(
+            AssetDividend.asset_id == asset_id, AssetDividend.ex_date > dates[0], AssetDividend.ex_date <= dates[-1]
+        )
+    ).all()
+    for ex_date, amount in rows:
+        paid[int(np.searchsorted(days, np.datetime64(ex_date, "D"), side="left"))] += float(amount)
+    growth = np.ones(len(dates))
+    growth[1:] = (closes[1:] + paid[1:]) / closes[:-1]
+    out: FloatArray = closes[0] * np.cumprod(growth)
+    return out
+
+
+def benchmark_for(
+    session: Session, params: StrategyParams, dates: Sequence[date], return_type: str
+) -> tuple[str | None, FloatArray | None, str]:
+    """(name, values, its return type) of the benchmark to measure a ``return_type`` index against.
+
+    The total-return index is measured against ``TOTAL_RETURN_BENCHMARK`` when one is set (and stored);
+    otherwise against the price benchmark, which then says "price" (SPX is a price index).
+    """
+    from autoindex.settings import get_settings
+
+    symbol = get_settings().total_return_benchmark
+    if return_type == "total" and symbol:
+        values = total_return_benchmark(session, symbol, dates) if dates else None
+        if values is not None:
+            return symbol, values, "total"
+    name, values = benchmark_series(session, params, dates)
+    return name, values, "price"
+
+
+def data_source(session: Session) -> str | None:
+    """Where the universe's stored prices came from: one provider's name (``demo`` is synthetic), or ``mixed``."""
+    ids = select(Asset.id).where(Asset.in_universe, Asset.is_active)
+    sources = set(session.scalars(select(DailyPrice.source).where(DailyPrice.asset_id.in_(ids)).distinct()))
+    if not sources:
+        return None
+    return sources.pop() if len(sources) == 1 else "mixed"

@@ -8,9 +8,8 @@ from autoindex.db.uow import UnitOfWork
 from autoindex.index import analytics as index_analytics
 from autoindex.index import read as index_read
 from autoindex.index import read_cache
-from autoindex.index.schemas import AllocationQuery, HistoryQuery, RiskMetricsQuery, SeriesQuery
+from autoindex.index.schemas import AllocationQuery, CompareQuery, HistoryQuery, RiskMetricsQuery, SeriesQuery
 from autoindex.observability import add_metric, logger
-from autoindex.schemas import RangeQuery
 
 
 def _default_reads() -> list[tuple[str, Callable[[], read_cache.CachedBody]]]:
@@ -23,7 +22,7 @@ def _default_reads() -> list[tuple[str, Callable[[], read_cache.CachedBody]]]:
         ("index.allocations", lambda: index_read.allocations(uow=read(), query=AllocationQuery())),
         ("currencies", lambda: index_read.currencies(uow=read())),
         ("benchmark.series", lambda: index_read.benchmark_series(uow=read(), query=SeriesQuery())),
-        ("benchmark.compare", lambda: index_analytics.compare(uow=read(), query=RangeQuery())),
+        ("benchmark.compare", lambda: index_analytics.compare(uow=read(), query=CompareQuery())),
         ("strategy.risk_metrics.30", lambda: index_read.risk_metrics(uow=read(), query=RiskMetricsQuery(window=30))),
         ("strategy.risk_metrics.90", lambda: index_read.risk_metrics(uow=read(), query=RiskMetricsQuery(window=90))),
     ]

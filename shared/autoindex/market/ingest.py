@@ -20,6 +20,7 @@ from autoindex.events.names import EventName
 from autoindex.market import queries as market_repo
 from autoindex.market.batch_results import MAX_REASON, sort_results
 from autoindex.market.deadline import batch_fits, wait_for_room
+from autoindex.market.dividend_sync import dividend_changes
 from autoindex.market.models import RefreshBatch, RefreshRun
 from autoindex.market.providers import factory
 from autoindex.market.providers.protocol import (
@@ -133,6 +134,7 @@ def _fetch(batch: RefreshBatch, provider: MarketDataProvider) -> Fetched:
 @dataclass(slots=True)
 class Replaced:
     rows: int = 0
+    dividends: int = 0
     revisions: list[dict[str, Any]] = field(default_factory=list)  # as recorded on the run
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -150,9 +152,35 @@ def _replace_histories(session: Session, fetched: Fetched, ids: dict[str, int], 
         first = first_change(stored, got.rows, tolerance=settings.revision_tolerance) or found.first_changed
         market_repo.delete_history(session, ids[symbol])
         out.rows += market_repo.upsert_prices(session, got.rows, source=got.source or "twelvedata", ingested_at=now)
+        if isinstance(full, SymbolBars) and full.dividends_from is not None:  # re-based too: replaced whole
+            market_repo.delete_dividends(session, ids[symbol])
+            out.dividends += market_repo.write_dividends(
+                session, ids[symbol], full.dividends, source=full.source, ingested_at=now
+            )
         out.revisions.append(Revision(symbol=symbol, first_changed=first, factor=found.factor).as_record())
         out.errors.update(got.errors)
     return out
+
+
+def _sync_dividends(
+    session: Session, batch: RefreshBatch, fetched: Fetched, *, symbols: list[str], ids: dict[str, int], now: datetime
+) -> int:
+    """Write the batch's new or changed dividends and drop vanished ones, over the range each answer covers."""
+    written = 0
+    for symbol in symbols:
+        result = fetched.results.get(symbol)
+        if not isinstance(result, SymbolBars) or result.dividends_from is None or symbol not in ids:
+            continue
+        since = max(result.dividends_from, batch.start_date)
+        if since > batch.end_date:
+            continue
+        stored = market_repo.dividends_between(session, ids[symbol], since, batch.end_date)
+        changes = dividend_changes(stored, result.dividends, since=since, through=batch.end_date)
+        market_repo.delete_dividends(session, ids[symbol], changes.delete)
+        written += market_repo.write_dividends(
+            session, ids[symbol], changes.write, source=result.source, ingested_at=now
+        )
+    return written
 
 
 def _store(batch: RefreshBatch, fetched: Fetched, now: datetime) -> BatchOutcome:
@@ -168,8 +196,10 @@ def _store(batch: RefreshBatch, fetched: Fetched, now: datetime) -> BatchOutcome
         got = sort_results(unrevised, batch.start_date, batch.end_date, ids, fetched.results)
         fresh = without_unchanged(got.rows, fetched.overlap, tolerance=tolerance)
         written = market_repo.upsert_prices(session, fresh, source=got.source or "twelvedata", ingested_at=now)
+        dividends = _sync_dividends(session, batch, fetched, symbols=unrevised, ids=ids, now=now)
         replaced = _replace_histories(session, fetched, ids, batch.end_date, now)
         written += replaced.rows
+        dividends += replaced.dividends
         checked = got.checked + [ids[str(r["symbol"])] for r in replaced.revisions]
         if checked:
             market_repo.mark_checked_through(session, checked, batch.end_date)
@@ -179,6 +209,7 @@ def _store(batch: RefreshBatch, fetched: Fetched, now: datetime) -> BatchOutcome
         run = market_repo.run_for_update(session, batch.run_id)
         run.batches_done += 1
         run.rows_written += written
+        run.dividends_written += dividends
         run.rows_rejected += got.rejected
         run.credits_used += credits
         errors = {**got.errors, **replaced.errors}
@@ -217,11 +248,12 @@ def publish_if_finished(run_id: uuid.UUID) -> bool:
         run = uow.session.get(RefreshRun, run_id)
         if run is None or run.finished_at is None or run.event_published_at is not None:
             return False
-        if run.rows_written == 0 and run.status != "failed":
+        wrote = run.rows_written > 0 or run.dividends_written > 0
+        if not wrote and run.status != "failed":  # nothing new to compute, and nothing went wrong
             return False
         detail = {"run_id": str(run.id), "rows_written": run.rows_written, "status": run.status}
     # A run that wrote nothing and failed starts no compute; RefreshFailed tells webhooks (refresh.failed).
-    transport.publish(EventName.PRICES_REFRESHED if run.rows_written else EventName.REFRESH_FAILED, detail)
+    transport.publish(EventName.PRICES_REFRESHED if wrote else EventName.REFRESH_FAILED, detail)
     with UnitOfWork() as uow:
         market_repo.run_for_update(uow.session, run_id).event_published_at = datetime.now(UTC)
     add_metric("RunDurationSeconds", (run.finished_at - (run.started_at or run.created_at)).total_seconds(), "Seconds")

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select, text, update
 
 from autoindex.market.batch_results import PriceRow
-from autoindex.market.models import ACTIVE_RUN_STATUSES, Asset, DailyPrice, RefreshBatch, RefreshRun
+from autoindex.market.models import ACTIVE_RUN_STATUSES, Asset, AssetDividend, DailyPrice, RefreshBatch, RefreshRun
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from autoindex.market.providers.protocol import Dividend
 
 
 def active_assets(session: Session) -> list[Asset]:
@@ -178,3 +180,40 @@ def frozen_closes(session: Session, asset_ids: Sequence[int], days: int) -> set[
     frozen = {a for a, seen in closes.items() if len(seen) == days + 1 and len(set(seen)) == 1}
     moved = any(len(set(seen)) > 1 for seen in closes.values())
     return frozen if moved else set()
+
+
+def dividends_between(session: Session, asset_id: int, start: date, end: date) -> dict[date, Decimal]:
+    """One asset's stored dividends with ex-dates in ``[start, end]``."""
+    rows = session.execute(
+        select(AssetDividend.ex_date, AssetDividend.amount).where(
+            AssetDividend.asset_id == asset_id, AssetDividend.ex_date >= start, AssetDividend.ex_date <= end
+        )
+    )
+    return {day: amount for day, amount in rows}
+
+
+def write_dividends(
+    session: Session, asset_id: int, dividends: Sequence[Dividend], *, source: str, ingested_at: datetime
+) -> int:
+    """Insert or replace dividends by (asset_id, ex_date) in the caller's transaction; returns the rows written."""
+    for dividend in dividends:
+        session.merge(
+            AssetDividend(
+                asset_id=asset_id,
+                ex_date=dividend.ex_date,
+                amount=dividend.amount,
+                source=source,
+                ingested_at=ingested_at,
+            )
+        )
+    return len(dividends)
+
+
+def delete_dividends(session: Session, asset_id: int, ex_dates: Sequence[date] | None = None) -> int:
+    """Some (``ex_dates``) or all of one asset's dividends, in the caller's transaction."""
+    statement = delete(AssetDividend).where(AssetDividend.asset_id == asset_id)
+    if ex_dates is not None:
+        if not ex_dates:
+            return 0
+        statement = statement.where(AssetDividend.ex_date.in_(list(ex_dates)))
+    return int(getattr(session.execute(statement), "rowcount", 0) or 0)

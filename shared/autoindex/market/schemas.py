@@ -114,6 +114,7 @@ class RunRead(BaseModel):
     batches_done: int
     batches_failed: int
     rows_written: int
+    dividends_written: int = Field(0, description="Dividends written: new, changed, or replaced with a history.")
     rows_rejected: int
     credits_used: int
     errors: dict[str, str]

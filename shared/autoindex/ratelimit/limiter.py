@@ -79,13 +79,19 @@ class Limiter:
         Checks about one identity need none: that identity is the tag.
         """
         policies = [(name, self.policy(name)) for name, _ in checks]
-        budgets = self._budgets(checks, slot)
+        budgets = self.budgets(checks, slot)
         try:
             windows = self._store.hit_all(budgets)
         except StoreUnavailable as exc:
             closed = [(name, policy) for name, policy in policies if policy.fail_mode == "closed"]
             return [self._degraded(name, policy, exc) for name, policy in closed or policies]
-        return [self._decision(name, policy, window) for (name, policy), window in zip(policies, windows, strict=True)]
+        return self.decisions(checks, windows)
+
+    def decisions(self, checks: Sequence[tuple[str, str]], windows: Sequence[WindowCount]) -> list[Decision]:
+        """The decisions for ``checks`` whose budgets another caller counted (``windows``, in order)."""
+        return [
+            self._decision(name, self.policy(name), window) for (name, _), window in zip(checks, windows, strict=True)
+        ]
 
     def release_all(
         self, checks: Sequence[tuple[str, str]], decisions: Sequence[Decision], *, slot: str | None = None
@@ -95,7 +101,7 @@ class Limiter:
         A store that is down, or a decision that was degraded, has nothing to give back.
         """
         budgets, window_ids = [], []
-        for budget, decision in zip(self._budgets(checks, slot), decisions, strict=True):
+        for budget, decision in zip(self.budgets(checks, slot), decisions, strict=True):
             if decision.window_id is None or not decision.allowed:
                 continue
             budgets.append(budget)
@@ -122,7 +128,8 @@ class Limiter:
         except StoreUnavailable:
             return None
 
-    def _budgets(self, checks: Sequence[tuple[str, str]], slot: str | None) -> list[Budget]:
+    def budgets(self, checks: Sequence[tuple[str, str]], slot: str | None = None) -> list[Budget]:
+        """The counters behind ``checks``: their keys (see :meth:`_key`), windows and limits."""
         if slot is None and len({identity for _, identity in checks}) > 1:
             raise ValueError("checks about several identities need a slot (one hash tag per decision)")
         return [

@@ -42,6 +42,12 @@ def enforce_rate_limits(request: Request, checks: Sequence[tuple[str, str]]) -> 
     return _apply(request, most_restrictive(get_limiter().hit_all(checks)))
 
 
+def apply_decisions(request: Request, decisions: Sequence[Decision]) -> None:
+    """Report (or refuse with 429 on) decisions counted elsewhere, as :func:`enforce_rate_limits` does its own."""
+    if decisions:
+        _apply(request, most_restrictive(decisions))
+
+
 def enforce_failure_budgets(
     request: Request, checks: Sequence[tuple[str, str]], *, slot: str | None = None
 ) -> Callable[[], None]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.index.compute import run_compute
-from autoindex.market.models import Asset, DailyPrice
+from autoindex.market.models import Asset, AssetDividend, DailyPrice
 from sqlalchemy import select, update
 
 from tests.conftest import REDIS_URL
@@ -104,6 +104,8 @@ def test_warming_built_the_default_reads(api: Client, reader: Account) -> None:
         ("/v1/index/allocations", "date=2001-01-01"),
         ("/v1/index/allocations", "date=yesterday"),
         ("/v1/benchmark/compare", "end=2001-01-01"),
+        ("/v1/index/history", "return_type=dividends"),
+        ("/v1/benchmark/compare", "return_type=TOTAL"),
     ],
 )
 def test_bad_queries_are_422(api: Client, reader: Account, path: str, query: str) -> None:
@@ -174,9 +176,88 @@ def test_simulation_uses_each_dates_historical_rate(api: Client, reader: Account
     assert later.json()["end_date"] == dates[-1].isoformat() and later.json() == to_today
 
 
+def test_every_index_answer_says_its_prices_are_synthetic(api: Client, reader: Account) -> None:
+    dates, _ = stored_values(1)
+    reads = [
+        get(api, reader, path).json()
+        for path in ("/v1/index/current", "/v1/index/history", "/v1/index/allocations", "/v1/benchmark/compare")
+    ]
+    reads.append(simulate(api, reader, {"amount": 10, "currency": "USD", "start_date": dates[1].isoformat()}).json())
+    assert [r["data_source"] for r in reads] == ["demo"] * 5
+
+
+def test_every_weight_carrying_answer_states_its_cap_sources(api: Client, reader: Account) -> None:
+    current = get(api, reader, "/v1/index/current").json()["disclosure"]
+    allocations = get(api, reader, "/v1/index/allocations").json()["disclosure"]
+    for disclosed in (current, allocations):
+        assert disclosed["market_cap_leg"] == "equal_weights"  # the demo reports no capitalisations
+        assert disclosed["market_cap_note"].startswith("equal weights stood in")
+        assert set(disclosed["cap_sources"]) == {"AAPL", "MSFT"}
+        assert {v["source"] for v in disclosed["cap_sources"].values()} == {"equal_fallback"}
+        assert isinstance(disclosed["skipped_rebalances"], list)
+    rebalances = get(api, reader, "/v1/index/rebalances").json()
+    items = rebalances["items"]
+    assert items[0]["kind"] == "formation" and items[0]["turnover"] == 0.0
+    assert items[0]["date"] == get(api, reader, "/v1/index/history").json()["items"][0]["date"]
+    assert all(i["kind"] in ("rebalance", "skipped") for i in items[1:]) and len(items) > 2
+    assert all(i["cap_sources"] for i in items if i["kind"] != "skipped")
+    assert any("equal weights stood in" in note for note in items[-1]["notes"] + items[0]["notes"])
+    page = get(api, reader, "/v1/index/rebalances", "limit=2").json()
+    assert page["items"] == items[:2] and page["next_cursor"]
+
+
+def _set_aapl_dividend(day: date, amount: Decimal | None) -> Decimal | None:
+    """Set (or with None remove) AAPL's dividend on ``day``; returns the amount stored before."""
+    with UnitOfWork() as uow:
+        aapl = uow.session.scalars(select(Asset.id).where(Asset.symbol == "AAPL")).one()
+        row = uow.session.get(AssetDividend, (aapl, day))
+        before = row.amount if row is not None else None
+        if row is not None:
+            uow.session.delete(row)
+            uow.session.flush()
+        if amount is not None:
+            uow.session.add(AssetDividend(asset_id=aapl, ex_date=day, amount=amount, source="demo"))
+    return before
+
+
+def test_total_return_is_served_beside_price_return(api: Client, reader: Account) -> None:
+    dates, _ = stored_values(1)
+    price = get(api, reader, "/v1/index/history").json()
+    total_before = get(api, reader, "/v1/index/history", "return_type=total").json()
+    assert price["return_type"] == "price" and total_before["return_type"] == "total"
+    day = dates[-20]
+    with UnitOfWork(read_only=True) as uow:  # a dividend of 5 % of AAPL's close, well inside the index's history
+        aapl = uow.session.scalars(select(Asset.id).where(Asset.symbol == "AAPL")).one()
+        close = uow.session.scalar(select(DailyPrice.close).where(DailyPrice.asset_id == aapl, DailyPrice.date == day))
+    assert close is not None
+    previous = _set_aapl_dividend(day, close / 20)
+    run_compute(uow=UnitOfWork(), trigger="cli")
+    try:
+        total = get(api, reader, "/v1/index/history", "return_type=total").json()
+        assert get(api, reader, "/v1/index/history").json()["items"] == price["items"]  # price return unmoved
+        assert [i["date"] for i in total["items"]] == [i["date"] for i in price["items"]]
+        before = slice(0, len(dates) - 20)  # unchanged until the ex-date, ahead from it on
+        assert [i["value"] for i in total["items"][before]] == pytest.approx(
+            [i["value"] for i in total_before["items"][before]], rel=1e-12
+        )
+        ahead = zip(total["items"][-20:], total_before["items"][-20:], strict=True)
+        assert all(new["value"] > old["value"] for new, old in ahead)
+        compare = get(api, reader, "/v1/benchmark/compare", "return_type=total").json()
+        assert compare["return_type"] == "total" and compare["benchmark_return_type"] == "price"  # SPX
+        price_compare = get(api, reader, "/v1/benchmark/compare").json()
+        assert compare["index"]["total_return"] > price_compare["index"]["total_return"]
+        body = {"amount": 1000, "currency": "USD", "start_date": dates[1].isoformat()}
+        sims = [simulate(api, reader, {**body, "return_type": kind}).json() for kind in ("price", "total")]
+        assert sims[1]["return_type"] == "total" and sims[1]["roi"] > sims[0]["roi"]
+    finally:
+        _set_aapl_dividend(day, previous)
+        run_compute(uow=UnitOfWork(), trigger="cli", full=True)
+
+
 @pytest.mark.parametrize(
     "change",
     [
+        {"return_type": "gross"},
         {"currency": "XYZ"},
         {"currency": "EURO"},
         {"amount": 0},

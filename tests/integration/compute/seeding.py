@@ -22,6 +22,7 @@ from autoindex.index.models import (
     IndexEngineState,
     IndexMetric,
     IndexPublication,
+    IndexTotalValue,
     IndexValue,
     RebalanceRequest,
     StrategyVersion,
@@ -49,7 +50,15 @@ def reset_index() -> None:
                 data_version=IndexPublication.data_version + 1, strategy_version=None, as_of=None
             )
         )
-        for model in (IndexValue, IndexAllocation, IndexMetric, IndexEngineState, ComputeRun, RebalanceRequest):
+        for model in (
+            IndexValue,
+            IndexTotalValue,
+            IndexAllocation,
+            IndexMetric,
+            IndexEngineState,
+            ComputeRun,
+            RebalanceRequest,
+        ):
             session.execute(delete(model))
         session.execute(update(StrategyVersion).values(is_active=False))
         session.execute(delete(StrategyVersion).where(StrategyVersion.id != 1))

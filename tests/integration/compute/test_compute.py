@@ -7,6 +7,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -18,12 +19,12 @@ from autoindex.index import read_cache, strategy
 from autoindex.index.compute import ComputeOutcome, run_compute
 from autoindex.index.engine.index import compute_index
 from autoindex.index.engine.strategy import StrategyParams
-from autoindex.index.models import ComputeRun, IndexAllocation, IndexEngineState
+from autoindex.index.models import ComputeRun, IndexAllocation, IndexEngineState, IndexTotalValue
 from autoindex.index.schemas import StrategyChange
-from autoindex.market.models import Asset, DailyPrice
+from autoindex.market.models import Asset, AssetDividend, DailyPrice
 from autoindex_dev.envelopes import eventbridge_event
 from autoindex_dev.lambda_events import LocalContext
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from tests.integration.compute.seeding import (
@@ -37,6 +38,7 @@ from tests.integration.compute.seeding import (
 )
 from tests.lambda_http import function_handler
 from tests.pipeline_fixtures import RecordingDispatcher
+from tests.unit.engine.test_total_return import reference_total_return
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +231,68 @@ def test_the_served_index_rebuilds_from_raw_closes_and_target_weights(seeded: Re
         rebuilt.append(value)
     assert len(targets) > 5
     np.testing.assert_allclose(values, rebuilt, rtol=1e-9, atol=0)
+
+
+def _set_dividends(paid: dict[tuple[str, date], str]) -> None:
+    with UnitOfWork() as uow:
+        uow.session.execute(delete(AssetDividend))
+        ids = {a.symbol: a.id for a in uow.session.scalars(select(Asset).where(Asset.symbol.in_(UNIVERSE)))}
+        for (symbol, day), amount in paid.items():
+            uow.session.add(AssetDividend(asset_id=ids[symbol], ex_date=day, amount=Decimal(amount), source="demo"))
+
+
+def _stored_total(version: int) -> tuple[list[date], np.ndarray]:
+    with UnitOfWork(read_only=True) as uow:
+        rows = uow.session.execute(
+            select(IndexTotalValue.date, IndexTotalValue.value)
+            .where(IndexTotalValue.strategy_version == version)
+            .order_by(IndexTotalValue.date)
+        ).all()
+    return [d for d, _ in rows], np.array([float(v) for _, v in rows])
+
+
+def test_total_return_is_stored_beside_price_and_equals_a_share_counting_loop(seeded: RecordingDispatcher) -> None:
+    dates, matrix = closes_matrix()
+    paid = {("AAPL", dates[-30]): "1.25", ("AAPL", dates[-8]): "0.75", ("MSFT", dates[-20]): "2.5"}
+    _set_dividends(paid)
+    try:
+        # Dividends written after the last compute, on dates it covered: a full recompute, not an extension.
+        outcome = run_compute(uow=UnitOfWork(), trigger="cli")
+        assert outcome.mode == "full" and outcome.strategy_version is not None
+        total_dates, total = _stored_total(outcome.strategy_version)
+        price_dates, price = stored_values(outcome.strategy_version)
+        assert total_dates == price_dates
+        with UnitOfWork(read_only=True) as uow:
+            params = StrategyParams.model_validate(strategy.active_version(uow.session).params)
+        index = compute_index(dates, matrix, params, assets=UNIVERSE)
+        cash = [[float(paid.get((s, d), "0")) for s in UNIVERSE] for d in dates]
+        expected = reference_total_return(dates, matrix.tolist(), cash, index, params.transaction_cost_bps)
+        assert max(abs(v / expected[d] - 1) for d, v in zip(total_dates, total, strict=True)) < 1e-9
+        assert total[-1] > price[-1] and total[0] == price[0] == 100.0
+    finally:
+        _set_dividends({})
+        run_compute(uow=UnitOfWork(), trigger="cli", full=True)
+
+
+def test_a_new_dividend_extends_the_total_return_index_like_a_full_recompute(seeded: RecordingDispatcher) -> None:
+    dates, _ = closes_matrix()
+    with UnitOfWork() as uow:  # the newest day arrives with a dividend on it
+        removed = uow.session.execute(
+            delete(DailyPrice).where(DailyPrice.date == dates[-1]).returning(DailyPrice.__table__)
+        ).all()
+    run_compute(uow=UnitOfWork(), trigger="cli", full=True)
+    try:
+        with UnitOfWork() as uow:
+            uow.session.execute(insert(DailyPrice), [dict(r._mapping) for r in removed])
+            aapl = uow.session.scalar(select(Asset.id).where(Asset.symbol == "AAPL"))
+            uow.session.add(AssetDividend(asset_id=aapl, ex_date=dates[-1], amount=Decimal("3"), source="demo"))
+        outcome = run_compute(uow=UnitOfWork(), trigger="cli")
+        assert outcome.mode == "incremental" and outcome.strategy_version is not None
+        extended = _stored_total(outcome.strategy_version)
+        run_compute(uow=UnitOfWork(), trigger="cli", full=True)
+        full = _stored_total(outcome.strategy_version)
+        assert extended[0] == full[0]
+        np.testing.assert_allclose(extended[1], full[1], rtol=1e-12, atol=0)
+    finally:
+        _set_dividends({})
+        run_compute(uow=UnitOfWork(), trigger="cli", full=True)

@@ -10,12 +10,13 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.market.ingest import ingest_batch
-from autoindex.market.models import Asset, DailyPrice, RefreshRun
+from autoindex.market.models import Asset, AssetDividend, DailyPrice, RefreshRun
 from autoindex.market.providers.budget import RedisCreditBudget
 from autoindex.market.providers.twelvedata.client import TwelveDataProvider
 from autoindex.market.refresh import request_refresh
@@ -39,6 +40,8 @@ def fake(market: pytest.MonkeyPatch) -> Iterator[FakeTwelveData]:
         market.setenv("TWELVEDATA_RETRY_BACKOFF_S", "0.01")
         market.setenv("PROVIDER_KEY_PREFIX", f"prov-{uuid.uuid4().hex[:8]}")
         market.setenv("DB_POOL_SIZE", "5")
+        # One /time_series call per batch, as these tests count credits; the dividend tests turn "derived" on.
+        market.setenv("TWELVEDATA_DIVIDENDS", "off")
         clear_process_caches()
         yield server
     clear_process_caches()
@@ -186,13 +189,14 @@ def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_los
     second = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
     assert dispatcher.drain(120)
     run = _run(second.run.id)
-    # Then AAPL's whole history was re-fetched and replaced, the revision is on the run, and it cost one more credit
+    # Then AAPL's whole history was re-fetched and replaced, the revision is on the run, and it cost one more call
+    # (each call is two: the split-adjusted bars, and the adjust=all closes the dividends are read from)
     assert run.status == "succeeded", (run.errors, dispatcher.dead_letters, _batches(second.run.id))
     assert [r["symbol"] for r in run.revisions] == ["AAPL"]
     (revision,) = run.revisions
     assert revision["factor"] == pytest.approx(10.0, rel=1e-6) and revision["first_changed"] == before[0][0].isoformat()
     planned = sum(len(b) for b in _batch_symbols(second.run.id))
-    assert run.credits_used == planned + 1
+    assert run.credits_used == 2 * (planned + 1)
     after = _closes("AAPL")
     by_day = dict(after)
     for day, old in before:
@@ -219,3 +223,46 @@ def _batch_symbols(run_id: uuid.UUID) -> list[list[str]]:
 
     with UnitOfWork(read_only=True) as uow:
         return [b.symbols for b in uow.session.scalars(select(RefreshBatch).where(RefreshBatch.run_id == run_id))]
+
+
+def _dividends() -> dict[tuple[str, date], tuple[Decimal, datetime]]:
+    with UnitOfWork(read_only=True) as uow:
+        rows = uow.session.execute(
+            select(Asset.symbol, AssetDividend.ex_date, AssetDividend.amount, AssetDividend.ingested_at).join(
+                Asset, Asset.id == AssetDividend.asset_id
+            )
+        )
+        return {(symbol, day): (amount, at) for symbol, day, amount, at in rows}
+
+
+def test_dividends_are_read_off_the_adjusted_closes_and_written_once(
+    shifting_fake: tuple[FakeTwelveData, list[float]], dispatcher: RecordingDispatcher
+) -> None:
+    fake, offset = shifting_fake
+    today = datetime.now(UTC).date()
+    early, late = _weekdays_before(today, 12), _weekdays_before(today, 2)
+    fake.set_faults(dividends=[f"AAPL:{early.isoformat()}:0.24", f"MSFT:{late.isoformat()}:0.83"])
+    # Given a refresh a week ago: AAPL's dividend had gone ex, MSFT's had not
+    offset[0] = -7 * 86_400.0
+    week_ago = datetime.now(UTC) - timedelta(days=7)
+    first = request_refresh(
+        uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None, now=week_ago
+    )
+    assert dispatcher.drain(120)
+    run = _run(first.run.id)
+    # Then the cash per share is what was paid, and the run paid two credits per symbol (two bases of closes)
+    assert run.status == "succeeded" and run.dividends_written == 1
+    assert {k: v[0] for k, v in _dividends().items()} == {("AAPL", early): Decimal("0.2400")}
+    assert run.credits_used == 2 * sum(len(b) for b in _batch_symbols(first.run.id))
+    adjusts = Counter(r.query["adjust"][0] for r in fake.requests if r.path == "/time_series")
+    assert adjusts["all"] == adjusts["splits"] > 0
+    stored = _dividends()
+    # When today's refresh re-reads the overlap and finds MSFT's dividend
+    offset[0] = 0.0
+    second = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
+    assert dispatcher.drain(120)
+    # Then only the new one is written; AAPL's is not stamped again (that would look like a revision)
+    assert _run(second.run.id).dividends_written == 1
+    now_stored = _dividends()
+    assert now_stored[("MSFT", late)][0] == Decimal("0.8300")
+    assert now_stored[("AAPL", early)] == stored[("AAPL", early)]

@@ -12,9 +12,12 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
+from autoindex.market.calendar import is_trading_day
 from autoindex.market.providers import catalog
+from autoindex.market.providers.demo_actions import demo_dividends, preliminary, split_basis
 from autoindex.market.providers.protocol import (
     Bar,
+    Dividend,
     ForexPair,
     ProviderCapabilities,
     Quote,
@@ -31,6 +34,7 @@ from autoindex.market.providers.synthetic import DailySeries, daily_series, kind
 SOURCE = "demo"
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,11}(/[A-Z]{3})?$")
 _QUOTE_LOOKBACK = timedelta(days=10)  # always spans at least one business day
+_EVE = timedelta(days=7)  # always holds the trading day before the range
 
 CAPABILITIES = ProviderCapabilities(
     name=SOURCE,
@@ -98,7 +102,7 @@ class DemoProvider:
             if not _SYMBOL.fullmatch(key):
                 out[symbol] = SymbolError(symbol=symbol, message="not a valid symbol", code=400, not_found=True)
                 continue
-            bars = _bars(daily_series(key, start, last)) if start <= last else ()
+            bars, dividends = self._history(key, start, last)
             meta = self._meta(key)
             out[symbol] = SymbolBars(
                 symbol=symbol,
@@ -107,8 +111,23 @@ class DemoProvider:
                 currency=meta["currency"],
                 exchange=meta["exchange"],
                 instrument_type=meta["instrument_type"],
+                dividends=dividends,
+                dividends_from=start,
             )
         return out
+
+    def _history(self, key: str, start: date, last: date) -> tuple[tuple[Bar, ...], tuple[Dividend, ...]]:
+        """Bars over ``[start, last]`` and the dividends with ex-dates in it (a week before gives each its eve)."""
+        if start > last:
+            return (), ()
+        series = daily_series(key, start - _EVE, last)
+        every = _bars(series)
+        if kind_of(key) in ("stock", "etf", "index"):  # exchange-traded: no bars on NYSE holidays
+            every = tuple(bar for bar in every if is_trading_day(bar.date))
+        dividends = demo_dividends(key, [b.date for b in every], [float(b.close) for b in every])
+        today = self._clock().date()
+        bars = preliminary(key, split_basis(key, [b for b in every if b.date >= start], today), today)
+        return bars, tuple(d for d in dividends if d.ex_date >= start)
 
     def latest_quote(self, symbol: str) -> Quote:
         last = self._last_final_day()

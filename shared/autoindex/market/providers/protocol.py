@@ -31,6 +31,7 @@ __all__ = [
     "CircuitOpen",
     "CreditHeaders",
     "DailyLimitExhausted",
+    "Dividend",
     "ForexPair",
     "InvalidResponse",
     "MarketDataProvider",
@@ -78,6 +79,14 @@ class Bar:
 
 
 @dataclass(frozen=True, slots=True)
+class Dividend:
+    """A cash distribution: ``amount`` per share (split-adjusted, like the bars) with its ex-date."""
+
+    ex_date: date
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class RejectedRow:
     """A row the provider sent that failed validation; reported on the run, never stored."""
 
@@ -100,6 +109,10 @@ class SymbolBars:
     exchange_timezone: str | None = None  # None for FX and crypto (UTC days)
     instrument_type: str | None = None
     unfinished_dropped: date | None = None  # today's in-progress bar, held back
+    dividends: tuple[Dividend, ...] = ()  # ex-dates within the bars' range, oldest first
+    # The first date from which ``dividends`` is complete; None when the provider did not report them
+    # (the stored dividends are then left as they are).
+    dividends_from: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,13 @@ sent as ``end_date = end + 1 day`` because the provider's daily ``end_date`` is 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from autoindex.market.providers.dividends import derive_dividends
 from autoindex.market.providers.protocol import (
     ForexPair,
     ProviderCapabilities,
@@ -30,6 +32,7 @@ from autoindex.market.providers.twelvedata.parse import (
     SOURCE,
     error_body,
     is_symbol_problem,
+    parse_dividends,
     parse_forex_pairs,
     parse_matches,
     parse_quote,
@@ -57,6 +60,13 @@ CAPABILITIES = ProviderCapabilities(
     supports_market_cap=False,  # /market_cap is not on the Basic plan; no weight may rely on it
     max_bars_per_request=MAX_BARS,
 )
+
+
+DividendMode = Literal["derived", "endpoint", "off"]
+#: Credits per symbol of ``/dividends`` (Twelve Data's fundamentals weight; the reference is silent on it).
+DIVIDENDS_ENDPOINT_CREDITS = 20
+#: Extra credits per symbol of a daily-bars call, by how dividends are read.
+_DIVIDEND_CREDITS: dict[str, int] = {"derived": 1, "endpoint": DIVIDENDS_ENDPOINT_CREDITS, "off": 0}
 
 
 def _unique(symbols: Sequence[str]) -> list[str]:
@@ -101,6 +111,10 @@ class TwelveDataProvider:
         How long after the close a daily bar may still change.
     max_symbols_per_call
         Symbols per ``/time_series`` call; at most 120 and at most one minute of credits.
+    dividends
+        ``derived``: a second ``/time_series`` call with ``adjust=all`` over the same window, and the
+        dividends read off the two bases (one more credit per symbol); ``endpoint``: ``/dividends`` per
+        symbol (plans that have it); ``off``: none (``SymbolBars.dividends_from`` stays None).
     """
 
     def __init__(
@@ -110,11 +124,17 @@ class TwelveDataProvider:
         clock: Clock = utc_now,
         settle: timedelta = timedelta(minutes=30),
         max_symbols_per_call: int = CAPABILITIES.symbols_per_request,
+        dividends: DividendMode = "off",
     ) -> None:
         self._transport = transport
         self._clock = clock
         self._settle = settle
         self._chunk = max(1, min(max_symbols_per_call, CAPABILITIES.symbols_per_request))
+        self._dividends = dividends
+        # What a symbol's daily bars cost in all: the bars, and the dividends read beside them.
+        self._capabilities = dataclasses.replace(
+            CAPABILITIES, credits_per_symbol=CAPABILITIES.credits_per_symbol + _DIVIDEND_CREDITS[dividends]
+        )
 
     @classmethod
     def from_settings(
@@ -162,6 +182,7 @@ class TwelveDataProvider:
             clock=clock,
             settle=timedelta(minutes=settings.twelvedata_close_settle_min),
             max_symbols_per_call=minute // CAPABILITIES.credits_per_symbol,
+            dividends=settings.twelvedata_dividends,
         )
 
     def __repr__(self) -> str:
@@ -169,7 +190,7 @@ class TwelveDataProvider:
 
     @property
     def capabilities(self) -> ProviderCapabilities:
-        return CAPABILITIES
+        return self._capabilities
 
     @property
     def last_credits(self) -> CreditHeaders | None:
@@ -193,10 +214,46 @@ class TwelveDataProvider:
         unique = _unique(symbols)
         out: dict[str, SymbolBars | SymbolError] = {}
         for i in range(0, len(unique), self._chunk):
-            out.update(self._fetch(unique[i : i + self._chunk], start, end))
+            chunk = unique[i : i + self._chunk]
+            bars = self._fetch(chunk, start, end)
+            if self._dividends == "derived":
+                bars = self._with_derived(bars, self._fetch(chunk, start, end, adjust="all"), start)
+            elif self._dividends == "endpoint":
+                bars = {s: self._with_listed(r, start, end) for s, r in bars.items()}
+            out.update(bars)
         return out
 
-    def _fetch(self, chunk: list[str], start: date, end: date) -> dict[str, SymbolBars | SymbolError]:
+    @staticmethod
+    def _with_derived(
+        bars: dict[str, SymbolBars | SymbolError], adjusted: dict[str, SymbolBars | SymbolError], start: date
+    ) -> dict[str, SymbolBars | SymbolError]:
+        """Each symbol's bars with the dividends its ``adjust=all`` closes show (from its second bar on)."""
+        out: dict[str, SymbolBars | SymbolError] = {}
+        for symbol, result in bars.items():
+            other = adjusted.get(symbol)
+            if isinstance(result, SymbolBars) and isinstance(other, SymbolBars):
+                since = result.bars[0].date + timedelta(days=1) if result.bars else start
+                dividends = derive_dividends(result.bars, other.bars)
+                out[symbol] = dataclasses.replace(result, dividends=dividends, dividends_from=since)
+            else:
+                out[symbol] = result
+        return out
+
+    def _with_listed(self, result: SymbolBars | SymbolError, start: date, end: date) -> SymbolBars | SymbolError:
+        """A symbol's bars with ``/dividends`` over the same range (an error there leaves them unreported)."""
+        if not isinstance(result, SymbolBars):
+            return result
+        params = {"symbol": result.symbol, "start_date": start.isoformat(), "end_date": end.isoformat()}
+        payload = self._transport.get("/dividends", params, cost=DIVIDENDS_ENDPOINT_CREDITS)
+        if payload.error:
+            return result
+        return dataclasses.replace(
+            result, dividends=parse_dividends(payload.body, start=start, end=end), dividends_from=start
+        )
+
+    def _fetch(
+        self, chunk: list[str], start: date, end: date, *, adjust: str = "splits"
+    ) -> dict[str, SymbolBars | SymbolError]:
         params = {
             "symbol": ",".join(chunk),
             "interval": "1day",
@@ -204,8 +261,9 @@ class TwelveDataProvider:
             "end_date": (end + timedelta(days=1)).isoformat(),  # exclusive for daily bars
             "outputsize": str(MAX_BARS),
             # Split-adjusted, said out loud: the default has differed between the API and its SDKs, and the
-            # index needs one basis (price return; dividends are not folded into the closes).
-            "adjust": "splits",
+            # index needs one basis (price return; dividends are not folded into the closes). "all" is
+            # asked for only to read the dividends off it.
+            "adjust": adjust,
         }
         payload = self._transport.get("/time_series", params, cost=CAPABILITIES.cost(len(chunk)))
         body = error_body(*payload.error) if payload.error else payload.body
@@ -216,7 +274,7 @@ class TwelveDataProvider:
             result = page.result
             if isinstance(result, SymbolBars) and page.raw_count >= MAX_BARS and page.oldest and page.oldest > start:
                 # The provider stopped at 5000 bars (newest first): fetch what lies before them.
-                older = self._fetch([symbol], start, page.oldest - timedelta(days=1))[symbol]
+                older = self._fetch([symbol], start, page.oldest - timedelta(days=1), adjust=adjust)[symbol]
                 result = _merge(result, older)
             out[symbol] = result
         return out

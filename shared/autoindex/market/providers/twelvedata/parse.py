@@ -9,6 +9,7 @@ from typing import Any
 
 from autoindex.market.providers.protocol import (
     Bar,
+    Dividend,
     ForexPair,
     InvalidResponse,
     Quote,
@@ -260,3 +261,25 @@ def parse_usage(body: object) -> Usage:
         plan=_text(body.get("plan_category")),
         as_of=as_of,
     )
+
+
+def parse_dividends(body: object, *, start: date, end: date) -> tuple[Dividend, ...]:
+    """``/dividends``: ``{"meta", "dividends": [{"ex_date", "amount"}]}``, newest first, as oldest-first values.
+
+    Rows outside ``[start, end]``, without a date or with a non-positive amount are left out.
+    """
+    rows = body.get("dividends") if isinstance(body, Mapping) else None
+    if not isinstance(rows, list):
+        raise InvalidResponse("The provider's dividends response has no list of dividends.")
+    out = []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            continue
+        try:
+            day = date.fromisoformat(str(row.get("ex_date")))
+            amount = to_decimal(row.get("amount"))
+        except (ValueError, TypeError, ArithmeticError):
+            continue
+        if amount is not None and amount > 0 and start <= day <= end:
+            out.append(Dividend(ex_date=day, amount=amount))
+    return tuple(sorted(out, key=lambda d: d.ex_date))
