@@ -16,6 +16,7 @@ def test_a_refused_sign_in_shows_the_problem_detail(e2e: Report) -> None:
 def test_signing_in_draws_the_index_charts_and_metrics(e2e: Report) -> None:
     step = e2e.step("sign-in, then the index page draws its charts")
     assert step["sign_in_to_charts_ms"] > 0
+    assert step["price"] != step["total"]  # the toggle redrew the page from the total-return series
     assert (SCREENSHOTS / "index.png").stat().st_size > 10_000
 
 

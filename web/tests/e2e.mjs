@@ -143,11 +143,25 @@ const steps = {
     const cells = await table.first().textContent();
     await shot(page, "index");
     await audit(page, "index");
+    // Price or total return: the same page redrawn from the total-return series.
+    const kpi = page.locator(".kpi strong").first();
+    const price = await kpi.textContent();
+    const redrawn = page.evaluate(() => new Promise((resolve) => document.addEventListener("chart-drawn", resolve, { once: true })));
+    await page.getByLabel("Total (dividends reinvested)").check();
+    await Promise.race([
+      redrawn,
+      page.locator(".state.error").first().waitFor({ timeout: 60_000 }).then(async () => {
+        throw new Error(`total return: ${await page.locator(".state.error").first().textContent()}`);
+      }),
+    ]);
+    await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
+    const total = await kpi.textContent();
+    check(total !== price, `the total-return value differs from the price value (${price} vs ${total})`);
     check(/Since inception/.test(cells || ""), `the period metrics table lists the inception period: ${cells}`);
     check(/%/.test(cells || ""), "the period metrics are percentages");
     await shot(page, "index");
     await page.context().close();
-    report("sign-in, then the index page draws its charts", { sign_in_to_charts_ms: ms });
+    report("sign-in, then the index page draws its charts", { sign_in_to_charts_ms: ms, price, total });
   },
 
   async session() {
