@@ -58,3 +58,7 @@ def test_admin_pages_edit_the_strategy_follow_runs_and_filter_the_audit_log(e2e:
 def test_axe_finds_no_serious_or_critical_violation_on_any_page(e2e: Report) -> None:
     pages = e2e.step("axe-core finds no serious or critical violation")["pages"]
     assert {"sign-in", "index", "allocations", "simulate", "compare", "account", "admin", "index-dark"} <= set(pages)
+
+
+def test_registering_shows_the_password_rule_then_signs_the_account_in(e2e: Report) -> None:
+    assert "12" in e2e.step("registering signs the new account in")["refusal"]

@@ -38,7 +38,7 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
 });
 const problems = [];
-const allowed = [["/v1/auth/session/login", 401], ["/v1/index/simulate", 422], ["/v1/auth/me", 401], ["/v1/strategy/config", 422]];
+const allowed = [["/v1/auth/register", 422], ["/v1/auth/session/login", 401], ["/v1/index/simulate", 422], ["/v1/auth/me", 401], ["/v1/strategy/config", 422]];
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const accessibility = {}; // route -> serious or critical violations
 
@@ -132,6 +132,24 @@ const steps = {
     await audit(page, "sign-in");
     await page.context().close();
     report("sign-in refused shows the problem detail", { detail: text });
+  },
+
+  async register() {
+    const page = await newPage();
+    await page.goto(args.base + "/#/register");
+    await page.getByRole("heading", { name: "Register" }).waitFor();
+    await page.getByLabel("E-mail").fill(`new-${Date.now()}@example.com`);
+    await page.getByLabel("Password").fill("short");
+    await page.getByRole("button", { name: "Register" }).click();
+    const refusal = page.locator(".form-status.error");
+    await refusal.waitFor();
+    const detail = await refusal.textContent();
+    check(/12/.test(detail || ""), `a weak password shows the API's rule: ${detail}`);
+    await page.getByLabel("Password").fill("Copper-kettle-sings-at-dawn-3");
+    await page.getByRole("button", { name: "Register" }).click();
+    await page.getByRole("heading", { name: "Index", level: 1 }).waitFor();
+    await page.context().close();
+    report("registering signs the new account in", { refusal: detail });
   },
 
   async index() {
