@@ -122,6 +122,11 @@ whenSignedOut(() => {
   void render();
 });
 window.addEventListener("hashchange", () => void render());
+// The fragment is the router's: the skip link moves the focus itself instead of changing the route.
+document.querySelector(".skip")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
+});
 
 void (async () => {
   await resume();

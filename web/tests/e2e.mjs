@@ -121,13 +121,23 @@ const steps = {
   async signInFailure() {
     const page = await newPage();
     await page.goto(args.base + "/");
-    await page.getByLabel("E-mail").fill(args.email);
-    await page.getByLabel("Password").fill("not-the-password-at-all");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    // Keyboard only: the e-mail field has the focus, Tab reaches the password, Enter submits.
+    await page.getByLabel("E-mail").waitFor();
+    await page.keyboard.type(args.email);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("not-the-password-at-all");
+    await page.keyboard.press("Enter");
     const status = page.locator(".form-status.error");
     await status.waitFor();
     const text = await status.textContent();
     check(/password|credentials|invalid/i.test(text || ""), `the sign-in error shows the problem detail, got ${text}`);
+    // The skip link is the first stop and moves the focus to the main region.
+    const first = await page.evaluate(() => document.querySelector("a[href], button, input, select, textarea")?.textContent);
+    check(first === "Skip to content", `the skip link is the first stop in the tab order (${first})`);
+    await page.locator(".skip").focus();
+    await page.keyboard.press("Enter");
+    check(await page.evaluate(() => document.activeElement?.id === "main"), "the skip link moves the focus to the main region");
+    check(await page.evaluate(() => location.hash !== "#main"), "the skip link leaves the route alone");
     await shot(page, "sign-in");
     await audit(page, "sign-in");
     await page.context().close();
