@@ -5,21 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tests.functions.conftest import Client
 from tests.lambda_http import function_handler
-
-
-@pytest.fixture(autouse=True)
-def no_webhooks_left_behind(migrated: Engine) -> Iterator[None]:
-    """Each test's endpoints go with it: their receivers stop with the test, so an endpoint left in the
-    session's database would keep later modules' pipelines busy retrying deliveries to nobody."""
-    yield
-    with migrated.begin() as connection:
-        connection.execute(text("DELETE FROM webhook_deliveries"))
-        connection.execute(text("DELETE FROM webhook_endpoints"))
 
 
 @pytest.fixture
