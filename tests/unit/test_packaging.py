@@ -72,3 +72,16 @@ def test_package_inits_import_nothing() -> None:
             node for node in body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
         ]
         assert all(isinstance(node, ast.Assign) for node in statements), init  # e.g. __version__ = "..."
+
+
+def test_naming_the_demo_provider_loads_no_numpy() -> None:
+    # The health and admin functions read the provider's capabilities without the NumPy layer (template.yaml).
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from autoindex.market.providers.demo import DemoProvider; "
+        "DemoProvider().capabilities; print('numpy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "False"
