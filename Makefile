@@ -79,6 +79,8 @@ bench: install services
 	$(BIN)/python -m bench.compute
 	$(BIN)/python -m bench.ingest_throughput
 	$(BIN)/python -m bench.refresh_budget
+	$(BIN)/python -m bench.backtest_job
+	$(BIN)/python -m bench.webhook_fanout
 
 ## template-check: cfn-lint, sam validate (plain and --lint) and sam build, with SAM CLI in its own venv
 $(SAM_VENV)/.installed: infra/sam-requirements.txt

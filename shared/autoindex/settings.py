@@ -45,6 +45,22 @@ DEFAULT_RATE_LIMIT_POLICIES: dict[str, RateLimitPolicy] = {
 }
 
 
+# The route groups GET /v1/usage counts (the first path segment after /v1/; anything else is "other").
+USAGE_GROUPS = (
+    "index",
+    "benchmark",
+    "currencies",
+    "assets",
+    "strategy",
+    "backtests",
+    "webhooks",
+    "usage",
+    "auth",
+    "admin",
+    "other",
+)
+
+
 class Settings(BaseSettings):
     """The product's settings, with the documented defaults of the embedded local mode."""
 
@@ -276,8 +292,11 @@ class Settings(BaseSettings):
         self.rate_limit_policies["api_key_daily"] = RateLimitPolicy(
             limit=self.api_key_daily_quota, window_s=86_400, fail_mode="open"
         )
-        # Not a limit: the per-route-group request count GET /v1/usage reports, counted in the same round trip.
-        self.rate_limit_policies["usage"] = RateLimitPolicy(limit=1_000_000, window_s=86_400, fail_mode="open")
+        # Not limits: the per-route-group request counts GET /v1/usage reports, counted in the same round trip.
+        for group in USAGE_GROUPS:
+            self.rate_limit_policies[f"usage_{group}"] = RateLimitPolicy(
+                limit=1_000_000, window_s=86_400, fail_mode="open"
+            )
         return self
 
     @model_validator(mode="after")

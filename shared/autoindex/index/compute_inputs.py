@@ -225,3 +225,12 @@ def benchmark_for(
             return symbol, values, "total"
     name, values = benchmark_series(session, params, dates)
     return name, values, "price"
+
+
+def data_source(session: Session) -> str | None:
+    """Where the universe's stored prices came from: one provider's name (``demo`` is synthetic), or ``mixed``."""
+    ids = select(Asset.id).where(Asset.in_universe, Asset.is_active)
+    sources = set(session.scalars(select(DailyPrice.source).where(DailyPrice.asset_id.in_(ids)).distinct()))
+    if not sources:
+        return None
+    return sources.pop() if len(sources) == 1 else "mixed"

@@ -13,8 +13,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from autoindex.market.calendar import is_trading_day
 from autoindex.market.providers import catalog
-from autoindex.market.providers.demo_actions import demo_dividends
+from autoindex.market.providers.demo_actions import demo_dividends, preliminary, split_basis
 from autoindex.market.providers.protocol import (
     Bar,
     Dividend,
@@ -129,8 +130,12 @@ class DemoProvider:
         from autoindex.market.providers.synthetic import daily_series
 
         series = daily_series(key, start - _EVE, last)
-        dividends = demo_dividends(key, series.dates, series.close.tolist())
-        bars = tuple(bar for bar in _bars(series) if bar.date >= start)
+        every = _bars(series)
+        if kind_of(key) in ("stock", "etf", "index"):  # exchange-traded: no bars on NYSE holidays
+            every = tuple(bar for bar in every if is_trading_day(bar.date))
+        dividends = demo_dividends(key, [b.date for b in every], [float(b.close) for b in every])
+        today = self._clock().date()
+        bars = preliminary(key, split_basis(key, [b for b in every if b.date >= start], today), today)
         return bars, tuple(d for d in dividends if d.ex_date >= start)
 
     def latest_quote(self, symbol: str) -> Quote:
