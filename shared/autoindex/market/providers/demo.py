@@ -127,7 +127,7 @@ class DemoProvider:
         """Bars over ``[start, last]`` and the dividends with ex-dates in it (a week before gives each its eve)."""
         if start > last:
             return (), ()
-        from autoindex.market.providers.synthetic import daily_series
+        from autoindex.market.providers.synthetic import daily_series, kind_of
 
         series = daily_series(key, start - _EVE, last)
         every = _bars(series)
