@@ -81,6 +81,7 @@ bench: install services
 	$(BIN)/python -m bench.refresh_budget
 	$(BIN)/python -m bench.backtest_job
 	$(BIN)/python -m bench.webhook_fanout
+	$(BIN)/python -m bench.web_dashboard
 
 ## template-check: cfn-lint, sam validate (plain and --lint) and sam build, with SAM CLI in its own venv
 $(SAM_VENV)/.installed: infra/sam-requirements.txt
