@@ -42,7 +42,7 @@ class _Collector:
     def publish(self, detail_type: str, detail: dict[str, Any], *, source: str) -> None:
         return None
 
-    def enqueue(self, queue_name: str, bodies: Sequence[str]) -> None:
+    def enqueue(self, queue_name: str, bodies: Sequence[str], delay_s: float = 0.0) -> None:
         self.bodies.extend(bodies)
 
 

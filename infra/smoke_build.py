@@ -1,6 +1,7 @@
 """Smoke-test what `sam build` produced, on the Lambda runtime's Python: import each HTTP function's
-handler from its built folder with only the built layer on the path, and answer one request
+handler from its built folder with only its own built layers on the path, and answer one request
 (health: liveness; every other API function: an unknown path, which must be a problem+json 404).
+Also: bytecode everywhere, nothing heavy or misplaced in a layer, each function's unzipped size under the cap.
 
 Run by `make template-check` with the runtime's interpreter (python3.13).
 """
@@ -8,10 +9,12 @@ Run by `make template-check` with the runtime's interpreter (python3.13).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
-BUILD = Path(".aws-sam/build")
+BUILD = Path(".aws-sam/build").resolve()
 
 
 class Context:
@@ -43,18 +46,26 @@ def _event(path: str) -> dict[str, object]:
 
 
 def _invoke_isolated(function_dir: Path, path: str) -> dict[str, object]:
-    # Each function is a separate Lambda: forget the previous one's modules (they share names like `app`).
-    for name in ("app", "routes"):
-        sys.modules.pop(name, None)
-    sys.path.insert(0, str(function_dir))
-    try:
-        import app  # the built function's own module, as Lambda imports it
+    """Import and call one built function in a fresh interpreter, with only its own layers on the path."""
+    from build_layout import function_layers  # beside this script
 
-        assert str(function_dir) in str(app.__file__), app.__file__
-        result: dict[str, object] = app.handler(_event(path), Context())
-        return result
-    finally:
-        sys.path.remove(str(function_dir))
+    layer_paths = [str(BUILD / layer / "python") for layer in function_layers(function_dir.name)]
+    script = (
+        "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); import app, smoke_build; "
+        "print(json.dumps(app.handler(smoke_build._event(sys.argv[2]), smoke_build.Context())))"
+    )
+    here = str(Path(__file__).parent)
+    completed = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script, json.dumps([str(function_dir), *layer_paths, here]), path],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=function_dir,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert completed.returncode == 0, f"{function_dir.name} failed on its own layers:\n{completed.stderr[-3000:]}"
+    result: dict[str, object] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
 
 
 def _assert_compiled(root: Path) -> None:
@@ -68,10 +79,27 @@ def _assert_compiled(root: Path) -> None:
     assert not missing, f"{len(missing)} modules without {tag} bytecode, e.g. {missing[:5]}"
 
 
-def _assert_lean(site: Path) -> None:
-    """The runtime provides boto3; HS256 needs no cryptography."""
-    heavy = [name for name in ("boto3", "botocore", "cryptography") if (site / name).exists()]
-    assert not heavy, f"the layer ships what it should not: {heavy}"
+# The runtime provides boto3; HS256 needs no cryptography; NumPy has its own layer; Alembic ships only in migrate.
+NEVER_IN = {
+    "SharedLayer": ("boto3", "botocore", "cryptography", "numpy", "alembic", "mako"),
+    "NumpyLayer": ("boto3", "botocore", "cryptography", "alembic", "autoindex"),
+}
+
+
+def _assert_lean() -> None:
+    for layer, names in NEVER_IN.items():
+        site = BUILD / layer / "python"
+        heavy = [name for name in names if (site / name).exists()]
+        assert not heavy, f"{layer} ships what it should not: {heavy}"
+    for function_dir in _function_dirs():
+        heavy = [name for name in ("boto3", "botocore", "numpy") if (function_dir / name).exists()]
+        assert not heavy, f"{function_dir.name} ships what it should not: {heavy}"
+        if function_dir.name != "MigrateFunction":
+            assert not (function_dir / "alembic").exists(), f"{function_dir.name} ships Alembic"
+
+
+def _function_dirs() -> list[Path]:
+    return sorted(p for p in BUILD.iterdir() if p.is_dir() and p.name.endswith("Function"))
 
 
 MAX_UNZIPPED_MB = 150  # well under Lambda's 250 MB, so a cold start never unpacks more than it must
@@ -82,12 +110,16 @@ def _tree_bytes(root: Path) -> int:
 
 
 def _assert_sizes() -> None:
-    """Each function's unzipped size (its code plus the layer every function carries), printed and capped."""
-    layer = _tree_bytes(BUILD / "SharedLayer")
-    print(f"shared layer: {layer / 2**20:.1f} MB unzipped")
-    for function_dir in sorted(p for p in BUILD.iterdir() if p.is_dir() and p.name.endswith("Function")):
-        total = (_tree_bytes(function_dir) + layer) / 2**20
-        print(f"{function_dir.name}: {total:.1f} MB unzipped with its layer")
+    """Each function's unzipped size (its code plus its layers), printed as the README's table and capped."""
+    from build_layout import function_layers  # beside this script
+
+    layers = {name: _tree_bytes(BUILD / name) for name in ("SharedLayer", "NumpyLayer")}
+    for name, size in layers.items():
+        print(f"| {name} (layer) | {size / 2**20:.1f} MiB |")
+    for function_dir in _function_dirs():
+        own = function_layers(function_dir.name)
+        total = (_tree_bytes(function_dir) + sum(layers[layer] for layer in own)) / 2**20
+        print(f"| {function_dir.name} ({' + '.join(['code', *own])}) | {total:.1f} MiB |")
         assert total <= MAX_UNZIPPED_MB, f"{function_dir.name} unzips to {total:.1f} MB (cap {MAX_UNZIPPED_MB} MB)"
 
 
@@ -96,11 +128,10 @@ def main() -> int:
 
     offenders = development_modules(BUILD / "SharedLayer")
     assert not offenders, f"development code in the built layer: {offenders}"
-    _assert_lean(BUILD / "SharedLayer" / "python")
+    _assert_lean()
     _assert_sizes()
-    for code_root in [BUILD / "SharedLayer" / "python" / "autoindex", *(p for p in BUILD.iterdir() if p.is_dir())]:
+    for code_root in (p for p in BUILD.iterdir() if p.is_dir()):  # layers (third-party code too) and functions
         _assert_compiled(code_root)
-    sys.path.insert(0, str(BUILD / "SharedLayer" / "python"))
     checked = []
     # API functions wrap an app with http_handler; jobs (refresh, ingest) take other events and are covered by tests.
     for function_dir in sorted(p for p in BUILD.iterdir() if "http_handler" in _source(p / "app.py")):
@@ -114,6 +145,9 @@ def main() -> int:
             assert result["statusCode"] == 404 and body["status"] == 404, result
         checked.append(function_dir.name)
     assert "HealthFunction" in checked, checked
+    # The dashboard's files went into the build (make web runs before sam build): its page answers.
+    page = _invoke_isolated(BUILD / "WebFunction", "/")
+    assert page["statusCode"] == 200 and "<script" in str(page["body"]), page
     print(f"built functions answered on Python {sys.version.split()[0]}: {', '.join(checked)}")
     return 0
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from autoindex_dev.runner import Runner
 
 # Queue names the code uses -> the template's queue resource.
-QUEUES = {"ingest": "IngestQueue"}
+QUEUES = {"ingest": "IngestQueue", "webhooks": "WebhookQueue", "backtests": "BacktestQueue"}
 
 
 @dataclass
@@ -67,17 +67,35 @@ class LocalDispatcher:
         self._worker = threading.Thread(target=self._loop, name="local-dispatch", daemon=True)
         self._worker.start()
         self._scheduler: threading.Thread | None = None
+        self._timers = 0  # delayed sends not yet visible
+        self._timers_lock = threading.Lock()
 
     # --- the transport side (autoindex.events.transport calls these)
     def publish(self, detail_type: str, detail: dict[str, Any], *, source: str) -> None:
         self._submit("event", eventbridge_event(detail_type, detail, source=source))
 
-    def enqueue(self, queue_name: str, bodies: Sequence[str]) -> None:
+    def enqueue(self, queue_name: str, bodies: Sequence[str], delay_s: float = 0.0) -> None:
         logical = QUEUES.get(queue_name)
         if logical is None or logical not in self.runner.template.resources:
             raise ValueError(f"unknown queue {queue_name!r}")
         # One work item for the whole send, so a batch never starts before its last message is queued.
-        self._submit("sqs", (logical, [_Message(body) for body in bodies]))
+        item = (logical, [_Message(body) for body in bodies])
+        if delay_s <= 0:
+            self._submit("sqs", item)
+            return
+        # SQS's DelaySeconds: the messages become visible later; drain() waits for them too.
+        with self._timers_lock:
+            self._timers += 1
+        self._idle.clear()
+
+        def release() -> None:
+            with self._timers_lock:  # queued before the count drops, so the worker never sees "idle" in between
+                self._submit("sqs", item)
+                self._timers -= 1
+
+        timer = threading.Timer(delay_s, release)
+        timer.daemon = True
+        timer.start()
 
     # --- schedules
     def start_schedules(self) -> None:
@@ -110,7 +128,7 @@ class LocalDispatcher:
         """Wait until everything queued (and everything it queued in turn) has been delivered."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self._idle.wait(0.05) and self._work.empty():
+            if self._idle.wait(0.05) and self._work.empty() and not self._timers:
                 return True
         return False
 
@@ -134,8 +152,9 @@ class LocalDispatcher:
                 logger.exception("local delivery failed", extra={"kind": kind})
             finally:
                 self.delivered += 1
-                if self._work.empty():
-                    self._idle.set()
+                with self._timers_lock:
+                    if self._work.empty() and not self._timers:
+                        self._idle.set()
 
     def _deliver_event(self, event: dict[str, Any]) -> None:
         for fn, props in self.runner.template.events_of_type("EventBridgeRule", "CloudWatchEvent"):

@@ -2,6 +2,7 @@
 
 from autoindex.web.app import create_app, http_handler
 from routes import router
+from session_routes import router as session_router
 
-app = create_app([router], title="auth", body_limit="auth")
+app = create_app([router, session_router], title="auth", body_limit="auth")
 handler = http_handler(app)

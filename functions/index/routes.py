@@ -22,6 +22,7 @@ from autoindex.index.schemas import (
     SimulationRead,
     SimulationRequest,
 )
+from autoindex.web import export
 from autoindex.web.deps import ReadUowDep
 from autoindex.web.etag import cached_json
 from fastapi import APIRouter, Query, Request, Response
@@ -40,20 +41,26 @@ async def current(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Resp
     return cached_json(request, index_read.current(uow=uow))
 
 
-@router.get("/v1/index/history", response_model=IndexHistory, responses=_OK)
+@router.get("/v1/index/history", response_model=IndexHistory, responses={**_OK, **export.CSV_RESPONSES})
 async def history(
     query: Annotated[HistoryQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
-    """Index values from the base date (100); `fields` adds daily returns or drawdowns."""
-    return cached_json(request, index_read.history(uow=uow, query=query))
+    """Index values from the base date (100); `fields` adds daily returns or drawdowns. `Accept: text/csv` for CSV."""
+    cached = index_read.history(uow=uow, query=query)
+    x_cache = {"X-Cache": "hit" if cached.hit else "miss"}
+    return export.respond(request, cached.body, cached.etag, rows=export.items, name="index-history", headers=x_cache)
 
 
-@router.get("/v1/index/allocations", response_model=AllocationsRead, responses=_OK)
+@router.get("/v1/index/allocations", response_model=AllocationsRead, responses={**_OK, **export.CSV_RESPONSES})
 async def allocations(
     query: Annotated[AllocationQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
-    """The target weights of the rebalance in effect on `date` (default: the last index date)."""
-    return cached_json(request, index_read.allocations(uow=uow, query=query))
+    """The target weights of the rebalance in effect on `date` (default: the last index date); CSV on request."""
+    cached = index_read.allocations(uow=uow, query=query)
+    x_cache = {"X-Cache": "hit" if cached.hit else "miss"}
+    return export.respond(
+        request, cached.body, cached.etag, rows=export.allocation_rows, name="index-allocations", headers=x_cache
+    )
 
 
 @router.get("/v1/index/rebalances", response_model=RebalanceList, responses=_OK)

@@ -16,6 +16,7 @@ from autoindex.market.schemas import (
     PricePage,
     PriceQuery,
 )
+from autoindex.web import export
 from autoindex.web.deps import ReadUowDep
 from autoindex.web.etag import etag_json
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -29,12 +30,14 @@ _OK: dict[int | str, dict[str, Any]] = {
 
 
 # Routes with a suffix come first: `{symbol:path}` would otherwise swallow "USD/EUR/prices".
-@router.get("/{symbol:path}/prices", response_model=PricePage, responses=_OK)
+@router.get("/{symbol:path}/prices", response_model=PricePage, responses={**_OK, **export.CSV_RESPONSES})
 def prices(
     symbol: SymbolPath, query: Annotated[PriceQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
-    """Daily OHLCV bars, oldest first, `limit` at a time; `fields` picks columns."""
-    return etag_json(request, market_read.prices(uow=uow, symbol=symbol, query=query))
+    """Daily OHLCV bars, oldest first, `limit` at a time; `fields` picks columns. `Accept: text/csv` for CSV."""
+    page = market_read.prices(uow=uow, symbol=symbol, query=query)
+    name = "prices-" + page.symbol.replace("/", "-")
+    return export.respond_model(request, page.model_dump_json().encode(), rows=export.items, name=name)
 
 
 @router.get("/{symbol:path}/history", response_model=HistoryRead, responses=_OK)

@@ -182,6 +182,28 @@ class Settings(BaseSettings):
     # e.g. SPY; unset: the price benchmark, and responses say benchmark_return_type "price".
     total_return_benchmark: Annotated[str | None, Field(min_length=1, max_length=32)] = None
 
+    # --- B2B: webhooks, backtests, exports (issue 14; docs/webhooks.md, docs/backtests.md, docs/exports.md)
+    webhook_queue_url: str | None = None
+    backtest_queue_url: str | None = None
+    export_bucket: str | None = None
+    # Private, loopback and link-local receivers only for local development and tests (never in AWS).
+    webhook_allow_private: bool = False
+    webhook_timeout_s: Annotated[float, Field(gt=0, le=30)] = 5.0
+    webhook_signature_tolerance_s: Annotated[int, Field(ge=1, le=3_600)] = 300
+    webhook_secret_grace_s: Annotated[int, Field(ge=0, le=7 * 86_400)] = 86_400
+    # Retries: backoff with jitter from the base up to the cap, for the window; then the endpoint is disabled.
+    webhook_retry_window_s: Annotated[float, Field(gt=0, le=7 * 86_400)] = 86_400.0
+    webhook_retry_base_s: Annotated[float, Field(gt=0, le=3_600)] = 30.0
+    webhook_retry_max_s: Annotated[float, Field(gt=0, le=86_400)] = 3_600.0
+    webhook_max_per_user: Annotated[int, Field(ge=1, le=1_000)] = 20
+    backtest_max_range_days: Annotated[int, Field(ge=30, le=36_600)] = 7_320
+    backtest_max_assets: Annotated[int, Field(ge=1, le=500)] = 50
+    backtest_max_concurrent_per_key: Annotated[int, Field(ge=1, le=100)] = 2
+    backtest_daily_quota: Annotated[int, Field(ge=1, le=100_000)] = 100
+    # CSV exports with more rows than this go to EXPORT_BUCKET and are answered 303 to a presigned URL.
+    export_inline_max_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 5_000
+    export_url_ttl_s: Annotated[int, Field(ge=60, le=604_800)] = 900
+
     @field_validator("twelvedata_base_url")
     @classmethod
     def _provider_url(cls, value: str) -> str:
@@ -250,6 +272,8 @@ class Settings(BaseSettings):
         self.rate_limit_policies["api_key_daily"] = RateLimitPolicy(
             limit=self.api_key_daily_quota, window_s=86_400, fail_mode="open"
         )
+        # Not a limit: the per-route-group request count GET /v1/usage reports, counted in the same round trip.
+        self.rate_limit_policies["usage"] = RateLimitPolicy(limit=1_000_000, window_s=86_400, fail_mode="open")
         return self
 
     @model_validator(mode="after")
@@ -283,6 +307,12 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value().encode()) < 32:
             raise ValueError("must be at least 32 bytes")
         return value
+
+    @model_validator(mode="after")
+    def _private_webhooks_only_locally(self) -> Settings:
+        if self.webhook_allow_private and self.stage not in ("local", "test"):
+            raise ValueError("WEBHOOK_ALLOW_PRIVATE=true is only for the local and test stages")
+        return self
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -15,7 +15,7 @@ from autoindex.errors import AppError, BadRequest, Forbidden, Unauthorized
 from autoindex.identity import authn
 from autoindex.identity.principal import Principal, RequestMeta
 from autoindex.web.problems import request_id_of
-from autoindex.web.ratelimit import AUTHENTICATES, client_ip, deferred_policies, enforce_rate_limits
+from autoindex.web.ratelimit import AUTHENTICATES, client_ip, deferred_policies, enforce_rate_limits, route_group
 
 
 async def authenticate(request: Request) -> Principal:
@@ -39,7 +39,9 @@ async def authenticate(request: Request) -> Principal:
     request.state.principal = principal
     caller = principal.rate_limit_identity
     own = [("api_key", caller), ("api_key_daily", caller)] if principal.kind == "api_key" else [("user", caller)]
-    enforce_rate_limits(request, [(policy, caller) for policy in groups] + own)
+    # The usage count (GET /v1/usage) rides in the same script call: no extra Redis round trip per request.
+    usage = (f"usage:{route_group(request.url.path)}", caller)
+    enforce_rate_limits(request, [(policy, caller) for policy in groups] + own + [usage])
     return principal
 
 

@@ -11,3 +11,5 @@ class EventName(StrEnum):
     COMPUTE_REQUESTED = "ComputeRequested"  # an operator asked for a recompute (admin -> compute)
     INDEX_COMPUTED = "IndexComputed"  # a new data version is published (compute -> warm)
     CACHE_INVALIDATED = "CacheInvalidated"  # an operator republished the same data (admin -> warm)
+    BACKTEST_FINISHED = "BacktestFinished"  # a backtest job ended, succeeded or failed (backtest -> webhooks)
+    REFRESH_FAILED = "RefreshFailed"  # a refresh run ended with failed batches (market -> webhooks)

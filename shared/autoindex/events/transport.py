@@ -22,7 +22,7 @@ class LocalDispatcher(Protocol):
 
     def publish(self, detail_type: str, detail: dict[str, Any], *, source: str) -> None: ...
 
-    def enqueue(self, queue: str, bodies: Sequence[str]) -> None: ...
+    def enqueue(self, queue: str, bodies: Sequence[str], delay_s: float = 0.0) -> None: ...
 
 
 _local: LocalDispatcher | None = None
@@ -82,22 +82,40 @@ def publish(detail_type: EventName, detail: dict[str, Any]) -> None:
 _SQS_BATCH = 10
 
 
-def enqueue(queue: str, payloads: Sequence[dict[str, Any]]) -> None:
-    """Send work messages; all or an exception (SQS batches of ten, each checked)."""
+# SQS caps a message's delay at 15 minutes; a longer wait is a chain of messages (webhooks.delivery does this).
+SQS_MAX_DELAY_S = 900
+
+
+def _queue_url(queue: str) -> str:
+    settings = get_settings()
+    urls = {
+        "ingest": settings.ingest_queue_url,
+        "webhooks": settings.webhook_queue_url,
+        "backtests": settings.backtest_queue_url,
+    }
+    url = urls.get(queue)
+    if url is None:
+        raise ValueError(f"unknown queue {queue!r}")
+    return url
+
+
+def enqueue(queue: str, payloads: Sequence[dict[str, Any]], *, delay_s: float = 0.0) -> None:
+    """Send work messages, visible after ``delay_s`` (at most 15 minutes); all or an exception (SQS batches of ten)."""
     settings = get_settings()
     bodies = [dumps(payload) for payload in payloads]
+    delay_s = max(0.0, min(delay_s, SQS_MAX_DELAY_S))
     if settings.event_transport == "local":
-        _dispatcher().enqueue(queue, bodies)
+        _dispatcher().enqueue(queue, bodies, delay_s)
         return
-    if queue != "ingest" or settings.ingest_queue_url is None:
-        raise ValueError(f"unknown queue {queue!r}")
+    url = _queue_url(queue)
     client = _sqs_client()
     for start in range(0, len(bodies), _SQS_BATCH):
         chunk = bodies[start : start + _SQS_BATCH]
-        response = client.send_message_batch(
-            QueueUrl=settings.ingest_queue_url,
-            Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)],
-        )
+        entries: list[dict[str, Any]] = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
+        if delay_s:
+            for entry in entries:
+                entry["DelaySeconds"] = round(delay_s)
+        response = client.send_message_batch(QueueUrl=url, Entries=entries)
         if response.get("Failed"):
             raise RuntimeError(f"SQS refused {len(response['Failed'])} of {len(chunk)} messages")
 

@@ -6,13 +6,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-Scope = Literal["read", "write", "admin"]
-ALL_SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
+Scope = Literal["read", "write", "admin", "backtest"]
+ALL_SCOPES: tuple[Scope, ...] = ("read", "write", "admin", "backtest")
 
 
 def scopes_for_role(role: str) -> frozenset[str]:
-    """What a user's own token may do: read and write; admins administer too."""
-    return frozenset({"read", "write", "admin"} if role == "admin" else {"read", "write"})
+    """What a user's own token may do: read, write and run backtests; admins administer too."""
+    own = {"read", "write", "backtest"}
+    return frozenset(own | {"admin"} if role == "admin" else own)
+
+
+def key_scopes(granted: frozenset[str], role: str) -> frozenset[str]:
+    """What a key may do: its scopes within its owner's; the ``read`` scope carries ``backtest`` (issue 14)."""
+    held = set(granted) | ({"backtest"} if "read" in granted else set())
+    return frozenset(held) & scopes_for_role(role)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from autoindex.identity.principal import Principal, scopes_for_role
+from autoindex.identity.principal import Principal, key_scopes
 from autoindex.redis_scripts import RedisScript, hash_tag, redis_unavailable_errors
 from autoindex.settings import get_settings
 
@@ -61,7 +61,7 @@ class KeyFacts:
 
     def principal(self) -> Principal:
         # A key never exceeds its owner: an admin scope lapses if the owner is no longer an admin.
-        scopes = frozenset(self.scopes) & scopes_for_role(self.owner_role)
+        scopes = key_scopes(frozenset(self.scopes), self.owner_role)
         return Principal(
             kind="api_key",
             user_id=self.owner_id,

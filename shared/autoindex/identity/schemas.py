@@ -63,6 +63,14 @@ class MeRead(UserRead):
     api_key_id: uuid.UUID | None = None
 
 
+class SessionTokenRead(BaseModel):
+    """A browser session's access token; its refresh token travels only in the HttpOnly cookie."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_in: int
+
+
 class TokenPairRead(BaseModel):
     access_token: str
     refresh_token: str
@@ -70,12 +78,12 @@ class TokenPairRead(BaseModel):
     expires_in: int
 
 
-Scope = Literal["read", "write", "admin"]
+Scope = Literal["read", "write", "admin", "backtest"]
 
 
 class ApiKeyCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w .:@/-]+$")]
-    scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)]
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=4)]
     # The schema's bound is the default API_KEY_MAX_TTL_DAYS; a deploy that lowers it refuses more (422).
     expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
 

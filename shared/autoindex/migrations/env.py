@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from alembic import context
 
+import autoindex.backtests.models
 import autoindex.events.ledger
 import autoindex.identity.models
 import autoindex.index.models
-import autoindex.market.models  # noqa: F401 - the four register every table on Base.metadata
+import autoindex.market.models
+import autoindex.webhooks.models  # noqa: F401 - these register every table on Base.metadata
 from autoindex.db.base import Base
 from autoindex.db.engine import write_engine
 

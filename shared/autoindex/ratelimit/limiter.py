@@ -50,10 +50,11 @@ class Limiter:
         self._prefix = key_prefix
 
     def policy(self, name: str) -> RateLimitPolicy:
-        try:
-            return self._policies[name]
-        except KeyError:
-            raise KeyError(f"unknown rate-limit policy {name!r}") from None
+        """The policy ``name``; ``<family>:<part>`` (e.g. ``usage:index``) counts apart under ``<family>``'s policy."""
+        found = self._policies.get(name) or self._policies.get(name.partition(":")[0])
+        if found is None:
+            raise KeyError(f"unknown rate-limit policy {name!r}")
+        return found
 
     def hit(self, policy_name: str, identity: str) -> Decision:
         """Count one request of ``identity`` under ``policy_name`` and decide, in one store round trip.
@@ -106,6 +107,24 @@ class Limiter:
             self._store.release_all(budgets, window_ids)
         except StoreUnavailable as exc:
             logger.warning("rate-limit store unavailable; hit not given back", extra={"error": str(exc)})
+
+    def counts(self, policy_names: Sequence[str], identity: str) -> list[int] | None:
+        """This window's count of ``identity`` under each policy, counting nothing; None when the store is down.
+
+        One identity per call: its keys share one hash tag, so one script call reads them on a cluster.
+        """
+        by_window: dict[int, list[int]] = {}
+        for index, name in enumerate(policy_names):
+            by_window.setdefault(self.policy(name).window_s * 1000, []).append(index)
+        out = [0] * len(policy_names)
+        try:
+            for window_ms, indexes in by_window.items():
+                keys = [self._key(policy_names[i], identity) for i in indexes]
+                for i, count in zip(indexes, self._store.counts(keys, window_ms), strict=True):
+                    out[i] = count
+        except StoreUnavailable:
+            return None
+        return out
 
     def _budgets(self, checks: Sequence[tuple[str, str]], slot: str | None) -> list[Budget]:
         if slot is None and len({identity for _, identity in checks}) > 1:

@@ -57,6 +57,10 @@ class CounterStore(Protocol):
         """Give back one counted hit per budget, in the window it was counted in (never below zero)."""
         ...
 
+    def counts(self, keys: Sequence[str], window_ms: int) -> list[int]:
+        """The current window's count of each key, counting nothing (usage reports)."""
+        ...
+
 
 # Each budget is one integer at a fixed key, so every key a script touches is named in KEYS (a Redis
 # Cluster requires it; the limiter gives a decision's keys one hash tag) and a hit is one INCR. The
@@ -139,6 +143,20 @@ return 0
 """
 )
 
+# Read-only: the current window's counts of KEYS (one window length, ARGV[1]), on the server's clock.
+_COUNTS_SCRIPT = (
+    _COUNT_LUA
+    + """
+local wid = math.floor(now_ms / tonumber(ARGV[1]))
+local out = {}
+for i = 1, #KEYS do
+  out[i] = count_in(redis.call('GET', KEYS[i]), wid)
+end
+return out
+"""
+)
+_COUNTS = RedisScript(_COUNTS_SCRIPT)
+
 
 class RedisCounterStore:
     def __init__(self, client: Redis) -> None:
@@ -170,6 +188,15 @@ class RedisCounterStore:
             _RELEASE_ALL.run(self._client, [b.key for b in budgets], [str(w) for w in window_ids])
         except self._down as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
+
+    def counts(self, keys: Sequence[str], window_ms: int) -> list[int]:
+        if not keys:
+            return []
+        try:
+            reply = _COUNTS.run(self._client, list(keys), [window_ms])
+        except self._down as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+        return [int(count) for count in reply]
 
 
 class MemoryCounterStore:
@@ -222,3 +249,9 @@ class MemoryCounterStore:
                 seen_end, count = self._counts.get(budget.key, (0, 0))
                 if seen_end == (window_id + 1) * budget.window_ms and count > 0:
                     self._counts[budget.key] = (seen_end, count - 1)
+
+    def counts(self, keys: Sequence[str], window_ms: int) -> list[int]:
+        end = (time.time_ns() // 1_000_000 // window_ms + 1) * window_ms
+        with self._lock:
+            found = [self._counts.get(key, (0, 0)) for key in keys]
+        return [count if seen_end == end else 0 for seen_end, count in found]

@@ -119,3 +119,25 @@ def rate_limit(policy: str) -> Callable[[Request], Awaitable[Decision | None]]:
 
     dependency.__name__ = f"rate_limit_{policy}"
     return dependency
+
+
+# The route groups GET /v1/usage reports (the first segment after /v1/); anything else counts as "other".
+ROUTE_GROUPS = (
+    "index",
+    "benchmark",
+    "currencies",
+    "assets",
+    "strategy",
+    "backtests",
+    "webhooks",
+    "usage",
+    "auth",
+    "admin",
+)
+
+
+def route_group(path: str) -> str:
+    """The usage group of a request path: a fixed set, so a client cannot mint counter keys."""
+    parts = path.split("/")
+    group = parts[2] if len(parts) > 2 and parts[1] == "v1" else ""
+    return group if group in ROUTE_GROUPS else "other"

@@ -91,7 +91,7 @@ def test_me_with_a_bearer_token(auth: Client, user: Account) -> None:
     result = auth.get("/v1/auth/me", headers=user.bearer())
     assert result.status == 200
     body = result.json()
-    assert (body["email"], body["auth"], body["scopes"]) == (user.email, "bearer", ["read", "write"])
+    assert (body["email"], body["auth"], body["scopes"]) == (user.email, "bearer", ["backtest", "read", "write"])
 
 
 def test_me_without_credentials_is_401(auth: Client) -> None:

@@ -50,7 +50,9 @@ def test_key_authenticates_me_and_records_last_use(auth: Client, user: Account) 
     created = create_key(auth, user, ["read"])
     me = auth.get("/v1/auth/me", headers={"X-API-Key": created["key"]})
     assert me.status == 200
-    assert (me.json()["auth"], me.json()["scopes"], me.json()["api_key_id"]) == ("api_key", ["read"], created["id"])
+    # A read key may also run backtests (issue 14: the backtest scope comes with read).
+    expected = ("api_key", ["backtest", "read"], created["id"])
+    assert (me.json()["auth"], me.json()["scopes"], me.json()["api_key_id"]) == expected
     listed = auth.get("/v1/auth/api-keys", headers=user.bearer()).json()["items"]
     assert next(i for i in listed if i["id"] == created["id"])["last_used_at"] is not None
 

@@ -90,7 +90,7 @@ def test_a_cached_key_needs_no_database(auth: Client, user: Account, prefix: str
     again = [authn.api_key_principal(key) for _ in range(3)]
     assert db_reads == ["key"]
     assert all(p == first for p in again)
-    assert (first.kind, first.scopes, first.email) == ("api_key", frozenset({"read"}), user.email)
+    assert (first.kind, first.scopes, first.email) == ("api_key", frozenset({"read", "backtest"}), user.email)
 
 
 def test_revocation_applies_at_once_on_every_instance(

@@ -1,0 +1,1 @@
+"""The emulated AWS: the template deployed into moto, and the Lambda service played from the built artefacts."""

@@ -1,0 +1,57 @@
+"""Backtest reads and writes. They flush, never commit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, or_, select
+
+from autoindex.backtests.models import Backtest
+from autoindex.index.models import IndexPublication
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+def data_version(session: Session) -> int:
+    """The published data version (0 before the first compute)."""
+    return int(session.scalar(select(IndexPublication.data_version).where(IndexPublication.id == 1)) or 0)
+
+
+def started_since(session: Session, caller: str, since: datetime) -> int:
+    return int(session.scalar(select(func.count()).where(Backtest.caller == caller, Backtest.created_at >= since)) or 0)
+
+
+def in_flight(session: Session, caller: str) -> int:
+    query = select(func.count()).where(Backtest.caller == caller, Backtest.status.in_(("queued", "running")))
+    return int(session.scalar(query) or 0)
+
+
+def finished_with(session: Session, cache_key: str) -> Backtest | None:
+    """A succeeded backtest with the same parameters on the same data version (its result is this one's)."""
+    query = select(Backtest).where(Backtest.cache_key == cache_key, Backtest.status == "succeeded")
+    return session.scalars(query.order_by(Backtest.created_at).limit(1)).first()
+
+
+def owned(session: Session, backtest_id: uuid.UUID, user_id: uuid.UUID) -> Backtest | None:
+    query = select(Backtest).where(Backtest.id == backtest_id, Backtest.user_id == user_id)
+    return session.scalars(query).first()
+
+
+def page(
+    session: Session, user_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
+) -> list[Backtest]:
+    """Newest first, ``limit`` + 1 rows; keyset on (created_at, id)."""
+    query = select(Backtest).where(Backtest.user_id == user_id)
+    if before is not None:
+        at, ident = before
+        query = query.where(or_(Backtest.created_at < at, (Backtest.created_at == at) & (Backtest.id < ident)))
+    return list(session.scalars(query.order_by(Backtest.created_at.desc(), Backtest.id.desc()).limit(limit + 1)))
+
+
+def runs_since(session: Session, user_id: uuid.UUID, since: datetime) -> int:
+    return int(
+        session.scalar(select(func.count()).where(Backtest.user_id == user_id, Backtest.created_at >= since)) or 0
+    )

@@ -1,0 +1,23 @@
+"""Fixtures of the B2B function's tests: its client, and webhook settings with time compressed."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from tests.functions.conftest import Client
+from tests.lambda_http import function_handler
+
+
+@pytest.fixture
+def b2b(migrated: Engine) -> Client:
+    return Client(function_handler("b2b"))
+
+
+@pytest.fixture
+def fast_webhooks(fresh_settings: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Receivers on 127.0.0.1 allowed (tests only), and the 24-hour retry schedule compressed to under a second."""
+    fresh_settings.setenv("WEBHOOK_ALLOW_PRIVATE", "true")
+    fresh_settings.setenv("WEBHOOK_RETRY_BASE_S", "0.05")
+    fresh_settings.setenv("WEBHOOK_RETRY_MAX_S", "0.2")
+    return fresh_settings

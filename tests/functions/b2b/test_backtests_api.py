@@ -1,0 +1,203 @@
+"""Backtests through the real handler and the backtest job on the local runner, against the seeded market."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pytest
+from autoindex.db.uow import UnitOfWork
+from autoindex.index.models import IndexPublication, IndexValue
+from sqlalchemy import select
+
+from tests.functions.conftest import Account, Client
+from tests.pipeline_fixtures import RecordingDispatcher
+
+# The engine's data cleaning pulls outliers back and clips returns: a plain reference does neither, so both
+# are set out of reach here (the demo prices never move 10 sigma or 1000 % in a day).
+PLAIN = {"outlier_sigma": 100.0, "return_clip": 10.0, "transaction_cost_bps": 0.0}
+
+
+@pytest.fixture
+def api(b2b: Client, seeded: RecordingDispatcher) -> Client:
+    return b2b
+
+
+def run_backtest(api: Client, seeded: RecordingDispatcher, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+    posted = api.post("/v1/backtests", headers=account.bearer(), body=body)
+    assert posted.status == 202, posted.body
+    assert posted.headers["location"] == f"/v1/backtests/{posted.json()['id']}"
+    assert seeded.drain(120)
+    got = api.get(posted.headers["location"], headers=account.bearer())
+    assert got.status == 200, got.body
+    report: dict[str, Any] = got.json()
+    assert report["status"] == "succeeded", report
+    assert report["progress"] == 1.0
+    return report
+
+
+def _stored_live() -> dict[str, float]:
+    with UnitOfWork(read_only=True) as uow:
+        version = uow.session.scalar(select(IndexPublication.strategy_version))
+        rows = uow.session.execute(
+            select(IndexValue.date, IndexValue.value).where(IndexValue.strategy_version == version)
+        )
+        return {d.isoformat(): float(v) for d, v in rows}
+
+
+def test_the_live_parameters_reproduce_the_live_index(api: Client, seeded: RecordingDispatcher, user: Account) -> None:
+    report = run_backtest(api, seeded, user, {})
+    series = report["result"]["series"]
+    live = _stored_live()
+    assert [p["date"] for p in series] == sorted(live)
+    for point in series:
+        assert abs(point["value"] - live[point["date"]]) <= 1e-9  # the live index starts at 100 too
+        assert abs(point["value"] - point["live"]) <= 1e-9
+    metrics = report["result"]["metrics"]
+    assert metrics["backtest"]["inception"]["total_return"] == pytest.approx(
+        metrics["live"]["inception"]["total_return"], abs=1e-9
+    )
+    assert metrics["benchmark_symbol"] == "SPX" and series[-1]["benchmark"] is not None
+
+
+def test_a_range_is_the_live_index_rebased_over_that_range(
+    api: Client, seeded: RecordingDispatcher, user: Account
+) -> None:
+    live = _stored_live()
+    days = sorted(live)
+    start, end = days[len(days) // 3], days[-5]
+    report = run_backtest(api, seeded, user, {"start": start, "end": end})
+    series = report["result"]["series"]
+    assert (series[0]["date"], series[-1]["date"]) == (start, end)
+    assert series[0]["value"] == series[0]["live"] == series[0]["benchmark"] == 100.0
+    for point in series:
+        assert abs(point["value"] - live[point["date"]] / live[start] * 100) <= 1e-9
+    assert report["result"]["allocations"][0]["date"] <= start
+
+
+def _closes(symbols: list[str]) -> tuple[list[dt.date], np.ndarray]:
+    from autoindex.market.models import Asset, DailyPrice
+
+    with UnitOfWork(read_only=True) as uow:
+        rows = uow.session.execute(
+            select(DailyPrice.date, Asset.symbol, DailyPrice.close).join(Asset).where(Asset.symbol.in_(symbols))
+        ).all()
+    days = sorted({d for d, _, _ in rows})
+    matrix = np.full((len(days), len(symbols)), np.nan)
+    for d, symbol, close in rows:
+        matrix[days.index(d), symbols.index(symbol)] = float(close)
+    return days, matrix
+
+
+def _equal_weight_reference(days: list[dt.date], closes: np.ndarray, formation: dt.date) -> dict[str, float]:
+    """The textbook portfolio: 1/n at the formation close, drift with each day's returns, back to 1/n at the
+    close of the first trading day of every ISO week; no costs."""
+    n = closes.shape[1]
+    first = days.index(formation)
+    weights, value, out = np.full(n, 1.0 / n), 100.0, {formation.isoformat(): 100.0}
+    for t in range(first + 1, len(days)):
+        growth = closes[t] / closes[t - 1]
+        value *= float(weights @ growth)
+        weights = weights * growth / float(weights @ growth)
+        if days[t].isocalendar()[:2] != days[t - 1].isocalendar()[:2]:
+            weights = np.full(n, 1.0 / n)
+        out[days[t].isoformat()] = value
+    return out
+
+
+def test_an_equal_weight_backtest_matches_a_plain_reference(
+    api: Client, seeded: RecordingDispatcher, user: Account
+) -> None:
+    report = run_backtest(api, seeded, user, {"scheme": "equal_weight", "strategy": PLAIN})
+    result = report["result"]
+    allocations = result["allocations"]
+    assert all(set(a["weights"].values()) == {0.5} for a in allocations)
+    days, closes = _closes(result["assets"])
+    assert not np.isnan(closes).any()
+    reference = _equal_weight_reference(days, closes, dt.date.fromisoformat(allocations[0]["date"]))
+    assert [p["date"] for p in result["series"]] == list(reference)
+    assert len(reference) > 50 and len(allocations) > 10  # weeks of drift and rebalances, not a trivial match
+    for point in result["series"]:
+        assert abs(point["value"] - reference[point["date"]]) <= 1e-9
+
+
+def test_the_same_parameters_on_the_same_data_are_served_from_the_cache(
+    api: Client, seeded: RecordingDispatcher, user: Account, reader: Account
+) -> None:
+    body = {"strategy": {"momentum_lookback_days": 30}, "symbols": ["AAPL", "MSFT"]}
+    first = run_backtest(api, seeded, user, body)
+    again = api.post("/v1/backtests", headers=reader.bearer(), body=body)
+    assert again.status == 202 and again.json() == {"id": again.json()["id"], "status": "succeeded", "cached": True}
+    second = api.get(f"/v1/backtests/{again.json()['id']}", headers=reader.bearer()).json()
+    assert second["result"] == first["result"] and second["cached"] is True
+    assert first["params"]["strategy"]["momentum_lookback_days"] == 30
+    assert first["params"]["strategy"]["rebalance_frequency"] == "weekly"  # the live value fills what is not named
+
+
+def test_nobody_else_sees_or_deletes_a_backtest(
+    api: Client, seeded: RecordingDispatcher, user: Account, reader: Account
+) -> None:
+    report = run_backtest(api, seeded, user, {"strategy": {"rebalance_frequency": "monthly"}})
+    path = f"/v1/backtests/{report['id']}"
+    assert api.get(path, headers=reader.bearer()).status == 404
+    assert api.delete(path, headers=reader.bearer()).status == 404
+    assert report["id"] not in [b["id"] for b in api.get("/v1/backtests", headers=reader.bearer()).json()["items"]]
+    assert report["id"] in [b["id"] for b in api.get("/v1/backtests", headers=user.bearer()).json()["items"]]
+    assert api.delete(path, headers=user.bearer()).status == 204
+    assert api.get(path, headers=user.bearer()).status == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"symbols": ["AAPL", "TSLA"]}, "symbols", "not in the universe"),
+        ({"strategy": {"momentum_lookback_days": 1}}, "strategy", "momentum_lookback_days"),
+        ({"strategy": {"momentum_weight": 0.9}}, "strategy", "sum to 1"),
+        ({"strategy": {"leverage": 3}}, "strategy", "unknown strategy parameters"),
+        ({"return_type": "total"}, "return_type", "not available yet"),
+        ({"start": "2001-01-01", "end": "2030-01-01"}, "body", "at most"),
+        ({"symbols": ["AAPL", "AAPL"]}, "symbols", "repeat"),
+    ],
+)
+def test_bad_parameters_are_a_422_naming_the_field(
+    api: Client, user: Account, body: dict[str, Any], field: str, words: str
+) -> None:
+    refused = api.post("/v1/backtests", headers=user.bearer(), body=body)
+    assert refused.status == 422, refused.body
+    error = refused.json()["errors"][0]
+    assert field in error["loc"] and words in error["msg"], error
+
+
+def test_the_concurrency_limit_and_the_daily_quota_are_429s(
+    api: Client, user: Account, fresh_settings: pytest.MonkeyPatch
+) -> None:
+    fresh_settings.setenv("BACKTEST_MAX_CONCURRENT_PER_KEY", "1")
+    fresh_settings.setenv("BACKTEST_DAILY_QUOTA", "2")
+    fresh_settings.setattr(
+        "autoindex.events.transport.enqueue", lambda queue, payloads, delay_s=0.0: None
+    )  # stays queued
+    assert api.post("/v1/backtests", headers=user.bearer(), body={"strategy": {"drift_band": 0.2}}).status == 202
+    busy = api.post("/v1/backtests", headers=user.bearer(), body={"strategy": {"drift_band": 0.3}})
+    assert busy.status == 429 and busy.headers["retry-after"] == "5"
+    from autoindex.backtests.models import Backtest
+    from sqlalchemy import update
+
+    with UnitOfWork() as uow:
+        uow.session.execute(update(Backtest).where(Backtest.status == "queued").values(status="failed"))
+    assert api.post("/v1/backtests", headers=user.bearer(), body={"strategy": {"drift_band": 0.4}}).status == 202
+    spent = api.post("/v1/backtests", headers=user.bearer(), body={"strategy": {"drift_band": 0.5}})
+    assert spent.status == 429 and int(spent.headers["retry-after"]) > 5
+
+
+def test_a_read_key_may_run_backtests_and_a_write_only_key_may_not(
+    api: Client, auth: Client, seeded: RecordingDispatcher, user: Account
+) -> None:
+    from tests.functions.auth.test_api_keys import create_key
+
+    read_key = create_key(auth, user, ["read"])["key"]
+    write_key = create_key(auth, user, ["write"])["key"]
+    body = {"strategy": {"rebalance_frequency": "daily"}}
+    assert api.post("/v1/backtests", headers={"X-API-Key": write_key}, body=body).status == 403
+    assert api.post("/v1/backtests", headers={"X-API-Key": read_key}, body=body).status == 202
+    assert seeded.drain(120)

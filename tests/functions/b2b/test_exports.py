@@ -1,0 +1,141 @@
+"""CSV exports equal their JSON exactly; large ones go to S3 (moto) behind a presigned URL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import boto3
+import pytest
+from autoindex.web import export
+from moto import mock_aws
+
+from tests.functions.b2b.test_backtests_api import run_backtest
+from tests.functions.conftest import Account, Client
+from tests.lambda_http import function_handler
+from tests.pipeline_fixtures import RecordingDispatcher
+
+CSV = {"Accept": "text/csv"}
+
+
+@pytest.fixture
+def index_api(seeded: RecordingDispatcher) -> Client:
+    return Client(function_handler("index"))
+
+
+@pytest.fixture
+def market_api(seeded: RecordingDispatcher) -> Client:
+    return Client(function_handler("market"))
+
+
+def _rows(body: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(body.decode())))
+
+
+def assert_same(csv_rows: list[dict[str, str]], json_rows: list[dict[str, Any]]) -> None:
+    """Every cell read back equals the JSON value exactly: numbers as numbers, strings as strings, null as empty."""
+    assert len(csv_rows) == len(json_rows) > 0
+    for got, want in zip(csv_rows, json_rows, strict=True):
+        assert set(got) == set(want)
+        for key, value in want.items():
+            cell = got[key]
+            if value is None:
+                assert cell == ""
+            elif isinstance(value, float):
+                assert float(cell) == value and Decimal(cell) == Decimal(repr(value))
+            else:
+                assert cell == str(value)
+
+
+def test_index_history_csv_equals_the_json(index_api: Client, reader: Account) -> None:
+    query = "fields=value,daily_return,drawdown"
+    as_json = index_api.get("/v1/index/history", query=query, headers=reader.bearer())
+    as_csv = index_api.get("/v1/index/history", query=query, headers={**reader.bearer(), **CSV})
+    assert as_csv.status == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    assert "index-history.csv" in as_csv.headers["content-disposition"]
+    assert as_csv.headers["etag"] != as_json.headers["etag"] and "Accept" in as_csv.headers["vary"]
+    rows = _rows(as_csv.body)
+    assert list(rows[0]) == ["date", "value", "daily_return", "drawdown"]
+    assert_same(rows, as_json.json()["items"])
+    again = index_api.get(
+        "/v1/index/history", query=query, headers={**reader.bearer(), **CSV, "If-None-Match": as_csv.headers["etag"]}
+    )
+    assert again.status == 304
+
+
+def test_allocations_csv_equals_the_json(index_api: Client, reader: Account) -> None:
+    as_json = index_api.get("/v1/index/allocations", headers=reader.bearer()).json()
+    rows = _rows(index_api.get("/v1/index/allocations", headers={**reader.bearer(), **CSV}).body)
+    expected = [
+        {
+            "date": as_json["date"],
+            "rebalance_date": as_json["rebalance_date"],
+            "rebalance_trigger": as_json["rebalance_trigger"],
+            **item,
+        }
+        for item in as_json["allocations"]
+    ]
+    assert_same(rows, expected)
+
+
+def test_prices_csv_keeps_the_exact_decimals(market_api: Client, reader: Account) -> None:
+    query = "fields=open,high,low,close,volume&limit=500"
+    as_json = market_api.get("/v1/assets/AAPL/prices", query=query, headers=reader.bearer()).json()
+    as_csv = market_api.get("/v1/assets/AAPL/prices", query=query, headers={**reader.bearer(), **CSV})
+    rows = _rows(as_csv.body)
+    assert_same(rows, as_json["items"])
+    assert all(isinstance(item["close"], str) for item in as_json["items"])  # decimal strings, as the JSON has them
+
+
+def test_backtest_series_csv_equals_the_json(b2b: Client, seeded: RecordingDispatcher, user: Account) -> None:
+    report = run_backtest(b2b, seeded, user, {"strategy": {"momentum_lookback_days": 20}})
+    as_csv = b2b.get(f"/v1/backtests/{report['id']}", headers={**user.bearer(), **CSV})
+    assert as_csv.status == 200, as_csv.body
+    assert_same(_rows(as_csv.body), report["result"]["series"])
+
+
+def test_the_json_number_text_is_kept_as_written() -> None:
+    body = json.dumps({"items": [{"date": "2026-01-02", "value": 0.1 + 0.2, "n": 3, "close": "187.1200", "x": None}]})
+    rows = _rows(export.to_csv(export.items(export.parse(body.encode()))))
+    assert rows == [{"date": "2026-01-02", "value": "0.30000000000000004", "n": "3", "close": "187.1200", "x": ""}]
+
+
+@pytest.fixture
+def bucket(fresh_settings: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "EXPORT_BUCKET": "autoindex-exports-test",
+        "EXPORT_INLINE_MAX_ROWS": "5",
+    }.items():
+        fresh_settings.setenv(name, value)
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="autoindex-exports-test")
+        export.reset_clients()
+        yield s3
+        export.reset_clients()
+
+
+def test_a_large_export_is_written_to_s3_and_answered_with_a_presigned_url(
+    index_api: Client, reader: Account, bucket: Any
+) -> None:
+    answer = index_api.get("/v1/index/history", headers={**reader.bearer(), **CSV})
+    assert answer.status == 303, answer.body
+    location = urlsplit(answer.headers["location"])
+    assert location.scheme == "https" and "autoindex-exports-test" in location.netloc + location.path
+    signed = parse_qs(location.query)
+    assert "X-Amz-Signature" in signed or "Signature" in signed
+    key = unquote(location.path).split("autoindex-exports-test/", 1)[-1].lstrip("/")
+    stored = bucket.get_object(Bucket="autoindex-exports-test", Key=key)
+    assert stored["ContentType"].startswith("text/csv")
+    as_json = index_api.get("/v1/index/history", headers=reader.bearer()).json()
+    assert_same(_rows(stored["Body"].read()), as_json["items"])
+    small = index_api.get("/v1/index/allocations", headers={**reader.bearer(), **CSV})
+    assert small.status == 200  # a few rows stay inline

@@ -1,0 +1,101 @@
+// The dashboard's shell: fragment routes (#/index, ...), the navigation, the theme, and sign-in gating.
+import "uplot/dist/uPlot.min.css";
+import "./style.css";
+import { get, signedIn, whenSignedOut } from "./api";
+import { indexPage } from "./pages/index";
+import { registerPage, signInPage } from "./pages/signin";
+import { type Me, resume, signOut } from "./session";
+import { h } from "./ui";
+
+type Page = (main: HTMLElement, me: Me) => void;
+
+interface Route {
+  label: string;
+  page: Page;
+  admin?: boolean;
+}
+
+const ROUTES: Record<string, Route> = {
+  index: { label: "Index", page: indexPage },
+};
+
+let me: Me | null = null;
+
+const main = document.getElementById("main") as HTMLElement;
+const nav = document.getElementById("nav") as HTMLElement;
+const who = document.getElementById("who") as HTMLElement;
+
+function currentRoute(): string {
+  return location.hash.replace(/^#\/?/, "").split("?")[0] || "index";
+}
+
+function themeToggle(): HTMLElement {
+  const saved = localStorage.getItem("theme");
+  if (saved) document.documentElement.dataset.theme = saved;
+  const button = h("button", { type: "button", class: "link", "aria-label": "Switch between light and dark theme" }, "Theme");
+  button.addEventListener("click", () => {
+    const dark = document.documentElement.dataset.theme
+      ? document.documentElement.dataset.theme === "dark"
+      : matchMedia("(prefers-color-scheme: dark)").matches;
+    const next = dark ? "light" : "dark";
+    document.documentElement.dataset.theme = next;
+    localStorage.setItem("theme", next);
+    void render(); // charts take their colours when drawn
+  });
+  return button;
+}
+
+function drawNav(): void {
+  const route = currentRoute();
+  nav.hidden = me === null;
+  nav.replaceChildren(
+    ...Object.entries(ROUTES)
+      .filter(([, r]) => !r.admin || me?.role === "admin")
+      .map(([key, r]) => h("a", { href: `#/${key}`, "aria-current": key === route ? "page" : undefined }, r.label)),
+  );
+  const out = h("button", { type: "button", class: "link" }, "Sign out");
+  out.addEventListener("click", async () => {
+    await signOut();
+    me = null;
+    location.hash = "#/signin";
+    void render();
+  });
+  who.replaceChildren(themeToggle(), ...(me ? [h("span", { class: "email" }, me.email), out] : []));
+}
+
+async function afterSignIn(): Promise<void> {
+  me = await get<Me>("/v1/auth/me");
+  if (["signin", "register"].includes(currentRoute())) location.hash = "#/index";
+  await render();
+}
+
+async function render(): Promise<void> {
+  const route = currentRoute();
+  if (!signedIn()) {
+    me = null;
+    drawNav();
+    if (route === "register") registerPage(main, () => void afterSignIn());
+    else signInPage(main, () => void afterSignIn());
+    return;
+  }
+  drawNav();
+  const target = ROUTES[route];
+  if (!target || (target.admin && me?.role !== "admin")) {
+    main.replaceChildren(h("h1", {}, "Not found"), h("p", {}, "No such page. ", h("a", { href: "#/index" }, "Go to the index")));
+    return;
+  }
+  document.title = `${target.label} · AutoIndex`;
+  target.page(main, me as Me);
+  main.focus({ preventScroll: true });
+}
+
+whenSignedOut(() => {
+  me = null;
+  void render();
+});
+window.addEventListener("hashchange", () => void render());
+
+void (async () => {
+  if (await resume()) me = await get<Me>("/v1/auth/me");
+  await render();
+})();
