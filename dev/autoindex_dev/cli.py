@@ -220,8 +220,17 @@ def _maintenance(args: argparse.Namespace) -> int:
 
 
 def _share_counts(args: argparse.Namespace) -> int:
+    from autoindex.db.uow import UnitOfWork
     from autoindex.market.edgar_client import EdgarError
+    from autoindex.market.models import AssetShareCount
     from autoindex.market.share_counts import refresh_share_counts, source_from_settings
+    from sqlalchemy import exists, select
+
+    if args.if_empty:
+        with UnitOfWork(read_only=True) as uow:
+            if uow.session.scalar(select(exists().where(AssetShareCount.asset_id.is_not(None)))):
+                print("share counts already stored; skipping")
+                return 0
 
     try:
         source = source_from_settings()
@@ -303,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("share-counts", help="refresh share counts (SEC EDGAR or the demo's filings), then compute")
     p.add_argument("--template", type=Path, default=None, help="template.yaml (default: found from here)")
+    p.add_argument("--if-empty", action="store_true", help="only when no share counts are stored yet (first run)")
     p.set_defaults(run=_share_counts)
 
     p = sub.add_parser("fake-edgar", help="serve a fake SEC EDGAR (companyfacts) on 127.0.0.1 for local experiments")
