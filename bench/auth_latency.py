@@ -15,6 +15,7 @@ import time
 import uuid
 
 os.environ.setdefault("STAGE", "bench")
+os.environ.setdefault("MARKET_DATA_PROVIDER", "demo")  # required outside the local stage
 os.environ.setdefault("REDIS_URL", os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 os.environ.setdefault("JWT_SIGNING_KEY", "bench-signing-key-" + "x" * 32)
 os.environ.setdefault("API_KEY_PEPPER", "bench-api-key-pepper-" + "y" * 32)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 os.environ.setdefault("STAGE", "bench")
+os.environ.setdefault("MARKET_DATA_PROVIDER", "demo")  # required outside the local stage
 
 from autoindex.market.batch_results import PriceRow
 

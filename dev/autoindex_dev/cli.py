@@ -40,9 +40,13 @@ def _local_pipeline(runner: Any, *, schedules: bool) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     from autoindex_dev.runner import LOOPBACK, Runner, serve
 
+    port = args.port if args.port is not None else int(os.environ.get("PORT", "3000"))
+    if args.built:
+        from autoindex_dev.cloud.check import serve as serve_built
+
+        return serve_built(port)
     runner = Runner.from_file(_find_template(args.template))
     _local_pipeline(runner, schedules=True)
-    port = args.port if args.port is not None else int(os.environ.get("PORT", "3000"))
     server = serve(runner, port=port)
     routes = ", ".join(route.route_key for route in runner.template.routes)
     print(f"AutoIndex local API on http://{LOOPBACK}:{server.server_address[1]} ({routes})", flush=True)
@@ -270,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="the SAM template (default: template.yaml here or in a folder above)",
+    )
+    p.add_argument(
+        "--built",
+        action="store_true",
+        help="serve sam build's artefacts (.aws-sam/build) on Python 3.13, deployed into an emulated AWS (moto), "
+        "as make cloud-check runs them; needs make template-check first, PostgreSQL and Redis",
     )
     p.set_defaults(run=_serve)
 

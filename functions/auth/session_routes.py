@@ -60,7 +60,7 @@ def session_login(
     Needs the header `X-AutoIndex-CSRF: 1` and a same-origin request (Sec-Fetch-Site or Origin);
     the same failed-login limits as `/v1/auth/login`."""
     address, account = f"ip:{client_ip(request)}", f"email:{identity.normalise_email(body.email)}"
-    succeeded = enforce_failure_budgets(request, [("login", address), ("login", account)])
+    succeeded = enforce_failure_budgets(request, [("login", address), ("login", account)], slot="login")
     pair = identity.login(uow=uow, email=body.email, password=body.password, meta=meta)
     succeeded()
     return _answer(response, pair)

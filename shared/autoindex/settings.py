@@ -45,6 +45,22 @@ DEFAULT_RATE_LIMIT_POLICIES: dict[str, RateLimitPolicy] = {
 }
 
 
+# The route groups GET /v1/usage counts (the first path segment after /v1/; anything else is "other").
+USAGE_GROUPS = (
+    "index",
+    "benchmark",
+    "currencies",
+    "assets",
+    "strategy",
+    "backtests",
+    "webhooks",
+    "usage",
+    "auth",
+    "admin",
+    "other",
+)
+
+
 class Settings(BaseSettings):
     """The product's settings, with the documented defaults of the embedded local mode."""
 
@@ -61,6 +77,10 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     database_read_url: SecretStr | None = None
     database_secret_arn: str | None = None
+    # RDS Proxy: the secret holds the instance's host; the functions connect through the proxy's endpoint instead.
+    database_proxy_endpoint: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")] | None = None
+    # The replica's URL read from Secrets Manager at run time (never a plain environment value in AWS).
+    database_read_url_secret_arn: str | None = None
     embedded_database_path: Path = Path("var/autoindex.sqlite3")
     db_pool_size: Annotated[int, Field(ge=1, le=50)] = 1
     db_max_overflow: Annotated[int, Field(ge=0, le=50)] = 0
@@ -278,8 +298,11 @@ class Settings(BaseSettings):
         self.rate_limit_policies["api_key_daily"] = RateLimitPolicy(
             limit=self.api_key_daily_quota, window_s=86_400, fail_mode="open"
         )
-        # Not a limit: the per-route-group request count GET /v1/usage reports, counted in the same round trip.
-        self.rate_limit_policies["usage"] = RateLimitPolicy(limit=1_000_000, window_s=86_400, fail_mode="open")
+        # Not limits: the per-route-group request counts GET /v1/usage reports, counted in the same round trip.
+        for group in USAGE_GROUPS:
+            self.rate_limit_policies[f"usage_{group}"] = RateLimitPolicy(
+                limit=1_000_000, window_s=86_400, fail_mode="open"
+            )
         return self
 
     @model_validator(mode="after")

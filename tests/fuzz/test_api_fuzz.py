@@ -26,7 +26,7 @@ from schemathesis.config import SchemathesisConfig
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ADMIN_URL
+from tests.conftest import ADMIN_URL, REDIS_URL
 from tests.lambda_http import ROOT
 from tests.net import free_port
 
@@ -59,7 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     env = {
         **os.environ,
         "DATABASE_URL": make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False),
-        "REDIS_URL": "redis://127.0.0.1:6379/12",
+        "REDIS_URL": REDIS_URL,  # the session's own Redis database (TEST_REDIS_URL), as every other test
         "RATE_LIMIT_ENABLED": "false",  # fuzzing is about answers, not about budgets
         "HISTORY_START": (datetime.now(UTC) - timedelta(days=30)).date().isoformat(),
         "PORT": str(port),
@@ -118,6 +118,7 @@ CHECKS = [
     schemathesis.checks.response_headers_conformance,
     schemathesis.checks.response_schema_conformance,
     schemathesis.checks.negative_data_rejection,
+    schemathesis.checks.unsupported_method,
     schemathesis.checks.missing_required_header,
     schemathesis.checks.ignored_auth,
     problem_json_errors,

@@ -2,8 +2,13 @@
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import { get, signedIn, whenSignedOut } from "./api";
+import { accountPage } from "./pages/account";
+import { adminPage } from "./pages/admin";
+import { allocationsPage } from "./pages/allocations";
+import { comparePage } from "./pages/compare";
 import { indexPage } from "./pages/index";
 import { registerPage, signInPage } from "./pages/signin";
+import { simulatePage } from "./pages/simulate";
 import { type Me, resume, signOut } from "./session";
 import { h } from "./ui";
 
@@ -17,6 +22,11 @@ interface Route {
 
 const ROUTES: Record<string, Route> = {
   index: { label: "Index", page: indexPage },
+  allocations: { label: "Allocations", page: allocationsPage },
+  simulate: { label: "Simulate", page: simulatePage },
+  compare: { label: "Compare", page: comparePage },
+  account: { label: "Account", page: accountPage },
+  admin: { label: "Admin", page: adminPage, admin: true },
 };
 
 let me: Me | null = null;

@@ -11,11 +11,19 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from autoindex.auth import fast_path
 from autoindex.errors import AppError, BadRequest, Forbidden, Unauthorized
 from autoindex.identity import authn
 from autoindex.identity.principal import Principal, RequestMeta
 from autoindex.web.problems import request_id_of
-from autoindex.web.ratelimit import AUTHENTICATES, client_ip, deferred_policies, enforce_rate_limits, route_group
+from autoindex.web.ratelimit import (
+    AUTHENTICATES,
+    apply_decisions,
+    client_ip,
+    deferred_policies,
+    enforce_rate_limits,
+    route_group,
+)
 
 
 async def authenticate(request: Request) -> Principal:
@@ -32,15 +40,20 @@ async def authenticate(request: Request) -> Principal:
     groups = deferred_policies(request)
     anonymous = _AnonymousLimit(request, groups)
     try:
-        principal = _verify(request, before_database=anonymous.count)
+        # A cached caller: principal, limits and prefetched keys in one Redis round trip (fast_path).
+        cached = fast_path.cached_caller(request, groups)
+        principal = cached.principal if cached is not None else _verify(request, before_database=anonymous.count)
     except AppError:
         anonymous.count()  # a 429 here outranks the 401: guessing ends in Retry-After
         raise
     request.state.principal = principal
+    if cached is not None:
+        apply_decisions(request, cached.decisions)
+        return principal
     caller = principal.rate_limit_identity
     own = [("api_key", caller), ("api_key_daily", caller)] if principal.kind == "api_key" else [("user", caller)]
     # The usage count (GET /v1/usage) rides in the same script call: no extra Redis round trip per request.
-    usage = (f"usage:{route_group(request.url.path)}", caller)
+    usage = (f"usage_{route_group(request.url.path)}", caller)
     enforce_rate_limits(request, [(policy, caller) for policy in groups] + own + [usage])
     return principal
 

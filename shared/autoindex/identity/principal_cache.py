@@ -210,7 +210,12 @@ class PrincipalCache:
 
     def api_key(self, key_id: uuid.UUID, presented_hmac: str) -> KeyFacts | None:
         """The cached facts for a key whose stored HMAC equals ``presented_hmac``, else None (a miss)."""
-        data = self._load(self._key_name(key_id, presented_hmac))
+        return self.key_facts_of(self._store.get(self.api_key_name(key_id, presented_hmac)))
+
+    @staticmethod
+    def key_facts_of(raw: bytes | None) -> KeyFacts | None:
+        """An API key's entry as facts; None for a miss, a hold or anything unreadable."""
+        data = _object(raw)
         if data is None:
             return None
         try:
@@ -242,11 +247,11 @@ class PrincipalCache:
             "v": facts.revoked,
             "u": facts.last_used_at,
         }
-        self._store.put(self._key_name(facts.key_id, facts.secret_hmac), _dump(data), self.ttl_s * 1000)
+        self._store.put(self.api_key_name(facts.key_id, facts.secret_hmac), _dump(data), self.ttl_s * 1000)
 
     def invalidate_api_key(self, key_id: uuid.UUID, stored_hmac: str) -> None:
         """Make every instance read this key from the database; raises CacheUnavailable."""
-        self._store.hold(self._key_name(key_id, stored_hmac), self._hold_ms)
+        self._store.hold(self.api_key_name(key_id, stored_hmac), self._hold_ms)
 
     def user(self, user_id: uuid.UUID) -> UserFacts | None:
         return self._user_facts(user_id, self._load(self._user_name(user_id)))
@@ -270,13 +275,22 @@ class PrincipalCache:
 
     def user_and_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[UserFacts | None, bool]:
         """The user's cached facts (None: a miss) and whether the session is cached as live, in one round trip."""
-        names = [self._user_name(user_id), self._session_name(user_id, session_id)]
-        raw_user, raw_session = self._store.get_many(names)
-        return self._user_facts(user_id, _object(raw_user)), raw_session == _LIVE
+        raw_user, raw_session = self._store.get_many(self.user_and_session_names(user_id, session_id))
+        return self.user_and_session_of(user_id, raw_user, raw_session)
+
+    def user_and_session_of(
+        self, user_id: uuid.UUID, raw_user: bytes | None, raw_session: bytes | None
+    ) -> tuple[UserFacts | None, bool]:
+        """The values of :meth:`user_and_session_names` as (facts or None, whether the session is live)."""
+        return self._user_facts(user_id, _object(raw_user)), raw_session == LIVE
+
+    def user_and_session_names(self, user_id: uuid.UUID, session_id: uuid.UUID) -> list[str]:
+        """The keys of a user's facts and of a session's liveness (one hash tag: one slot)."""
+        return [self._user_name(user_id), self._session_name(user_id, session_id)]
 
     def put_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
         """Cache that the session is live (unless it is held: logged out a moment ago)."""
-        self._store.put(self._session_name(user_id, session_id), _LIVE, self.ttl_s * 1000)
+        self._store.put(self._session_name(user_id, session_id), LIVE, self.ttl_s * 1000)
 
     def invalidate_sessions(self, user_id: uuid.UUID, session_ids: list[uuid.UUID]) -> None:
         """Make every instance read these sessions of ``user_id`` from the database (where they are over);
@@ -290,7 +304,8 @@ class PrincipalCache:
     def _hold_ms(self) -> int:
         return max(self.ttl_s, _MIN_HOLD_S) * 1000
 
-    def _key_name(self, key_id: uuid.UUID, secret_hmac: str) -> str:
+    def api_key_name(self, key_id: uuid.UUID, secret_hmac: str) -> str:
+        """The key of an API key's entry, named by a digest of its HMAC (a wrong secret names another key)."""
         digest = hashlib.sha256(f"principal-cache:{secret_hmac}".encode()).hexdigest()[:32]
         return f"{self._prefix}:k:{key_id.hex}:{digest}"
 
@@ -301,7 +316,7 @@ class PrincipalCache:
         return f"{self._user_name(user_id)}:s:{session_id.hex}"
 
 
-_LIVE = b"1"
+LIVE = b"1"  # a session's entry: it is live
 
 
 def _object(raw: bytes | None) -> dict[str, Any] | None:

@@ -6,7 +6,8 @@ new version, and the old entries age out (``CACHE_TTL_S``). The current version 
 Redis for ``INDEX_CACHE_VERSION_TTL_S`` (set by the compute job and the warmer, never lowered by
 them). Entries never change once written (their key names the version), so each container keeps
 a bounded in-process copy of the ones it has served: a hit costs one small Redis ``GET`` of the
-current version and no transfer of the body, and a new version still takes effect on the very next
+current version (read in the authentication's round trip, ``autoindex.redis_prefetch``, when the
+caller is cached) and no transfer of the body, and a new version still takes effect on the very next
 request. A body this container has not seen yet costs a second ``GET``; neither touches the
 database. A miss reads the version and the data from one database snapshot and stores the body
 under *that* version, so a lagging replica can never file old numbers under a new version.
@@ -29,8 +30,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
+from autoindex import redis_prefetch
 from autoindex.clients import get_redis
 from autoindex.observability import add_metric, logger
 from autoindex.redis_scripts import RedisScript, as_text, redis_unavailable_errors
@@ -153,6 +155,9 @@ def _version_key() -> str:
     return f"{get_settings().index_cache_prefix}:data-version"
 
 
+redis_prefetch.register(_version_key)  # a cached read learns the version in its authentication's round trip
+
+
 def _entry_prefix() -> str:
     return f"{get_settings().index_cache_prefix}:v"
 
@@ -178,7 +183,9 @@ def _lookup(suffix: str) -> tuple[str | None, bytes | None]:
     redis_errors = _redis_errors()
 
     try:
-        raw = client.get(_version_key())
+        fetched, raw = redis_prefetch.take(_version_key())  # read with the principal and the limits
+        if not fetched:
+            raw = cast("bytes | None", client.get(_version_key()))  # the client never decodes
         if raw is None:
             return None, None
         version = as_text(raw)

@@ -50,11 +50,10 @@ class Limiter:
         self._prefix = key_prefix
 
     def policy(self, name: str) -> RateLimitPolicy:
-        """The policy ``name``; ``<family>:<part>`` (e.g. ``usage:index``) counts apart under ``<family>``'s policy."""
-        found = self._policies.get(name) or self._policies.get(name.partition(":")[0])
-        if found is None:
-            raise KeyError(f"unknown rate-limit policy {name!r}")
-        return found
+        try:
+            return self._policies[name]
+        except KeyError:
+            raise KeyError(f"unknown rate-limit policy {name!r}") from None
 
     def hit(self, policy_name: str, identity: str) -> Decision:
         """Count one request of ``identity`` under ``policy_name`` and decide, in one store round trip.
@@ -80,13 +79,19 @@ class Limiter:
         Checks about one identity need none: that identity is the tag.
         """
         policies = [(name, self.policy(name)) for name, _ in checks]
-        budgets = self._budgets(checks, slot)
+        budgets = self.budgets(checks, slot)
         try:
             windows = self._store.hit_all(budgets)
         except StoreUnavailable as exc:
             closed = [(name, policy) for name, policy in policies if policy.fail_mode == "closed"]
             return [self._degraded(name, policy, exc) for name, policy in closed or policies]
-        return [self._decision(name, policy, window) for (name, policy), window in zip(policies, windows, strict=True)]
+        return self.decisions(checks, windows)
+
+    def decisions(self, checks: Sequence[tuple[str, str]], windows: Sequence[WindowCount]) -> list[Decision]:
+        """The decisions for ``checks`` whose budgets another caller counted (``windows``, in order)."""
+        return [
+            self._decision(name, self.policy(name), window) for (name, _), window in zip(checks, windows, strict=True)
+        ]
 
     def release_all(
         self, checks: Sequence[tuple[str, str]], decisions: Sequence[Decision], *, slot: str | None = None
@@ -96,7 +101,7 @@ class Limiter:
         A store that is down, or a decision that was degraded, has nothing to give back.
         """
         budgets, window_ids = [], []
-        for budget, decision in zip(self._budgets(checks, slot), decisions, strict=True):
+        for budget, decision in zip(self.budgets(checks, slot), decisions, strict=True):
             if decision.window_id is None or not decision.allowed:
                 continue
             budgets.append(budget)
@@ -111,22 +116,20 @@ class Limiter:
     def counts(self, policy_names: Sequence[str], identity: str) -> list[int] | None:
         """This window's count of ``identity`` under each policy, counting nothing; None when the store is down.
 
-        One identity per call: its keys share one hash tag, so one script call reads them on a cluster.
+        The policies must share one window length (the usage groups and the daily quota do: a day).
         """
-        by_window: dict[int, list[int]] = {}
-        for index, name in enumerate(policy_names):
-            by_window.setdefault(self.policy(name).window_s * 1000, []).append(index)
-        out = [0] * len(policy_names)
+        policies = [self.policy(name) for name in policy_names]
+        if len({p.window_s for p in policies}) > 1:
+            raise ValueError("counts() reads policies of one window length at a time")
+        if not policies:
+            return []
         try:
-            for window_ms, indexes in by_window.items():
-                keys = [self._key(policy_names[i], identity) for i in indexes]
-                for i, count in zip(indexes, self._store.counts(keys, window_ms), strict=True):
-                    out[i] = count
+            return self._store.counts([self._key(name, identity) for name in policy_names], policies[0].window_s * 1000)
         except StoreUnavailable:
             return None
-        return out
 
-    def _budgets(self, checks: Sequence[tuple[str, str]], slot: str | None) -> list[Budget]:
+    def budgets(self, checks: Sequence[tuple[str, str]], slot: str | None = None) -> list[Budget]:
+        """The counters behind ``checks``: their keys (see :meth:`_key`), windows and limits."""
         if slot is None and len({identity for _, identity in checks}) > 1:
             raise ValueError("checks about several identities need a slot (one hash tag per decision)")
         return [

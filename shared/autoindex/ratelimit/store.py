@@ -98,37 +98,59 @@ return {count_hit(KEYS[1], window, wid), (wid + 1) * window - now_ms, wid}
 """
 )
 
-# Several budgets in one clock read: check them all, then count in all or in none. ARGV holds
-# (window_ms, limit) per key. Replies (count, reset_ms, window_id) per key, flattened; when
-# nothing was counted, a budget's count includes this hit only where it is the one over its limit.
-_HIT_ALL = RedisScript(
+# Several budgets in one clock read: check them all, then count in all or in none. ``hit_all(o, n, a)``
+# decides KEYS[o+1..o+n] with (window_ms, limit) pairs from ARGV[a+1..]; it replies (count, reset_ms,
+# window_id) per key, flattened. When nothing was counted, a budget's count includes this hit only
+# where it is the one over its limit. (Another script may run it after keys and arguments of its own:
+# the authentication fast path does.)
+HIT_ALL_LUA = (
     _COUNT_LUA
     + """
-local wids, counts = {}, {}
-local allowed = true
-for i = 1, #KEYS do
-  wids[i] = math.floor(now_ms / tonumber(ARGV[2 * i - 1]))
-  counts[i] = count_in(redis.call('GET', KEYS[i]), wids[i])
-  if counts[i] + 1 > tonumber(ARGV[2 * i]) then
-    allowed = false
+local function hit_all(o, n, a)
+  local wids, counts = {}, {}
+  local allowed = true
+  for i = 1, n do
+    wids[i] = math.floor(now_ms / tonumber(ARGV[a + 2 * i - 1]))
+    counts[i] = count_in(redis.call('GET', KEYS[o + i]), wids[i])
+    if counts[i] + 1 > tonumber(ARGV[a + 2 * i]) then
+      allowed = false
+    end
   end
-end
-local out = {}
-for i = 1, #KEYS do
-  local window = tonumber(ARGV[2 * i - 1])
-  local count = counts[i]
-  if allowed then
-    count = count_hit(KEYS[i], window, wids[i])
-  elseif count + 1 > tonumber(ARGV[2 * i]) then
-    count = count + 1
+  local out = {}
+  for i = 1, n do
+    local window, limit = tonumber(ARGV[a + 2 * i - 1]), tonumber(ARGV[a + 2 * i])
+    local count = counts[i]
+    if allowed then
+      count = count_hit(KEYS[o + i], window, wids[i])
+    elseif count + 1 > limit then
+      count = count + 1
+    end
+    out[3 * i - 2] = count
+    out[3 * i - 1] = (wids[i] + 1) * window - now_ms
+    out[3 * i] = wids[i]
   end
-  out[3 * i - 2] = count
-  out[3 * i - 1] = (wids[i] + 1) * window - now_ms
-  out[3 * i] = wids[i]
+  return out
 end
-return out
 """
 )
+_HIT_ALL = RedisScript(HIT_ALL_LUA + "return hit_all(0, #KEYS, 0)\n")
+
+
+def budget_args(budgets: Sequence[Budget]) -> list[int]:
+    """``hit_all``'s ARGV: (window_ms, limit) per budget."""
+    args: list[int] = []
+    for budget in budgets:
+        args += [budget.window_ms, budget.limit]
+    return args
+
+
+def windows_of(reply: Sequence[object]) -> list[WindowCount]:
+    """``hit_all``'s flattened reply as one WindowCount per budget."""
+    values = [int(v) for v in reply]  # type: ignore[call-overload]
+    return [
+        WindowCount(count=values[i], reset_ms=values[i + 1], window_id=values[i + 2]) for i in range(0, len(values), 3)
+    ]
+
 
 # ARGV holds the window id each hit was counted in; a window that has ended is left alone.
 _RELEASE_ALL = RedisScript(
@@ -143,8 +165,8 @@ return 0
 """
 )
 
-# Read-only: the current window's counts of KEYS (one window length, ARGV[1]), on the server's clock.
-_COUNTS_SCRIPT = (
+# Read-only: the current window's count at each of KEYS (one window length, ARGV[1]), on the server's clock.
+_COUNTS = RedisScript(
     _COUNT_LUA
     + """
 local wid = math.floor(now_ms / tonumber(ARGV[1]))
@@ -155,7 +177,6 @@ end
 return out
 """
 )
-_COUNTS = RedisScript(_COUNTS_SCRIPT)
 
 
 class RedisCounterStore:
@@ -171,17 +192,11 @@ class RedisCounterStore:
         return WindowCount(count=int(count), reset_ms=int(reset_ms), window_id=int(window_id))
 
     def hit_all(self, budgets: Sequence[Budget]) -> list[WindowCount]:
-        args: list[int] = []
-        for budget in budgets:
-            args += [budget.window_ms, budget.limit]
         try:
-            reply = _HIT_ALL.run(self._client, [b.key for b in budgets], args)
+            reply = _HIT_ALL.run(self._client, [b.key for b in budgets], budget_args(budgets))
         except self._down as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
-        return [
-            WindowCount(count=int(reply[i]), reset_ms=int(reply[i + 1]), window_id=int(reply[i + 2]))
-            for i in range(0, len(reply), 3)
-        ]
+        return windows_of(reply)
 
     def release_all(self, budgets: Sequence[Budget], window_ids: Sequence[int]) -> None:
         try:
