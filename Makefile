@@ -41,6 +41,7 @@ lock: $(BIN)/.installed
 run: install-local web
 	$(BIN)/autoindex migrate
 	$(BIN)/autoindex refresh --if-empty
+	$(BIN)/autoindex share-counts --if-empty
 	PORT=$(PORT) $(BIN)/autoindex serve
 
 ## test: create .venv, install, make sure PostgreSQL and Redis run, then lint, type-check, layering and the whole suite
@@ -79,6 +80,7 @@ bench: install services
 	$(BIN)/python -m bench.compute
 	$(BIN)/python -m bench.ingest_throughput
 	$(BIN)/python -m bench.refresh_budget
+	$(BIN)/python -m bench.refresh_credits
 	$(BIN)/python -m bench.backtest_job
 	$(BIN)/python -m bench.webhook_fanout
 	$(BIN)/python -m bench.web_dashboard

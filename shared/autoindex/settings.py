@@ -201,6 +201,12 @@ class Settings(BaseSettings):
     # A stored asset whose total return (closes plus dividends) is the benchmark of the total-return index,
     # e.g. SPY; unset: the price benchmark, and responses say benchmark_return_type "price".
     total_return_benchmark: Annotated[str | None, Field(min_length=1, max_length=32)] = None
+    # --- share counts for the market-cap leg (docs/index-method.md "Market capitalisation")
+    # Unset: the demo market's filings when MARKET_DATA_PROVIDER is demo, else SEC EDGAR.
+    share_count_source: Literal["demo", "edgar"] | None = None
+    edgar_base_url: str = "https://data.sec.gov"
+    edgar_user_agent: Annotated[str | None, Field(max_length=200)] = None  # "Operator Name contact@example.com"
+    edgar_max_rps: Annotated[float, Field(gt=0, le=10)] = 8.0  # SEC allows 10; a margin for clock skew
 
     # --- B2B: webhooks, backtests, exports (issue 14; docs/webhooks.md, docs/backtests.md, docs/exports.md)
     webhook_queue_url: str | None = None

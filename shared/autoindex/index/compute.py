@@ -114,7 +114,8 @@ class Computed:
     total: TotalReturnResult
     seen: datetime | None  # newest ingested_at among the prices and dividends read
     params: StrategyParams
-    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)  # cap source per asset (disclosure)
+    # Per rebalance date, each asset's cap source and filing date (disclosure)
+    provenance: dict[date, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 SKIPPED_NOTE = "no asset was eligible on this scheduled date: the rebalance was skipped and the holdings kept"
@@ -133,7 +134,7 @@ def _rebalance_rows(version: int, computed: Computed) -> list[dict[str, Any]]:
             "cost": r.cost,
             "market_cap_leg": market_cap_leg(r.decision, weight),
             "notes": list(r.notes),
-            "cap_sources": cap_sources(result.assets, r.decision, weight, computed.provenance),
+            "cap_sources": cap_sources(result.assets, r.decision, weight, computed.provenance.get(r.date)),
         }
         for r in result.rebalances
     ]
@@ -222,11 +223,23 @@ def _extend(
         session, ids, through=last, seen_at=seen
     ):
         return None
+    shares_at = inputs.shares_seen_at(session)
+    if shares_at is not None and (seen is None or shares_at > seen):  # new filings: caps may change in the past
+        return None
     new = inputs.load_closes(session, ids, after=last)
     if not new.dates:
         return "nothing"
+    caps = inputs.market_caps(session, universe, new.dates, new.matrix, inputs.known_splits(session))
     try:
-        result = extend_index(state, new.dates, new.matrix, params, assets=symbols, requested=requested)
+        result = extend_index(
+            state,
+            new.dates,
+            new.matrix,
+            params,
+            assets=symbols,
+            market_caps=None if caps is None else caps.matrix,
+            requested=requested,
+        )
         paid = inputs.load_dividends(session, ids, new.dates, after=last)
         total = extend_total_return(
             total_state,
@@ -239,8 +252,9 @@ def _extend(
     except (StateMismatch, TotalReturnMismatch):
         logger.info("state cannot be extended; recomputing in full")
         return None
-    newest = _newest(seen, new.seen_at, inputs.dividends_seen_at(session, ids))
-    return Computed("incremental", result, total, newest, params)
+    newest = _newest(seen, new.seen_at, inputs.dividends_seen_at(session, ids), shares_at)
+    sources = inputs.provenance(caps, new.dates, [r.date for r in result.rebalances])
+    return Computed("incremental", result, total, newest, params, sources)
 
 
 def _compute(
@@ -263,12 +277,22 @@ def _compute(
     closes = inputs.load_closes(session, ids)
     for table in (IndexValue, IndexTotalValue, IndexAllocation, IndexRebalance):
         session.execute(delete(table).where(table.strategy_version == version.id))
-    result = compute_index(closes.dates, closes.matrix, params, assets=symbols, requested=requested)
+    caps = inputs.market_caps(session, universe, closes.dates, closes.matrix, inputs.known_splits(session))
+    result = compute_index(
+        closes.dates,
+        closes.matrix,
+        params,
+        assets=symbols,
+        market_caps=None if caps is None else caps.matrix,
+        requested=requested,
+    )
     paid = inputs.load_dividends(session, ids, closes.dates)
     total = total_return_index(
         closes.dates, closes.matrix, paid, result.rebalances, transaction_cost_bps=params.transaction_cost_bps
     )
-    return Computed("full", result, total, _newest(closes.seen_at, inputs.dividends_seen_at(session, ids)), params)
+    sources = inputs.provenance(caps, closes.dates, [r.date for r in result.rebalances])
+    newest = _newest(closes.seen_at, inputs.dividends_seen_at(session, ids), inputs.shares_seen_at(session))
+    return Computed("full", result, total, newest, params, sources)
 
 
 def _publish_row(session: Session, version: int, as_of: date) -> tuple[int, datetime]:
