@@ -40,9 +40,13 @@ def _local_pipeline(runner: Any, *, schedules: bool) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     from autoindex_dev.runner import LOOPBACK, Runner, serve
 
+    port = args.port if args.port is not None else int(os.environ.get("PORT", "3000"))
+    if args.built:
+        from autoindex_dev.cloud.check import serve as serve_built
+
+        return serve_built(port)
     runner = Runner.from_file(_find_template(args.template))
     _local_pipeline(runner, schedules=True)
-    port = args.port if args.port is not None else int(os.environ.get("PORT", "3000"))
     server = serve(runner, port=port)
     routes = ", ".join(route.route_key for route in runner.template.routes)
     print(f"AutoIndex local API on http://{LOOPBACK}:{server.server_address[1]} ({routes})", flush=True)
@@ -219,6 +223,36 @@ def _maintenance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _share_counts(args: argparse.Namespace) -> int:
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.market.edgar_client import EdgarError
+    from autoindex.market.models import AssetShareCount
+    from autoindex.market.share_counts import refresh_share_counts, source_from_settings
+    from sqlalchemy import exists, select
+
+    if args.if_empty:
+        with UnitOfWork(read_only=True) as uow:
+            if uow.session.scalar(select(exists().where(AssetShareCount.asset_id.is_not(None)))):
+                print("share counts already stored; skipping")
+                return 0
+
+    try:
+        source = source_from_settings()
+        outcome = refresh_share_counts(source)
+    except (EdgarError, ValueError) as exc:
+        print(f"share counts not refreshed (nothing stored): {exc}")
+        return 1
+    print(f"share counts from {source.name}: {outcome.with_counts} of {outcome.assets} stocks, {outcome.facts} facts")
+    return _compute(args)  # the caps' history may have changed: the next compute is a full one
+
+
+def _fake_edgar(args: argparse.Namespace) -> int:
+    from autoindex_dev.fake_edgar import run_fake_edgar
+
+    run_fake_edgar(args.port)
+    return 0
+
+
 def _fake_twelvedata(args: argparse.Namespace) -> int:
     from autoindex_dev.fake_twelvedata.server import run_fake
 
@@ -240,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="the SAM template (default: template.yaml here or in a folder above)",
+    )
+    p.add_argument(
+        "--built",
+        action="store_true",
+        help="serve sam build's artefacts (.aws-sam/build) on Python 3.13, deployed into an emulated AWS (moto), "
+        "as make cloud-check runs them; needs make template-check first, PostgreSQL and Redis",
     )
     p.set_defaults(run=_serve)
 
@@ -279,6 +319,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("maintenance", help="delete what the retention settings allow, now (as the weekly job)")
     p.set_defaults(run=_maintenance)
+
+    p = sub.add_parser("share-counts", help="refresh share counts (SEC EDGAR or the demo's filings), then compute")
+    p.add_argument("--template", type=Path, default=None, help="template.yaml (default: found from here)")
+    p.add_argument("--if-empty", action="store_true", help="only when no share counts are stored yet (first run)")
+    p.set_defaults(run=_share_counts)
+
+    p = sub.add_parser("fake-edgar", help="serve a fake SEC EDGAR (companyfacts) on 127.0.0.1 for local experiments")
+    p.add_argument("--port", type=int, default=8766, help="port on 127.0.0.1 (default: 8766)")
+    p.set_defaults(run=_fake_edgar)
 
     p = sub.add_parser("fake-twelvedata", help="serve a fake Twelve Data API on 127.0.0.1 for local experiments")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: 8765)")

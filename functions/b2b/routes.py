@@ -15,7 +15,6 @@ from autoindex.usage import service as usage
 from autoindex.usage.schemas import UsageRead
 from autoindex.web import export
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
-from autoindex.web.ratelimit import ROUTE_GROUPS
 from autoindex.webhooks import service as webhooks
 from autoindex.webhooks.schemas import (
     DeliveryPage,
@@ -154,4 +153,4 @@ def redeliver(
 @router.get("/usage", tags=["usage"])
 def get_usage(principal: ReaderPrincipal, uow: ReadUowDep) -> UsageRead:
     """What the caller used today (UTC): requests by route group, the request quota left, backtests, deliveries."""
-    return usage.report(uow=uow, principal=principal, groups=ROUTE_GROUPS)
+    return usage.report(uow=uow, principal=principal)

@@ -17,6 +17,7 @@ from autoindex.index.schemas import (
     HistoryQuery,
     IndexCurrent,
     IndexHistory,
+    RebalanceList,
     SeriesQuery,
     SimulationRead,
     SimulationRequest,
@@ -60,6 +61,15 @@ async def allocations(
     return export.respond(
         request, cached.body, cached.etag, rows=export.allocation_rows, name="index-allocations", headers=x_cache
     )
+
+
+@router.get("/v1/index/rebalances", response_model=RebalanceList, responses=_OK)
+async def rebalances(
+    query: Annotated[SeriesQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
+) -> Response:
+    """Every rebalance of the served index (formation, scheduled, drift, requested, skipped) with its notes,
+    market-cap leg and per-asset cap sources, oldest first."""
+    return cached_json(request, index_read.rebalances(uow=uow, query=query))
 
 
 @router.post("/v1/index/simulate", responses={409: {"description": "The index has not been computed yet"}})

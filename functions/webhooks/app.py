@@ -1,4 +1,9 @@
-"""The webhooks job: bus events fan out to subscribers' deliveries; SQS records are delivery attempts."""
+"""The webhooks job: bus events fan out to subscribers' deliveries; an SQS batch is one attempt at each delivery.
+
+The batch is handled as a whole (one read, parallel sends, one write: ``delivery.attempt_many``). A
+retry is a new delayed message, so a record fails only when its body is malformed or the batch's
+database work fails (then SQS delivers it again, and after five receives it goes to the DLQ).
+"""
 
 from __future__ import annotations
 
@@ -8,27 +13,32 @@ from autoindex.events.envelope import parse_event, record_rejection
 from autoindex.observability import lambda_entry, logger
 from autoindex.webhooks import delivery
 from autoindex.webhooks.events import WebhookSource, outgoing
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 class DeliveryMessage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    delivery_id: int = Field(ge=1)
+    delivery_id: int = Field(ge=1, le=2**63 - 1)
 
 
-def record_handler(record: SQSRecord) -> str:
-    try:
-        message = DeliveryMessage.model_validate_json(record.body)
-    except ValidationError as exc:
-        record_rejection(exc, consumer="webhooks", what="message")
-        raise
-    # A retry is a new delayed message, so this record succeeds; only an error (a database outage) fails it.
-    return delivery.attempt(message.delivery_id)
+def _attempts(records: list[dict[str, Any]]) -> dict[str, Any]:
+    failed: list[str] = []
+    ids: dict[str, int] = {}
+    for record in records:
+        try:
+            ids[record["messageId"]] = DeliveryMessage.model_validate_json(record["body"]).delivery_id
+        except ValidationError as exc:
+            record_rejection(exc, consumer="webhooks", what="message")
+            failed.append(record["messageId"])
+    if ids:
+        try:
+            outcomes = delivery.attempt_many(sorted(set(ids.values())))
+            logger.info("webhook attempts", extra={"outcomes": sorted(outcomes.values())})
+        except Exception:
+            logger.exception("webhook attempts failed; the batch goes back to the queue")
+            failed += list(ids)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
 def _fan_out(event: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +57,5 @@ def _fan_out(event: dict[str, Any]) -> dict[str, Any]:
 @lambda_entry(kind="event")
 def handler(event: dict[str, Any], context: Any) -> Any:
     if "Records" in event:
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        return _attempts(list(event["Records"]))
     return _fan_out(event)

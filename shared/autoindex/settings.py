@@ -45,6 +45,22 @@ DEFAULT_RATE_LIMIT_POLICIES: dict[str, RateLimitPolicy] = {
 }
 
 
+# The route groups GET /v1/usage counts (the first path segment after /v1/; anything else is "other").
+USAGE_GROUPS = (
+    "index",
+    "benchmark",
+    "currencies",
+    "assets",
+    "strategy",
+    "backtests",
+    "webhooks",
+    "usage",
+    "auth",
+    "admin",
+    "other",
+)
+
+
 class Settings(BaseSettings):
     """The product's settings, with the documented defaults of the embedded local mode."""
 
@@ -61,6 +77,10 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     database_read_url: SecretStr | None = None
     database_secret_arn: str | None = None
+    # RDS Proxy: the secret holds the instance's host; the functions connect through the proxy's endpoint instead.
+    database_proxy_endpoint: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")] | None = None
+    # The replica's URL read from Secrets Manager at run time (never a plain environment value in AWS).
+    database_read_url_secret_arn: str | None = None
     embedded_database_path: Path = Path("var/autoindex.sqlite3")
     db_pool_size: Annotated[int, Field(ge=1, le=50)] = 1
     db_max_overflow: Annotated[int, Field(ge=0, le=50)] = 0
@@ -181,6 +201,12 @@ class Settings(BaseSettings):
     # A stored asset whose total return (closes plus dividends) is the benchmark of the total-return index,
     # e.g. SPY; unset: the price benchmark, and responses say benchmark_return_type "price".
     total_return_benchmark: Annotated[str | None, Field(min_length=1, max_length=32)] = None
+    # --- share counts for the market-cap leg (docs/index-method.md "Market capitalisation")
+    # Unset: the demo market's filings when MARKET_DATA_PROVIDER is demo, else SEC EDGAR.
+    share_count_source: Literal["demo", "edgar"] | None = None
+    edgar_base_url: str = "https://data.sec.gov"
+    edgar_user_agent: Annotated[str | None, Field(max_length=200)] = None  # "Operator Name contact@example.com"
+    edgar_max_rps: Annotated[float, Field(gt=0, le=10)] = 8.0  # SEC allows 10; a margin for clock skew
 
     # --- B2B: webhooks, backtests, exports (issue 14; docs/webhooks.md, docs/backtests.md, docs/exports.md)
     webhook_queue_url: str | None = None
@@ -272,8 +298,11 @@ class Settings(BaseSettings):
         self.rate_limit_policies["api_key_daily"] = RateLimitPolicy(
             limit=self.api_key_daily_quota, window_s=86_400, fail_mode="open"
         )
-        # Not a limit: the per-route-group request count GET /v1/usage reports, counted in the same round trip.
-        self.rate_limit_policies["usage"] = RateLimitPolicy(limit=1_000_000, window_s=86_400, fail_mode="open")
+        # Not limits: the per-route-group request counts GET /v1/usage reports, counted in the same round trip.
+        for group in USAGE_GROUPS:
+            self.rate_limit_policies[f"usage_{group}"] = RateLimitPolicy(
+                limit=1_000_000, window_s=86_400, fail_mode="open"
+            )
         return self
 
     @model_validator(mode="after")

@@ -40,6 +40,7 @@ def _invoke(name: str, event: Any) -> Any:
         ("warm", eventbridge_event("IndexComputed", {}, source="autoindex")),
         ("refresh", {"detail-type": "Scheduled Event", "source": "aws.events"}),  # no id to key the run on
         ("maintenance", []),
+        ("share_counts", []),
     ],
 )
 def test_a_malformed_event_is_rejected_and_changes_nothing(migrated: Engine, name: str, event: Any) -> None:

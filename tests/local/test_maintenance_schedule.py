@@ -100,3 +100,18 @@ def test_the_local_runner_delivers_the_schedule_on_sunday_at_four(monkeypatch: p
     assert [name for name, _ in runner.invoked] == ["MaintenanceFunction"]
     event = runner.invoked[0][1]
     assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
+
+
+def test_the_template_schedules_the_share_count_job_weekly_with_its_own_dlq_and_logs() -> None:
+    template = load_template(ROOT / "template.yaml")
+    fn = template.function("sharecounts")
+    assert fn.logical_id == "ShareCountsFunction"
+    assert callable(load_handler(fn.code_uri, fn.handler))
+    [(props, cron)] = [
+        (props, Cron(props["ScheduleExpression"], props["ScheduleExpressionTimezone"]))
+        for f, props in template.events_of_type("ScheduleV2")
+        if f is fn
+    ]
+    assert cron.matches(datetime(2026, 12, 5, 11, 0, tzinfo=UTC))  # Saturday 06:00 in New York
+    assert not cron.matches(datetime(2026, 12, 7, 11, 0, tzinfo=UTC))  # not on a Monday
+    assert "EventDeadLetterQueue" in str(props["DeadLetterConfig"])

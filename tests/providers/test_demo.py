@@ -9,8 +9,10 @@ import subprocess
 import sys
 import time
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
+from autoindex.market.calendar import is_trading_day
 from autoindex.market.providers import catalog
 from autoindex.market.providers.demo import DemoProvider
 from autoindex.market.providers.protocol import MarketDataProvider, SymbolBars, SymbolError, SymbolNotFound
@@ -70,7 +72,11 @@ def test_bars_are_valid_business_days_and_stop_before_today() -> None:
                 raw["volume"] = str(bar.volume)
             assert validate_bar(symbol, raw) == bar  # positive, consistent OHLC
         assert (bars.bars[0].volume is None) == (symbol == "USD/EUR")
-    assert _bars(results["META"]).bars[0].date == date(2018, 1, 1)
+    # Exchange-traded instruments follow the NYSE calendar (1 January is closed); FX trades every weekday.
+    assert _bars(results["META"]).bars[0].date == date(2018, 1, 2)
+    assert _bars(results["USD/EUR"]).bars[0].date == date(2018, 1, 1)
+    for symbol in UNIVERSE:
+        assert all(is_trading_day(b.date) for b in _bars(results[symbol]).bars), symbol
     assert _bars(results["USD/EUR"]).currency == "EUR"
 
 
@@ -109,3 +115,36 @@ def test_quote_search_lists_and_usage() -> None:
     assert {p.symbol for p in provider.list_forex_pairs(currency_base="usd")} >= {"USD/EUR", "USD/JPY"}
     assert "AAPL" in {s.symbol for s in provider.list_stocks(country="United States")}
     assert provider.usage().source == "demo"
+
+
+def _closes_on(clock: datetime, symbol: str, start: date, end: date) -> dict[date, Decimal]:
+    result = _bars(DemoProvider(clock=lambda: clock).daily_bars([symbol], start, end)[symbol])
+    return {b.date: b.close for b in result.bars}
+
+
+def test_nvda_splits_ten_for_one_on_2024_06_10() -> None:
+    before = _closes_on(datetime(2024, 6, 8, 12, tzinfo=UTC), "NVDA", date(2024, 6, 3), date(2024, 6, 7))
+    after = _closes_on(datetime(2024, 6, 12, 12, tzinfo=UTC), "NVDA", date(2024, 6, 3), date(2024, 6, 11))
+    # Asked before the split, the bars are the traded (ten times higher) prices; after it, adjusted.
+    assert {d: c / 10 for d, c in before.items()} == {d: after[d] for d in before}
+    moves = [after[b] / after[a] - 1 for a, b in itertools.pairwise(sorted(after))]
+    assert min(moves) > -0.5  # no false -90 % day in adjusted history
+
+
+def test_msft_fridays_are_revised_on_the_next_session() -> None:
+    friday = date(2024, 3, 8)
+    preliminary = _closes_on(datetime(2024, 3, 9, 12, tzinfo=UTC), "MSFT", date(2024, 3, 4), friday)
+    final = _closes_on(datetime(2024, 3, 12, 12, tzinfo=UTC), "MSFT", date(2024, 3, 4), friday)
+    assert preliminary[friday] == (final[friday] * Decimal("1.002")).quantize(final[friday])
+    assert {d: c for d, c in preliminary.items() if d != friday} == {d: c for d, c in final.items() if d != friday}
+    aapl = [_closes_on(datetime(2024, 3, d, 12, tzinfo=UTC), "AAPL", date(2024, 3, 4), friday) for d in (9, 12)]
+    assert aapl[0] == aapl[1]  # one symbol is revised, not the market
+
+
+def test_bond_funds_pay_monthly_coupons_and_the_index_none() -> None:
+    provider = DemoProvider(clock=lambda: NOW)
+    result = provider.daily_bars(["TLT", "IEF", "SPX", "GLD"], date(2023, 1, 1), date(2023, 12, 31))
+    tlt, ief, spx, gld = (_bars(result[s]) for s in ("TLT", "IEF", "SPX", "GLD"))
+    assert len(tlt.dividends) == len(ief.dividends) == 12 and spx.dividends == gld.dividends == ()
+    assert all(is_trading_day(d.ex_date) for d in tlt.dividends)
+    assert tlt.dividends_from == date(2023, 1, 1)

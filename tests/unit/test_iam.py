@@ -26,6 +26,7 @@ NEEDS: dict[str, set[str]] = {
     "IndexFunction": {SECRETS, *EXPORT},
     "CacheWarmFunction": {SECRETS},
     "MaintenanceFunction": {SECRETS},
+    "ShareCountsFunction": {SECRETS},  # EDGAR is plain HTTPS with no key: only the database secret
     "MigrateFunction": {SECRETS},  # the writer's credentials, to run the migrations
     "DocsFunction": set(),  # serves a file: no database, no AWS call
     "WebFunction": set(),  # serves the dashboard's files: no database, no AWS call

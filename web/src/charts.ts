@@ -17,7 +17,8 @@ export interface ChartOptions {
   series: Series[];
   format?: (value: number) => string;
   height?: number;
-  stacked?: boolean;
+  /** The legend's text for series `s` (0 = first data series) at point `i`; defaults to `format` of the drawn value. */
+  legend?: (s: number, i: number) => string;
 }
 
 /** Draws a time-series chart into `host`; it redraws at the host's width and returns the uPlot instance. */
@@ -35,23 +36,33 @@ export function lineChart(host: HTMLElement, options: ChartOptions): uPlot {
     cursor: { drag: { x: true, y: false } },
     axes: [
       { ...axis, values: (_u, splits) => splits.map((s) => isoDate(s).slice(0, 7)) },
-      { ...axis, size: 64, values: (_u, splits) => splits.map((s) => format(s)) },
+      {
+        ...axis,
+        // Wide enough for the longest label (money and percentages vary by locale).
+        size: (_u: uPlot, values: string[]) => (values?.length ? Math.max(...values.map((v) => v.length)) * 7 + 18 : 50),
+        values: (_u, splits) => splits.map((s) => format(s)),
+      },
     ],
     series: [
       { label: "Date", value: (_u, v) => (v === null ? "—" : isoDate(v)) },
       ...options.series.map((s, i) => {
-        const color = css(s.color || palette[i % palette.length]);
+        const color = s.color?.startsWith("--") || !s.color ? css(s.color || palette[i % palette.length]) : s.color;
+        const legend = options.legend;
         return {
           label: s.label,
           stroke: color,
           width: 1.5,
-          fill: s.fill ? `${color}55` : undefined,
-          value: (_u: uPlot, v: number | null) => (v === null ? "—" : format(v)),
+          fill: s.fill ? (color.startsWith("#") ? `${color}55` : color) : undefined,
+          value: (_u: uPlot, v: number | null, _s: number, idx: number | null) =>
+            legend && idx !== null ? legend(i, idx) : v === null ? "—" : format(v),
           points: { show: false },
         };
       }),
     ],
   };
+  // The canvas says nothing to a screen reader: the figure is named, and the legend (a table) reads the values.
+  host.setAttribute("role", "figure");
+  host.setAttribute("aria-label", `${options.title}: ${options.series.map((s) => s.label).join(", ")}`);
   const data: uPlot.AlignedData = [options.times, ...options.series.map((s) => s.values)];
   const chart = new uPlot(opts, data, host);
   const observer = new ResizeObserver(() => {

@@ -28,7 +28,10 @@ export function empty(text: string): HTMLElement {
 export function errorText(error: unknown): string {
   if (error instanceof ApiError) {
     const fields = (error.problem.errors || [])
-      .map((e) => `${(e.loc || []).filter((p) => p !== "body").join(".")}: ${e.msg}`)
+      .map((e) => {
+        const where = (e.loc || []).filter((p) => p !== "body" && p !== "query").join(".");
+        return where ? `${where}: ${e.msg}` : String(e.msg);
+      })
       .join("; ");
     return fields ? `${error.message} (${fields})` : error.message;
   }
@@ -60,9 +63,10 @@ export function section(title: string, ...children: Child[]): HTMLElement {
 }
 
 export function table(headers: string[], rows: (string | Node)[][], caption?: string): HTMLElement {
+  // A wide table scrolls sideways on a narrow screen: focusable, so a keyboard can scroll it too.
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabindex: 0, role: "region", "aria-label": caption || headers.slice(0, 3).join(", ") },
     h(
       "table",
       {},

@@ -53,7 +53,7 @@ async def authenticate(request: Request) -> Principal:
     caller = principal.rate_limit_identity
     own = [("api_key", caller), ("api_key_daily", caller)] if principal.kind == "api_key" else [("user", caller)]
     # The usage count (GET /v1/usage) rides in the same script call: no extra Redis round trip per request.
-    usage = (f"usage:{route_group(request.url.path)}", caller)
+    usage = (f"usage_{route_group(request.url.path)}", caller)
     enforce_rate_limits(request, [(policy, caller) for policy in groups] + own + [usage])
     return principal
 

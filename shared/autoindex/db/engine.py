@@ -2,7 +2,9 @@
 
 A Lambda execution environment serves one invocation at a time, so the pool holds one
 connection (pre-pinged, recycled); behind RDS Proxy ``DB_NULL_POOL=true`` hands pooling to
-the proxy. Reads go to ``DATABASE_READ_URL`` (a replica) when it is set.
+the proxy (``DATABASE_PROXY_ENDPOINT`` replaces the secret's host). Reads go to a replica when one is set
+(``DATABASE_READ_URL``, or the URL in ``DATABASE_READ_URL_SECRET_ARN``). A rotated password is read again on
+the first refused login (:func:`_follow_rotation`).
 
 The local runner hosts every function in one process. It runs each invocation inside
 :func:`engine_scope` with the function's name, so each function gets engines (and pools) of its
@@ -18,36 +20,69 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import URL, create_engine, event, make_url
 from sqlalchemy.pool import NullPool
 
+from autoindex.observability import logger
 from autoindex.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+_SECRET_MAX_AGE_S = 300
+# The RDS CA bundle, when the deploy put it in the layer (docs/operations.md): no package registry carries it.
+SHIPPED_CA_BUNDLE = Path(__file__).resolve().parent.parent / "data" / "rds-ca-bundle.pem"
+# PostgreSQL's SQLSTATEs for a refused login: invalid_password, invalid_authorization_specification.
+_AUTH_FAILED = ("28P01", "28000")
 
-def _secret_url(secret_arn: str) -> URL:
-    """A URL from an RDS-style Secrets Manager secret (username, password, host, port, dbname)."""
+
+def _secret_url(secret_arn: str, *, fresh: bool = False) -> URL:
+    """A URL from an RDS-style Secrets Manager secret (username, password, host, port, dbname).
+
+    Behind RDS Proxy (``DATABASE_PROXY_ENDPOINT``) the host is the proxy's: the secret names the instance.
+    ``fresh`` skips the five-minute cache (after an authentication failure: the secret was rotated).
+    """
     from aws_lambda_powertools.utilities import parameters
 
-    raw = parameters.get_secret(secret_arn, max_age=300)
+    raw = parameters.get_secret(secret_arn, max_age=_SECRET_MAX_AGE_S, force_fetch=fresh)
     secret: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    host, port = secret["host"], int(secret.get("port", 5432))
+    proxy = get_settings().database_proxy_endpoint
+    if proxy:
+        host, _, proxy_port = proxy.partition(":")
+        port = int(proxy_port) if proxy_port else port
     return URL.create(
         "postgresql+pg8000",
         username=secret["username"],
         password=secret["password"],
-        host=secret["host"],
-        port=int(secret.get("port", 5432)),
+        host=host,
+        port=port,
         database=secret.get("dbname", "postgres"),
     )
 
 
-def database_url(settings: Settings, *, read: bool = False) -> URL:
-    if read and settings.database_read_url is not None:
+def _read_url(settings: Settings) -> URL | None:
+    if settings.database_read_url is not None:
         return make_url(settings.database_read_url.get_secret_value())
+    if settings.database_read_url_secret_arn:
+        from aws_lambda_powertools.utilities import parameters
+
+        value = parameters.get_secret(settings.database_read_url_secret_arn, max_age=_SECRET_MAX_AGE_S)
+        return make_url(str(value).strip())
+    return None
+
+
+def has_read_replica(settings: Settings) -> bool:
+    return settings.database_read_url is not None or bool(settings.database_read_url_secret_arn)
+
+
+def database_url(settings: Settings, *, read: bool = False) -> URL:
+    replica = _read_url(settings) if read else None
+    if replica is not None:
+        return replica
     if settings.database_url is not None:
         return make_url(settings.database_url.get_secret_value())
     if settings.database_secret_arn is not None:
@@ -72,8 +107,8 @@ def _pg8000_connect_args(settings: Settings) -> dict[str, Any]:
         "application_name": f"{settings.service_name}-{settings.stage}",
     }
     if settings.db_ssl:
-        context = ssl.create_default_context(cafile=str(settings.db_ssl_ca_file) if settings.db_ssl_ca_file else None)
-        args["ssl_context"] = context
+        cafile = settings.db_ssl_ca_file or (SHIPPED_CA_BUNDLE if SHIPPED_CA_BUNDLE.is_file() else None)
+        args["ssl_context"] = ssl.create_default_context(cafile=str(cafile) if cafile else None)
     return args
 
 
@@ -101,6 +136,27 @@ def engine_scope(name: str, *, max_overflow: int | None = None) -> Iterator[None
         yield
     finally:
         _scope.reset(token)
+
+
+def _follow_rotation(engine: Engine, secret_arn: str) -> None:
+    """On a refused login, read the secret again (skipping the cache) and connect with what it holds now.
+
+    Secrets Manager rotation changes the password under a warm container; without this, every new connection
+    would fail until the container died. The new credentials stay in the engine's connect parameters, so later
+    connections use them too; connections already open are not affected (PostgreSQL keeps their sessions).
+    """
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.Error as exc:
+            if not any(code in str(exc) for code in _AUTH_FAILED):
+                raise
+        fresh = _secret_url(secret_arn, fresh=True)
+        cparams.update(user=fresh.username, password=fresh.password)
+        logger.warning("database login refused; credentials read again from Secrets Manager (rotation)")
+        return dialect.connect(*cargs, **cparams)
 
 
 def build_engine(url: URL, settings: Settings, *, max_overflow: int | None = None) -> Engine:
@@ -139,6 +195,9 @@ def _engine(*, read: bool) -> Engine:
         if found is None:
             settings = get_settings()
             found = build_engine(database_url(settings, read=read), settings, max_overflow=scope.max_overflow)
+            replica = read and has_read_replica(settings)
+            if settings.database_url is None and settings.database_secret_arn and not replica:
+                _follow_rotation(found, settings.database_secret_arn)
             _engines[(scope, read)] = found
         return found
 
@@ -149,8 +208,8 @@ def write_engine() -> Engine:
 
 
 def read_engine() -> Engine:
-    """The container's engine for reads: the replica's when ``DATABASE_READ_URL`` is set, else the writer's."""
-    if get_settings().database_read_url is None:
+    """The container's engine for reads: the replica's when one is configured, else the writer's."""
+    if not has_read_replica(get_settings()):
         return write_engine()
     return _engine(read=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,6 +55,11 @@ class ComputeRunRead(BaseModel):
     data_version: int | None
     days_added: int
     error: str | None
+    disclosure: dict[str, Any] | None = Field(
+        None,
+        description="What the run's numbers rest on: market_cap_leg, market_cap_note, cap_sources, "
+        "skipped_rebalances, notes, data_source.",
+    )
     created_at: datetime
     finished_at: datetime | None
 

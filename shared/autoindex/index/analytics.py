@@ -29,7 +29,7 @@ def _compare(uow: UnitOfWork, query: CompareQuery) -> tuple[str, BaseModel]:
     from autoindex.index.engine.metrics import risk_metrics
     from autoindex.index.engine.strategy import StrategyParams
     from autoindex.index.models import StrategyVersion
-    from autoindex.index.queries import benchmark_asset, check_overlap, series, snapshot
+    from autoindex.index.queries import benchmark_asset, check_overlap, data_source, series, snapshot
 
     with snapshot(uow) as (session, pub):
         assert pub.strategy_version is not None
@@ -47,6 +47,7 @@ def _compare(uow: UnitOfWork, query: CompareQuery) -> tuple[str, BaseModel]:
             benchmark_asset(session)  # a 409 when none is configured
         days = [d for d, _ in window]
         name, bench, bench_type = benchmark_for(session, params, days, query.return_type)
+        source = data_source(session, pub.strategy_version)
         if bench is None or name is None:
             raise ValidationFailed(f"The benchmark {name} has no close on or before {days[0]}.")
     dates = np.array([np.datetime64(d, "D") for d in days])
@@ -64,6 +65,7 @@ def _compare(uow: UnitOfWork, query: CompareQuery) -> tuple[str, BaseModel]:
     }
     return read_cache.version_token(pub.data_version, pub.updated_at), BenchmarkCompare(
         benchmark=name,
+        data_source=source,
         return_type=query.return_type,
         benchmark_return_type=bench_type,
         strategy_version=pub.strategy_version,
@@ -91,7 +93,7 @@ def simulate(*, uow: UnitOfWork, request: SimulationRequest) -> SimulationRead:
     from sqlalchemy import select
 
     from autoindex.index.engine.simulation import BASE_CURRENCY, simulate_investment
-    from autoindex.index.queries import series, snapshot
+    from autoindex.index.queries import data_source, series, snapshot
     from autoindex.market.models import Asset, DailyPrice
 
     code = request.currency.upper()
@@ -101,6 +103,7 @@ def simulate(*, uow: UnitOfWork, request: SimulationRequest) -> SimulationRead:
         assert pub.strategy_version is not None
         version = pub.strategy_version
         points = series(session, version, request.return_type)
+        source = data_source(session, version)
         if code != BASE_CURRENCY:
             pair = session.scalars(select(Asset).where(Asset.symbol == f"USD/{code}")).one_or_none()
             if pair is None:
@@ -123,5 +126,5 @@ def simulate(*, uow: UnitOfWork, request: SimulationRequest) -> SimulationRead:
         max_fx_age_days=get_settings().simulation_max_fx_age_days,
     )
     return SimulationRead.model_validate(
-        {**result.to_dict(), "strategy_version": version, "return_type": request.return_type}
+        {**result.to_dict(), "strategy_version": version, "return_type": request.return_type, "data_source": source}
     )

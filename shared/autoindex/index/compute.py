@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,7 +24,8 @@ from autoindex.events.ledger import ProcessedEvent
 from autoindex.events.names import EventName
 from autoindex.index import compute_inputs as inputs
 from autoindex.index import read_cache
-from autoindex.index.compute_metrics import write_metrics
+from autoindex.index.compute_metrics import disclosure, write_metrics
+from autoindex.index.engine.disclosure import cap_sources, market_cap_leg
 from autoindex.index.engine.index import IndexResult, IndexState, StateMismatch, compute_index, extend_index
 from autoindex.index.engine.strategy import StrategyParams
 from autoindex.index.engine.total_return import (
@@ -39,7 +40,9 @@ from autoindex.index.models import (
     ComputeRun,
     IndexAllocation,
     IndexEngineState,
+    IndexMetric,
     IndexPublication,
+    IndexRebalance,
     IndexTotalValue,
     IndexValue,
 )
@@ -72,6 +75,7 @@ class ComputeOutcome:
     days_added: int = 0
     as_of: date | None = None
     version_token: str | None = None  # the read cache's key for this data version
+    rebalanced_on: date | None = None  # the newest rebalance, when it is newer than what was published before
 
 
 def _begin(session: Session) -> None:
@@ -109,6 +113,46 @@ class Computed:
     result: IndexResult
     total: TotalReturnResult
     seen: datetime | None  # newest ingested_at among the prices and dividends read
+    params: StrategyParams
+    # Per rebalance date, each asset's cap source and filing date (disclosure)
+    provenance: dict[date, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+
+SKIPPED_NOTE = "no asset was eligible on this scheduled date: the rebalance was skipped and the holdings kept"
+
+
+def _rebalance_rows(version: int, computed: Computed) -> list[dict[str, Any]]:
+    """One disclosure row per rebalance, formation and skipped date of the block."""
+    result, weight = computed.result, computed.params.market_cap_weight
+    rows: list[dict[str, Any]] = [
+        {
+            "strategy_version": version,
+            "date": r.date,
+            "kind": "formation" if r.initial else "rebalance",
+            "trigger": r.trigger,
+            "turnover": r.turnover,
+            "cost": r.cost,
+            "market_cap_leg": market_cap_leg(r.decision, weight),
+            "notes": list(r.notes),
+            "cap_sources": cap_sources(result.assets, r.decision, weight, computed.provenance.get(r.date)),
+        }
+        for r in result.rebalances
+    ]
+    rows += [
+        {
+            "strategy_version": version,
+            "date": day,
+            "kind": "skipped",
+            "trigger": "schedule",
+            "turnover": None,
+            "cost": None,
+            "market_cap_leg": "unused",
+            "notes": [SKIPPED_NOTE],
+            "cap_sources": {},
+        }
+        for day in result.skipped_rebalances
+    ]
+    return rows
 
 
 def _stored_total(row: IndexEngineState) -> TotalReturnState | None:
@@ -150,6 +194,9 @@ def _write_block(session: Session, version: int, computed: Computed, ids: list[i
     ]
     if weights:
         session.execute(insert(IndexAllocation), weights)
+    disclosed = _rebalance_rows(version, computed)
+    if disclosed:
+        session.execute(insert(IndexRebalance), disclosed)
     return len(values)
 
 
@@ -176,11 +223,23 @@ def _extend(
         session, ids, through=last, seen_at=seen
     ):
         return None
+    shares_at = inputs.shares_seen_at(session)
+    if shares_at is not None and (seen is None or shares_at > seen):  # new filings: caps may change in the past
+        return None
     new = inputs.load_closes(session, ids, after=last)
     if not new.dates:
         return "nothing"
+    caps = inputs.market_caps(session, universe, new.dates, new.matrix, inputs.known_splits(session))
     try:
-        result = extend_index(state, new.dates, new.matrix, params, assets=symbols, requested=requested)
+        result = extend_index(
+            state,
+            new.dates,
+            new.matrix,
+            params,
+            assets=symbols,
+            market_caps=None if caps is None else caps.matrix,
+            requested=requested,
+        )
         paid = inputs.load_dividends(session, ids, new.dates, after=last)
         total = extend_total_return(
             total_state,
@@ -193,7 +252,9 @@ def _extend(
     except (StateMismatch, TotalReturnMismatch):
         logger.info("state cannot be extended; recomputing in full")
         return None
-    return Computed("incremental", result, total, _newest(seen, new.seen_at, inputs.dividends_seen_at(session, ids)))
+    newest = _newest(seen, new.seen_at, inputs.dividends_seen_at(session, ids), shares_at)
+    sources = inputs.provenance(caps, new.dates, [r.date for r in result.rebalances])
+    return Computed("incremental", result, total, newest, params, sources)
 
 
 def _compute(
@@ -214,14 +275,24 @@ def _compute(
         if extended is not None:
             return extended
     closes = inputs.load_closes(session, ids)
-    for table in (IndexValue, IndexTotalValue, IndexAllocation):
+    for table in (IndexValue, IndexTotalValue, IndexAllocation, IndexRebalance):
         session.execute(delete(table).where(table.strategy_version == version.id))
-    result = compute_index(closes.dates, closes.matrix, params, assets=symbols, requested=requested)
+    caps = inputs.market_caps(session, universe, closes.dates, closes.matrix, inputs.known_splits(session))
+    result = compute_index(
+        closes.dates,
+        closes.matrix,
+        params,
+        assets=symbols,
+        market_caps=None if caps is None else caps.matrix,
+        requested=requested,
+    )
     paid = inputs.load_dividends(session, ids, closes.dates)
     total = total_return_index(
         closes.dates, closes.matrix, paid, result.rebalances, transaction_cost_bps=params.transaction_cost_bps
     )
-    return Computed("full", result, total, _newest(closes.seen_at, inputs.dividends_seen_at(session, ids)))
+    sources = inputs.provenance(caps, closes.dates, [r.date for r in result.rebalances])
+    newest = _newest(closes.seen_at, inputs.dividends_seen_at(session, ids), inputs.shares_seen_at(session))
+    return Computed("full", result, total, newest, params, sources)
 
 
 def _publish_row(session: Session, version: int, as_of: date) -> tuple[int, datetime]:
@@ -334,6 +405,11 @@ def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None, full: b
         run.status, run.mode = ("publishing" if token else "noop"), mode
         run.finished_at = None if token else datetime.now(UTC)
         return ComputeOutcome(status="noop", run_id=run.id, mode=mode, strategy_version=version.id, version_token=token)
+    before = publication.as_of if published and publication is not None else None
+    newest = result.rebalances[-1].date if result.rebalances else None
+    rebalanced_on = newest if newest is not None and (before is None or newest > before) else None
+    notes_row = session.get(IndexMetric, (version.id, "notes"))
+    run.disclosure = disclosure(notes_row.payload) if notes_row is not None else None
     data_version, published_at = _publish_row(session, version.id, as_of)
     # "succeeded" (and finished_at) are set by _finish once readers have been moved to this version.
     run.status, run.mode, run.data_version, run.days_added = "publishing", mode, data_version, added
@@ -346,6 +422,7 @@ def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None, full: b
         days_added=added,
         as_of=as_of,
         version_token=read_cache.version_token(data_version, published_at),
+        rebalanced_on=rebalanced_on,
     )
 
 
@@ -358,6 +435,8 @@ def _announce(outcome: ComputeOutcome) -> None:
         "run_id": str(outcome.run_id),
         "mode": outcome.mode,
         "as_of": outcome.as_of.isoformat() if outcome.as_of else None,
+        # A webhook's index.rebalanced (issue 14): the compute carried a rebalance newer than the last publication.
+        "rebalanced_on": outcome.rebalanced_on.isoformat() if outcome.rebalanced_on else None,
     }
     transport.publish(EventName.INDEX_COMPUTED, detail)
 

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import exists, func, select
 
 from autoindex.index.engine.benchmark import blend_values
 from autoindex.index.models import RebalanceRequest
-from autoindex.market.models import Asset, AssetDividend, DailyPrice
+from autoindex.market.models import Asset, AssetDividend, AssetShareCount, DailyPrice
+from autoindex.market.shares import KnownShares, ShareFact, shares_by_day
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from sqlalchemy.orm import Session
 
@@ -225,3 +226,92 @@ def benchmark_for(
             return symbol, values, "total"
     name, values = benchmark_series(session, params, dates)
     return name, values, "price"
+
+
+def data_source(session: Session) -> str | None:
+    """Where the universe's stored prices came from: one provider's name (``demo`` is synthetic), or ``mixed``."""
+    ids = select(Asset.id).where(Asset.in_universe, Asset.is_active)
+    sources = set(session.scalars(select(DailyPrice.source).where(DailyPrice.asset_id.in_(ids)).distinct()))
+    if not sources:
+        return None
+    return sources.pop() if len(sources) == 1 else "mixed"
+
+
+@dataclass(frozen=True, slots=True)
+class MarketCaps:
+    """Capitalisations by (date, asset) for the engine (0: excluded by rule, NaN: unknown), and their provenance."""
+
+    matrix: FloatArray
+    known: dict[str, list[KnownShares | None]]  # per stock, the count in force on each date
+    excluded: frozenset[str]  # funds: no capitalisation by rule
+
+
+def share_facts(session: Session, asset_ids: Sequence[int]) -> dict[int, list[ShareFact]]:
+    rows = session.scalars(select(AssetShareCount).where(AssetShareCount.asset_id.in_(list(asset_ids))))
+    out: dict[int, list[ShareFact]] = {}
+    for r in rows:
+        out.setdefault(r.asset_id, []).append(ShareFact(r.concept, r.end_date, r.filed, r.shares, r.accn, r.form))
+    return out
+
+
+def market_caps(
+    session: Session,
+    universe: Sequence[Asset],
+    dates: Sequence[date],
+    closes: FloatArray,
+    splits: Mapping[str, Sequence[tuple[date, float]]],
+) -> MarketCaps | None:
+    """Shares known on each date (filed on or before it) times that date's close; ``None`` before any is stored.
+
+    Funds (every asset that is not a stock) are excluded by rule; a stock without a count in force is
+    unknown (an equal share stands in, and the disclosure says so).
+    """
+    facts = share_facts(session, [a.id for a in universe])
+    if not facts or not dates:
+        return None
+    matrix = np.full((len(dates), len(universe)), np.nan)
+    known: dict[str, list[KnownShares | None]] = {}
+    excluded = set()
+    for j, asset in enumerate(universe):
+        if asset.asset_type != "stock":
+            matrix[:, j] = 0.0
+            excluded.add(asset.symbol)
+            continue
+        series = shares_by_day(facts.get(asset.id, []), dates, splits.get(asset.symbol, ()))
+        known[asset.symbol] = series
+        counts = np.array([np.nan if k is None else float(k.shares) for k in series])
+        matrix[:, j] = counts * closes[:, j]
+    return MarketCaps(matrix=matrix, known=known, excluded=frozenset(excluded))
+
+
+def known_splits(session: Session) -> dict[str, list[tuple[date, float]]]:
+    """Splits to put share counts on the prices' basis: the demo market's own; none known for provider data."""
+    if data_source(session) != "demo":
+        return {}
+    from autoindex.market.providers.demo_actions import SPLITS
+
+    return {symbol: [(day, float(ratio))] for symbol, (day, ratio) in SPLITS.items()}
+
+
+def provenance(
+    caps: MarketCaps | None, dates: Sequence[date], on: Sequence[date]
+) -> dict[date, dict[str, dict[str, Any]]]:
+    """Per rebalance date in ``on``, each asset's cap source as of the close before it (the weights' data)."""
+    if caps is None:
+        return {}
+    row_of = {d: i for i, d in enumerate(dates)}
+    out: dict[date, dict[str, dict[str, Any]]] = {}
+    for day in on:
+        row = max(row_of.get(day, 0) - 1, 0)
+        sources: dict[str, dict[str, Any]] = {s: {"source": "excluded", "filed": None} for s in caps.excluded}
+        for symbol, series in caps.known.items():
+            known = series[row] if row < len(series) else None
+            if known is not None:
+                sources[symbol] = {"source": "edgar", "filed": known.filed.isoformat()}
+        out[day] = sources
+    return out
+
+
+def shares_seen_at(session: Session) -> datetime | None:
+    """Newest ``ingested_at`` of any stored share count: a newer one means the caps' history may have changed."""
+    return session.scalar(select(func.max(AssetShareCount.ingested_at)))

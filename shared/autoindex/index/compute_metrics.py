@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from autoindex.index import compute_inputs as inputs
 from autoindex.index.engine.periods import ROLLING_WINDOWS, period_metrics, rolling_metrics
 from autoindex.index.engine.strategy import StrategyParams
-from autoindex.index.models import IndexMetric, IndexTotalValue, IndexValue, StrategyVersion
+from autoindex.index.models import IndexMetric, IndexRebalance, IndexTotalValue, IndexValue, StrategyVersion
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ def _notes(session: Session, version_id: int, result: IndexResult, mode: str) ->
         row = session.get(IndexMetric, (version_id, "notes"))
         previous = dict(row.payload) if row is not None else {}
     notes = {
+        "data_source": inputs.data_source(session),
         "market_cap_note": result.market_cap_note or previous.get("market_cap_note"),
         "skipped_rebalances": [
             *previous.get("skipped_rebalances", []),
@@ -53,7 +54,27 @@ def _notes(session: Session, version_id: int, result: IndexResult, mode: str) ->
         last = result.rebalances[-1]
         notes["last_rebalance"] = last.date.isoformat()
         notes["last_rebalance_notes"] = list(last.notes)
+    latest = session.scalars(
+        select(IndexRebalance)
+        .where(IndexRebalance.strategy_version == version_id, IndexRebalance.kind != "skipped")
+        .order_by(IndexRebalance.date.desc())
+        .limit(1)
+    ).first()
+    notes["market_cap_leg"] = latest.market_cap_leg if latest is not None else None
+    notes["cap_sources"] = latest.cap_sources if latest is not None else {}
     return notes
+
+
+def disclosure(notes: dict[str, Any]) -> dict[str, Any]:
+    """What a compute run discloses: the market-cap leg and its note, skipped rebalances, the data source."""
+    return {
+        "data_source": notes.get("data_source"),
+        "market_cap_leg": notes.get("market_cap_leg"),
+        "market_cap_note": notes.get("market_cap_note"),
+        "skipped_rebalances": notes.get("skipped_rebalances", []),
+        "cap_sources": notes.get("cap_sources", {}),
+        "notes": notes.get("last_rebalance_notes", []),
+    }
 
 
 def _snapshots(

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, Uuid, text
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, Numeric, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from autoindex.db.base import Base
@@ -66,6 +66,8 @@ class ComputeRun(Base):
     data_version: Mapped[int | None] = mapped_column(Integer)
     days_added: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(500))
+    # What the run's numbers rest on: the market-cap leg, its note, skipped rebalances (index.disclosure).
+    disclosure: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -104,6 +106,26 @@ class IndexAllocation(Base):
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
     weight: Mapped[Decimal] = mapped_column(WEIGHT)
     trigger: Mapped[str] = mapped_column(String(16), default="schedule", server_default="schedule")
+
+
+class IndexRebalance(Base):
+    """One rebalance (or formation, or a scheduled date skipped) with what stood behind it, for disclosure."""
+
+    __tablename__ = "index_rebalances"
+
+    strategy_version: Mapped[int] = mapped_column(
+        ForeignKey("strategy_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # formation | rebalance | skipped
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule | drift | request
+    turnover: Mapped[float | None] = mapped_column(Float)
+    cost: Mapped[float | None] = mapped_column(Float)
+    # market_caps | partial | equal_weights | unused (the blend gives the market-cap scheme no weight)
+    market_cap_leg: Mapped[str] = mapped_column(String(16))
+    notes: Mapped[list[str]] = mapped_column(JsonDocument)
+    # symbol -> {"source": edgar | fund_assets | excluded | equal_fallback, "filed": date or None}
+    cap_sources: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
 
 
 class RebalanceRequest(Base):

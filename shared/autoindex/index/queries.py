@@ -17,7 +17,14 @@ from sqlalchemy import func, select
 from autoindex import pagination
 from autoindex.errors import Conflict, ValidationFailed
 from autoindex.index import read_cache
-from autoindex.index.models import IndexAllocation, IndexEngineState, IndexMetric, IndexPublication, IndexTotalValue
+from autoindex.index.models import (
+    IndexAllocation,
+    IndexEngineState,
+    IndexMetric,
+    IndexPublication,
+    IndexRebalance,
+    IndexTotalValue,
+)
 from autoindex.index.models import IndexValue as Value
 from autoindex.index.schemas import (
     Allocation,
@@ -26,9 +33,12 @@ from autoindex.index.schemas import (
     BenchmarkSeries,
     Currency,
     CurrencyList,
+    Disclosure,
     HistoryQuery,
     IndexCurrent,
     IndexHistory,
+    RebalanceList,
+    RebalanceRead,
     RiskMetricsQuery,
     RiskMetricsRead,
     SeriesQuery,
@@ -71,6 +81,34 @@ def series(session: Session, version: int, return_type: str = "price") -> list[t
     return points
 
 
+def data_source(session: Session, version: int) -> str | None:
+    """The provider the version's prices came from, as its compute recorded it (``demo`` is synthetic)."""
+    notes = session.get(IndexMetric, (version, "notes"))
+    return notes.payload.get("data_source") if notes is not None else None
+
+
+def disclosure_of(notes: dict[str, Any], rebalance: IndexRebalance | None = None) -> Disclosure:
+    """The disclosure of the version's notes; of one rebalance's row when given (its leg, sources and notes)."""
+    leg: str | None
+    if rebalance is not None:
+        leg, sources, messages = rebalance.market_cap_leg, rebalance.cap_sources, rebalance.notes
+    else:
+        leg, sources, messages = (
+            notes.get("market_cap_leg"),
+            notes.get("cap_sources", {}),
+            notes.get("last_rebalance_notes", []),
+        )
+    return Disclosure.model_validate(
+        {
+            "market_cap_leg": leg if leg != "none" else None,
+            "market_cap_note": notes.get("market_cap_note"),
+            "cap_sources": sources or {},
+            "skipped_rebalances": notes.get("skipped_rebalances", []),
+            "notes": messages or [],
+        }
+    )
+
+
 def check_overlap(start: date | None, end: date | None, first: date, last: date) -> None:
     """A 422 when the asked range lies wholly outside the data."""
     if (start and start > last) or (end and end < first):
@@ -95,12 +133,14 @@ def load_current(uow: UnitOfWork) -> tuple[str, BaseModel]:
         messages = [*notes.get("last_rebalance_notes", [])]
         return read_cache.version_token(pub.data_version, pub.updated_at), IndexCurrent(
             date=state_row.last_date,
+            data_source=notes.get("data_source"),
             value=value,
             strategy_version=pub.strategy_version,
             data_version=pub.data_version,
             rebalance_date=state.get("last_rebalance"),
             allocations=sorted(weights, key=lambda a: -a.weight),
             notes=messages,
+            disclosure=disclosure_of(notes),
         )
 
 
@@ -121,6 +161,7 @@ def load_history(uow: UnitOfWork, query: HistoryQuery) -> tuple[str, BaseModel]:
     with snapshot(uow) as (session, pub):
         assert pub.strategy_version is not None
         points = series(session, pub.strategy_version, query.return_type)
+        source = data_source(session, pub.strategy_version)
     check_overlap(query.start, query.end, points[0][0], points[-1][0])
     columns = query.columns
     items: list[dict[str, Any]] = []
@@ -140,6 +181,7 @@ def load_history(uow: UnitOfWork, query: HistoryQuery) -> tuple[str, BaseModel]:
     page, next_cursor = _page(items, query)
     return read_cache.version_token(pub.data_version, pub.updated_at), IndexHistory(
         strategy_version=pub.strategy_version,
+        data_source=source,
         return_type=query.return_type,
         base_date=points[0][0],
         items=page,
@@ -168,8 +210,12 @@ def load_allocations(uow: UnitOfWork, query: AllocationQuery) -> tuple[str, Base
             .order_by(IndexAllocation.weight.desc(), Asset.symbol)
         ).all()
         assert effective is not None
+        notes_row = session.get(IndexMetric, (version, "notes"))
+        in_effect = session.get(IndexRebalance, (version, effective))
         return read_cache.version_token(pub.data_version, pub.updated_at), AllocationsRead(
+            disclosure=disclosure_of(notes_row.payload if notes_row else {}, in_effect),
             strategy_version=version,
+            data_source=data_source(session, version),
             date=on,
             rebalance_date=effective,
             rebalance_trigger=rows[0][2] if rows else "schedule",
@@ -247,8 +293,42 @@ def load_risk_metrics(uow: UnitOfWork, query: RiskMetricsQuery) -> tuple[str, Ba
             strategy_version=pub.strategy_version,
             as_of=periods.as_of,
             benchmark=payload.get("benchmark_symbol"),
+            data_source=data_source(session, pub.strategy_version),
             return_type=query.return_type,
             benchmark_return_type=payload.get("benchmark_return_type", "price"),
             periods={"index": payload.get("index"), "benchmark": payload.get("benchmark")},
             rolling=rolling.payload,
+        )
+
+
+def load_rebalances(uow: UnitOfWork, query: SeriesQuery) -> tuple[str, BaseModel]:
+    """Every rebalance, formation and skipped date of the served version in the range, oldest first."""
+    with snapshot(uow) as (session, pub):
+        assert pub.strategy_version is not None
+        statement = select(IndexRebalance).where(IndexRebalance.strategy_version == pub.strategy_version)
+        if query.start is not None:
+            statement = statement.where(IndexRebalance.date >= query.start)
+        if query.end is not None:
+            statement = statement.where(IndexRebalance.date <= query.end)
+        rows = session.scalars(statement.order_by(IndexRebalance.date)).all()
+        items = [
+            RebalanceRead.model_validate(
+                {
+                    "date": r.date,
+                    "kind": r.kind,
+                    "trigger": r.trigger,
+                    "turnover": r.turnover,
+                    "cost": r.cost,
+                    "market_cap_leg": r.market_cap_leg,
+                    "cap_sources": r.cap_sources,
+                    "notes": r.notes,
+                }
+            ).model_dump(mode="json")
+            for r in rows
+        ]
+        page, next_cursor = _page(items, query)
+        return read_cache.version_token(pub.data_version, pub.updated_at), RebalanceList(
+            strategy_version=pub.strategy_version,
+            items=[RebalanceRead.model_validate(i) for i in page],
+            next_cursor=next_cursor,
         )

@@ -59,3 +59,10 @@ def risk_metrics(*, uow: UnitOfWork, query: RiskMetricsQuery) -> read_cache.Cach
     return read_cache.read_through(
         "strategy.risk_metrics", query.model_dump(mode="json"), lambda: _queries().load_risk_metrics(uow, query)
     )
+
+
+def rebalances(*, uow: UnitOfWork, query: SeriesQuery) -> read_cache.CachedBody:
+    """Each rebalance with its trigger, turnover, cost, market-cap leg, cap sources and notes."""
+    return read_cache.read_through(
+        "index.rebalances", query.model_dump(mode="json"), lambda: _queries().load_rebalances(uow, query)
+    )

@@ -27,6 +27,16 @@ BENCHMARK_TYPE_DOC = (
 )
 
 
+DATA_SOURCE_DOC = (
+    "Where the prices behind these numbers came from: `twelvedata`, or `demo` for the synthetic market of the "
+    "embedded default (not market data); `mixed` when both are stored."
+)
+
+
+def data_source_field() -> Any:
+    return Field(None, description=DATA_SOURCE_DOC, examples=["demo"])
+
+
 def return_type_param() -> Any:
     return Field("price", description=RETURN_TYPE_DOC)
 
@@ -78,6 +88,53 @@ class CompareQuery(RangeQuery):
     return_type: ReturnType = return_type_param()
 
 
+CapSourceName = Literal["edgar", "fund_assets", "excluded", "equal_fallback"]
+MarketCapLeg = Literal["market_caps", "partial", "equal_weights", "unused"]
+
+
+class CapSource(BaseModel):
+    source: CapSourceName = Field(
+        description="edgar: shares from an SEC filing times the close; fund_assets: a fund's net assets; "
+        "excluded: no capitalisation by rule, its market-cap share went to the others; equal_fallback: an "
+        "equal share stood in because no capitalisation was known."
+    )
+    filed: dt.date | None = Field(None, description="The filing date of the share count used (edgar only).")
+
+
+class Disclosure(BaseModel):
+    """What the weights rest on. The market-cap third of the blend is equal weights whenever no
+    capitalisations are known, and this says so wherever weights or parameters are served."""
+
+    market_cap_leg: MarketCapLeg | None = Field(
+        None,
+        description="How the market-cap scheme was weighted at the rebalance: market_caps; partial (some assets "
+        "fell back); equal_weights (no capitalisations at all); unused (the blend gives it no weight).",
+    )
+    market_cap_note: str | None = Field(None, description="Which assets fell back to equal weights, if any.")
+    cap_sources: dict[str, CapSource] = Field(default_factory=dict, description="Per eligible asset.")
+    skipped_rebalances: list[dt.date] = Field(
+        default_factory=list, description="Scheduled dates on which no asset was eligible (holdings kept)."
+    )
+    notes: list[str] = Field(default_factory=list, description="The rebalance's notes: fallbacks, formation.")
+
+
+class RebalanceRead(BaseModel):
+    date: dt.date
+    kind: Literal["formation", "rebalance", "skipped"]
+    trigger: Literal["schedule", "drift", "request"]
+    turnover: float | None
+    cost: float | None = Field(description="Share of the index value paid in transaction costs.")
+    market_cap_leg: str
+    cap_sources: dict[str, CapSource]
+    notes: list[str]
+
+
+class RebalanceList(BaseModel):
+    strategy_version: int
+    items: list[RebalanceRead]
+    next_cursor: str | None = Field(None, description=NEXT_DAYS)
+
+
 class Allocation(BaseModel):
     symbol: str
     weight: float
@@ -85,16 +142,19 @@ class Allocation(BaseModel):
 
 class IndexCurrent(BaseModel):
     date: dt.date
+    data_source: str | None = data_source_field()
     value: float
     strategy_version: int
     data_version: int
     rebalance_date: dt.date | None
     allocations: list[Allocation]  # drifted weights at the close of ``date``
     notes: list[str]
+    disclosure: Disclosure = Field(default_factory=Disclosure)
 
 
 class IndexHistory(BaseModel):
     strategy_version: int
+    data_source: str | None = data_source_field()
     return_type: ReturnType = Field("price", description=RETURN_TYPE_DOC)
     base_date: dt.date
     items: list[dict[str, Any]]  # date plus the requested fields
@@ -105,12 +165,14 @@ class IndexHistory(BaseModel):
 
 class AllocationsRead(BaseModel):
     strategy_version: int
+    data_source: str | None = data_source_field()
     date: dt.date
     rebalance_date: dt.date  # the rebalance in effect on ``date``; its weights come from data before it
     rebalance_trigger: Literal["schedule", "drift", "request"] = Field(
         "schedule", description="Why that rebalance happened: its schedule, a drift band, or an operator's request."
     )
     allocations: list[Allocation]
+    disclosure: Disclosure = Field(default_factory=Disclosure, description="Of the rebalance in effect.")
 
 
 class Currency(BaseModel):
@@ -171,6 +233,7 @@ class PeriodRiskMetrics(BaseModel):
 
 class BenchmarkCompare(BaseModel):
     benchmark: str
+    data_source: str | None = data_source_field()
     return_type: ReturnType = Field("price", description=RETURN_TYPE_DOC)
     benchmark_return_type: ReturnType = Field("price", description=BENCHMARK_TYPE_DOC)
     strategy_version: int
@@ -183,6 +246,7 @@ class BenchmarkCompare(BaseModel):
 
 class RiskMetricsRead(BaseModel):
     strategy_version: int
+    data_source: str | None = data_source_field()
     as_of: dt.date
     benchmark: str | None
     return_type: ReturnType = Field("price", description=RETURN_TYPE_DOC)
@@ -219,6 +283,7 @@ Money = Annotated[
 
 class SimulationRead(BaseModel):
     currency: str
+    data_source: str | None = data_source_field()
     amount: Money
     start_date: dt.date
     end_date: dt.date
@@ -251,6 +316,9 @@ class StrategyVersionRead(BaseModel):
     reason: str
     created_at: dt.datetime
     is_active: bool
+    disclosure: Disclosure | None = Field(
+        None, description="What the served index of this version rests on; null until it has been computed."
+    )
 
 
 class StrategyAccepted(BaseModel):

@@ -46,9 +46,17 @@ def _read(version: StrategyVersion, *, show_author: bool) -> StrategyVersionRead
 
 
 def get_config(*, uow: UnitOfWork, show_author: bool) -> StrategyVersionRead:
-    """The active strategy version."""
+    """The active strategy version, with what its served index rests on (the market-cap leg above all)."""
+    from autoindex.index.models import IndexMetric
+    from autoindex.index.queries import disclosure_of
+
     with uow:
-        return _read(active_version(uow.session), show_author=show_author)
+        version = active_version(uow.session)
+        notes = uow.session.get(IndexMetric, (version.id, "notes"))
+        read = _read(version, show_author=show_author)
+        if notes is not None:
+            read.disclosure = disclosure_of(notes.payload)
+        return read
 
 
 def update_config(

@@ -36,6 +36,7 @@ class Asset(Base):
     is_active: Mapped[bool] = mapped_column(default=True)  # refreshed by the pipeline
     # Last date the provider was asked about with success, bars or not (holidays): the next plan starts after it.
     prices_checked_through: Mapped[date | None] = mapped_column(Date)
+    cik: Mapped[int | None] = mapped_column(Integer)  # SEC's Central Index Key, for share counts from EDGAR
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -85,6 +86,28 @@ class AssetDividend(Base):
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (CheckConstraint("amount > 0", name="positive_amount"),)
+
+
+class AssetShareCount(Base):
+    """One share-count fact as SEC EDGAR's companyfacts holds it: known from ``filed``, as of ``end_date``.
+
+    Values are as filed (never split-adjusted); the market-cap rule (``market.shares``) chooses the one
+    known on a date and puts it on the prices' basis.
+    """
+
+    __tablename__ = "asset_share_counts"
+
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    accn: Mapped[str] = mapped_column(String(25), primary_key=True)
+    end_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    concept: Mapped[str] = mapped_column(String(64), primary_key=True)  # dei:EntityCommonStockSharesOutstanding
+    filed: Mapped[date] = mapped_column(Date)
+    form: Mapped[str] = mapped_column(String(16))
+    shares: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))  # edgar | demo
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("shares > 0", name="positive_shares"),)
 
 
 RefreshStatus = Literal["queued", "running", "succeeded", "partial", "failed"]

@@ -50,11 +50,10 @@ class Limiter:
         self._prefix = key_prefix
 
     def policy(self, name: str) -> RateLimitPolicy:
-        """The policy ``name``; ``<family>:<part>`` (e.g. ``usage:index``) counts apart under ``<family>``'s policy."""
-        found = self._policies.get(name) or self._policies.get(name.partition(":")[0])
-        if found is None:
-            raise KeyError(f"unknown rate-limit policy {name!r}")
-        return found
+        try:
+            return self._policies[name]
+        except KeyError:
+            raise KeyError(f"unknown rate-limit policy {name!r}") from None
 
     def hit(self, policy_name: str, identity: str) -> Decision:
         """Count one request of ``identity`` under ``policy_name`` and decide, in one store round trip.
@@ -117,20 +116,17 @@ class Limiter:
     def counts(self, policy_names: Sequence[str], identity: str) -> list[int] | None:
         """This window's count of ``identity`` under each policy, counting nothing; None when the store is down.
 
-        One identity per call: its keys share one hash tag, so one script call reads them on a cluster.
+        The policies must share one window length (the usage groups and the daily quota do: a day).
         """
-        by_window: dict[int, list[int]] = {}
-        for index, name in enumerate(policy_names):
-            by_window.setdefault(self.policy(name).window_s * 1000, []).append(index)
-        out = [0] * len(policy_names)
+        policies = [self.policy(name) for name in policy_names]
+        if len({p.window_s for p in policies}) > 1:
+            raise ValueError("counts() reads policies of one window length at a time")
+        if not policies:
+            return []
         try:
-            for window_ms, indexes in by_window.items():
-                keys = [self._key(policy_names[i], identity) for i in indexes]
-                for i, count in zip(indexes, self._store.counts(keys, window_ms), strict=True):
-                    out[i] = count
+            return self._store.counts([self._key(name, identity) for name in policy_names], policies[0].window_s * 1000)
         except StoreUnavailable:
             return None
-        return out
 
     def budgets(self, checks: Sequence[tuple[str, str]], slot: str | None = None) -> list[Budget]:
         """The counters behind ``checks``: their keys (see :meth:`_key`), windows and limits."""

@@ -165,8 +165,8 @@ return 0
 """
 )
 
-# Read-only: the current window's counts of KEYS (one window length, ARGV[1]), on the server's clock.
-_COUNTS_SCRIPT = (
+# Read-only: the current window's count at each of KEYS (one window length, ARGV[1]), on the server's clock.
+_COUNTS = RedisScript(
     _COUNT_LUA
     + """
 local wid = math.floor(now_ms / tonumber(ARGV[1]))
@@ -177,7 +177,6 @@ end
 return out
 """
 )
-_COUNTS = RedisScript(_COUNTS_SCRIPT)
 
 
 class RedisCounterStore:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from autoindex.backtests import queries as backtests
 from autoindex.ratelimit.limiter import get_limiter
-from autoindex.settings import get_settings
+from autoindex.settings import USAGE_GROUPS, get_settings
 from autoindex.usage.schemas import BacktestUsage, Quota, UsageRead
 from autoindex.webhooks import queries as webhooks
 
@@ -24,18 +24,20 @@ def _quota(limit: int, used: int) -> Quota:
     return Quota(limit=limit, used=used, remaining=max(limit - used, 0))
 
 
-def report(*, uow: UnitOfWork, principal: Principal, groups: tuple[str, ...]) -> UsageRead:
+def report(*, uow: UnitOfWork, principal: Principal) -> UsageRead:
     settings = get_settings()
     now = datetime.now(UTC)
     day_start = datetime.combine(now.date(), time(0), tzinfo=UTC)
     caller = principal.rate_limit_identity
     limiter = get_limiter()
-    counts = limiter.counts([f"usage:{group}" for group in groups], caller)
-    requests = None if counts is None else {g: c for g, c in zip(groups, counts, strict=True) if c}
+    # One read-only script call: the day's group counters and (for a key) its daily quota, all one identity's.
+    names = [f"usage_{group}" for group in USAGE_GROUPS]
+    is_key = principal.kind == "api_key"
+    counts = limiter.counts([*names, "api_key_daily"] if is_key else names, caller)
+    requests = None if counts is None else {g: c for g, c in zip(USAGE_GROUPS, counts, strict=False) if c}
     request_quota = None
-    if principal.kind == "api_key":
-        used = limiter.counts(["api_key_daily"], caller)
-        request_quota = _quota(settings.api_key_daily_quota, used[0] if used else 0)
+    if is_key:
+        request_quota = _quota(settings.api_key_daily_quota, counts[-1] if counts else 0)
     with uow:
         today = backtests.started_since(uow.session, caller, day_start)
         running = backtests.in_flight(uow.session, caller)

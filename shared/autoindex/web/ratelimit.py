@@ -9,7 +9,7 @@ from fastapi import Request
 from autoindex.errors import RateLimited
 from autoindex.observability import add_metric
 from autoindex.ratelimit.limiter import Decision, get_limiter, most_restrictive
-from autoindex.settings import get_settings
+from autoindex.settings import USAGE_GROUPS, get_settings
 from autoindex.web.middleware import RATE_LIMIT_HEADERS
 
 
@@ -127,23 +127,8 @@ def rate_limit(policy: str) -> Callable[[Request], Awaitable[Decision | None]]:
     return dependency
 
 
-# The route groups GET /v1/usage reports (the first segment after /v1/); anything else counts as "other".
-ROUTE_GROUPS = (
-    "index",
-    "benchmark",
-    "currencies",
-    "assets",
-    "strategy",
-    "backtests",
-    "webhooks",
-    "usage",
-    "auth",
-    "admin",
-)
-
-
 def route_group(path: str) -> str:
-    """The usage group of a request path: a fixed set, so a client cannot mint counter keys."""
+    """The usage group of a request path, from a fixed set (settings.USAGE_GROUPS): a client cannot mint counters."""
     parts = path.split("/")
-    group = parts[2] if len(parts) > 2 and parts[1] == "v1" else ""
-    return group if group in ROUTE_GROUPS else "other"
+    group = parts[2] if len(parts) > 2 and parts[1] == "v1" else "other"
+    return group if group in USAGE_GROUPS else "other"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -40,8 +41,21 @@ def subscribers(session: Session, event_type: str, user_id: uuid.UUID | None) ->
     return [endpoint for endpoint in session.scalars(query) if event_type in endpoint.events]
 
 
-def delivery_for_update(session: Session, delivery_id: int) -> WebhookDelivery | None:
-    return session.scalars(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update()).first()
+def deliveries_with_endpoints(
+    session: Session, delivery_ids: Sequence[int]
+) -> list[tuple[WebhookDelivery, WebhookEndpoint]]:
+    """Each delivery with its endpoint, in one query (a delivery without one is gone with it)."""
+    query = (
+        select(WebhookDelivery, WebhookEndpoint)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.id.in_(list(delivery_ids)))
+    )
+    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def deliveries_for_update(session: Session, delivery_ids: Sequence[int]) -> list[WebhookDelivery]:
+    query = select(WebhookDelivery).where(WebhookDelivery.id.in_(list(delivery_ids))).order_by(WebhookDelivery.id)
+    return list(session.scalars(query.with_for_update()))
 
 
 def deliveries_page(

@@ -68,6 +68,19 @@ def test_a_full_recompute_rebuilds_the_same_numbers_under_a_new_version(
     np.testing.assert_allclose(rebuilt, values, rtol=1e-12)
 
 
+def test_a_full_compute_run_discloses_the_market_cap_leg(
+    ops: Client, admin: Account, seeded: RecordingDispatcher
+) -> None:
+    started = ops.post("/v1/admin/compute", headers=admin.bearer(), body={"reason": "disclosure", "full": True})
+    assert started.status == 202 and seeded.drain(60)
+    run = ops.get(f"/v1/admin/compute-runs/{started.json()['run_id']}", headers=admin.bearer()).json()
+    disclosed = run["disclosure"]
+    # The demo provider reports no capitalisations: the market-cap third is equal weights, and the run says so
+    assert disclosed["market_cap_leg"] == "equal_weights" and "equal weights" in disclosed["market_cap_note"]
+    assert {v["source"] for v in disclosed["cap_sources"].values()} == {"equal_fallback"}
+    assert disclosed["data_source"] == "demo" and isinstance(disclosed["skipped_rebalances"], list)
+
+
 def test_compute_runs_page_newest_first(ops: Client, admin: Account, seeded: RecordingDispatcher) -> None:
     for reason in ("first of three", "second of three", "third of three"):
         assert ops.post("/v1/admin/compute", headers=admin.bearer(), body={"reason": reason}).status == 202

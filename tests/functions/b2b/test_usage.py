@@ -47,4 +47,4 @@ def test_counting_usage_adds_no_redis_round_trip(
     monkeypatch.setattr(RedisScript, "run", counting)
     assert b2b.get("/v1/webhooks", headers=key).status == 200
     (rate_limit_call,) = calls  # one script call: the rate limits and the usage count together
-    assert any(k.endswith(":usage:webhooks") for k in rate_limit_call)
+    assert any(k.endswith(":usage_webhooks") for k in rate_limit_call)

@@ -176,6 +176,36 @@ def test_simulation_uses_each_dates_historical_rate(api: Client, reader: Account
     assert later.json()["end_date"] == dates[-1].isoformat() and later.json() == to_today
 
 
+def test_every_index_answer_says_its_prices_are_synthetic(api: Client, reader: Account) -> None:
+    dates, _ = stored_values(1)
+    reads = [
+        get(api, reader, path).json()
+        for path in ("/v1/index/current", "/v1/index/history", "/v1/index/allocations", "/v1/benchmark/compare")
+    ]
+    reads.append(simulate(api, reader, {"amount": 10, "currency": "USD", "start_date": dates[1].isoformat()}).json())
+    assert [r["data_source"] for r in reads] == ["demo"] * 5
+
+
+def test_every_weight_carrying_answer_states_its_cap_sources(api: Client, reader: Account) -> None:
+    current = get(api, reader, "/v1/index/current").json()["disclosure"]
+    allocations = get(api, reader, "/v1/index/allocations").json()["disclosure"]
+    for disclosed in (current, allocations):
+        assert disclosed["market_cap_leg"] == "equal_weights"  # the demo reports no capitalisations
+        assert disclosed["market_cap_note"].startswith("equal weights stood in")
+        assert set(disclosed["cap_sources"]) == {"AAPL", "MSFT"}
+        assert {v["source"] for v in disclosed["cap_sources"].values()} == {"equal_fallback"}
+        assert isinstance(disclosed["skipped_rebalances"], list)
+    rebalances = get(api, reader, "/v1/index/rebalances").json()
+    items = rebalances["items"]
+    assert items[0]["kind"] == "formation" and items[0]["turnover"] == 0.0
+    assert items[0]["date"] == get(api, reader, "/v1/index/history").json()["items"][0]["date"]
+    assert all(i["kind"] in ("rebalance", "skipped") for i in items[1:]) and len(items) > 2
+    assert all(i["cap_sources"] for i in items if i["kind"] != "skipped")
+    assert any("equal weights stood in" in note for note in items[-1]["notes"] + items[0]["notes"])
+    page = get(api, reader, "/v1/index/rebalances", "limit=2").json()
+    assert page["items"] == items[:2] and page["next_cursor"]
+
+
 def _set_aapl_dividend(day: date, amount: Decimal | None) -> Decimal | None:
     """Set (or with None remove) AAPL's dividend on ``day``; returns the amount stored before."""
     with UnitOfWork() as uow:

@@ -43,10 +43,20 @@ def test_only_admins_see_who_made_a_version(api: Client, reader: Account, admin:
         assert [v["version"] for v in reader_versions] == [v["version"] for v in admin_versions]
 
 
+def test_the_config_says_the_market_cap_weight_is_equal_weights_without_capitalisations(
+    api: Client, reader: Account
+) -> None:
+    config = api.get("/v1/strategy/config", headers=reader.bearer()).json()
+    assert config["params"]["market_cap_weight"] == 0.3
+    assert config["disclosure"]["market_cap_leg"] == "equal_weights"
+    assert config["disclosure"]["market_cap_note"]
+
+
 def test_risk_metrics_of_the_total_return_index_say_what_they_measure(api: Client, reader: Account) -> None:
     price = api.get("/v1/strategy/risk-metrics", headers=reader.bearer()).json()
     total = api.get("/v1/strategy/risk-metrics", query="return_type=total", headers=reader.bearer()).json()
     assert price["return_type"] == "price" and total["return_type"] == "total"
+    assert price["data_source"] == total["data_source"] == "demo"
     assert total["benchmark_return_type"] == "price" and total["benchmark"] == "SPX"  # SPX is a price index
     assert total["rolling"]["window"] == 30 and total["periods"]["index"]["inception"] is not None
     bad = api.get("/v1/strategy/risk-metrics", query="return_type=net", headers=reader.bearer())

@@ -21,7 +21,8 @@ from autoindex.index.engine.index import compute_index
 from autoindex.index.engine.strategy import StrategyParams
 from autoindex.index.models import ComputeRun, IndexAllocation, IndexEngineState, IndexTotalValue
 from autoindex.index.schemas import StrategyChange
-from autoindex.market.models import Asset, AssetDividend, DailyPrice
+from autoindex.market.models import Asset, AssetDividend, AssetShareCount, DailyPrice
+from autoindex.market.share_counts import DemoCompanyFacts, refresh_share_counts
 from autoindex_dev.envelopes import eventbridge_event
 from autoindex_dev.lambda_events import LocalContext
 from sqlalchemy import delete, func, insert, select, update
@@ -295,4 +296,47 @@ def test_a_new_dividend_extends_the_total_return_index_like_a_full_recompute(see
         np.testing.assert_allclose(extended[1], full[1], rtol=1e-12, atol=0)
     finally:
         _set_dividends({})
+        run_compute(uow=UnitOfWork(), trigger="cli", full=True)
+
+
+def _independent_caps(dates: list[date], closes: np.ndarray) -> np.ndarray:
+    """Shares known on each date by the reference's rule (filed on or before it, latest end), times the close."""
+    with UnitOfWork(read_only=True) as uow:
+        rows = uow.session.execute(
+            select(Asset.symbol, AssetShareCount.end_date, AssetShareCount.filed, AssetShareCount.shares).join(
+                Asset, Asset.id == AssetShareCount.asset_id
+            )
+        ).all()
+    caps = np.full(closes.shape, np.nan)
+    for j, symbol in enumerate(UNIVERSE):
+        mine = [(end, filed, shares) for s, end, filed, shares in rows if s == symbol]
+        for i, day in enumerate(dates):
+            public = [(end, filed, shares) for end, filed, shares in mine if filed <= day]
+            if public:
+                caps[i, j] = max(public)[2] * closes[i, j]
+    return caps
+
+
+def test_share_counts_make_the_market_cap_leg_real_and_say_where_they_came_from(seeded: RecordingDispatcher) -> None:
+    refresh_share_counts(DemoCompanyFacts(datetime.now(UTC).date()))
+    try:
+        outcome = run_compute(uow=UnitOfWork(), trigger="cli")
+        assert outcome.mode == "full" and outcome.strategy_version is not None  # new filings: caps recomputed
+        dates, closes = closes_matrix()
+        with UnitOfWork(read_only=True) as uow:
+            params = StrategyParams.model_validate(strategy.active_version(uow.session).params)
+            run = uow.session.get(ComputeRun, outcome.run_id)
+            assert run is not None and run.disclosure is not None
+            disclosed = run.disclosure
+        expected = compute_index(dates, closes, params, assets=UNIVERSE, market_caps=_independent_caps(dates, closes))
+        stored_dates, stored = stored_values(outcome.strategy_version)
+        assert stored_dates == [d.item() for d in expected.dates]
+        np.testing.assert_allclose(stored, expected.values, rtol=1e-9, atol=0)
+        assert disclosed["market_cap_leg"] == "market_caps" and disclosed["market_cap_note"] is None
+        sources = disclosed["cap_sources"]
+        assert {s["source"] for s in sources.values()} == {"edgar"}
+        assert all(date.fromisoformat(s["filed"]) < expected.rebalances[-1].date for s in sources.values())
+    finally:
+        with UnitOfWork() as uow:
+            uow.session.execute(delete(AssetShareCount))
         run_compute(uow=UnitOfWork(), trigger="cli", full=True)

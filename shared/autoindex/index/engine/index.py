@@ -312,11 +312,14 @@ def _requested_rows(days: DateArray, requested: Sequence[dt.date], after: dt.dat
 
 
 def _carry_caps(caps: FloatArray | None, last: FloatArray, rows: int) -> FloatArray:
-    """Last known positive market cap per asset as of each row (inclusive), continuing from ``last``."""
+    """Last known market cap per asset as of each row (inclusive), continuing from ``last``.
+
+    Positive caps and 0 (excluded by rule) are carried; NaN and negative values are not known.
+    """
     if caps is None:
         return np.broadcast_to(last, (rows, last.size)).copy()
     with np.errstate(invalid="ignore"):
-        known = np.isfinite(caps) & (caps > 0.0)
+        known = np.isfinite(caps) & (caps >= 0.0)
     index = np.arange(rows)[:, None]
     latest = accumulate_rows(np.maximum, np.where(known, index, -1))
     from_block = np.take_along_axis(caps, np.maximum(latest, 0), axis=0)

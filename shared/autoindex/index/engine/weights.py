@@ -113,13 +113,21 @@ def momentum_weights(scores: FloatArray, eligible: BoolArray, threshold: float) 
 
 
 def market_cap_weights(caps: FloatArray | None, eligible: BoolArray) -> tuple[FloatArray, BoolArray]:
-    """Market-cap scheme and the mask of eligible assets for which an equal share stood in."""
+    """Market-cap scheme and the mask of eligible assets for which an equal share stood in.
+
+    A cap of exactly 0 means "excluded by rule" (a fund: ``docs/index-method.md``, market capitalisation):
+    no weight in this scheme, its share going to the others. NaN means unknown: an equal share stands in.
+    When every eligible asset is excluded, equal weights stand in for all of them.
+    """
     if caps is None:
         return _equal(eligible), eligible.copy()
     with np.errstate(invalid="ignore"):
         known = eligible & np.isfinite(caps) & (caps > 0.0)
-    fallback = eligible & ~known
-    count = np.count_nonzero(eligible)
+        excluded = eligible & (caps == 0.0)
+    if not (eligible & ~excluded).any():
+        return _equal(eligible), eligible.copy()
+    fallback = eligible & ~known & ~excluded
+    count = np.count_nonzero(eligible & ~excluded)
     weights = np.where(fallback, 1.0 / count, 0.0)
     if known.any():
         known_caps = np.where(known, caps, 0.0)

@@ -1,19 +1,28 @@
-"""The demo market's corporate actions: which instruments pay, how often, and the cash they pay.
+"""The demo market's corporate actions and revisions, so ``make run`` goes through every path real data takes.
 
-Deterministic like the prices: an ex-date is a rule on the calendar (monthly payers go ex on the
-first trading day of each month, quarterly payers on the first trading day from the 10th of their
-months) and the amount is the annual yield over the payments a year, times the close before the
-ex-date, to four decimals. Bond funds (TLT, IEF) pay monthly, as their coupons do.
+- Dividends, deterministic like the prices: an ex-date is a rule on the calendar (monthly payers go ex
+  on the first trading day of each month, quarterly payers on the first trading day from the 10th of
+  their months) and the amount is the annual yield over the payments a year, times the close before
+  the ex-date, to four decimals. Bond funds (TLT, IEF) pay monthly, as their coupons do.
+- A split: NVDA 10-for-1 effective 2024-06-10. History is split-adjusted once the day has come; asked
+  before it, the older bars show the ten-times-higher prices the stock traded at.
+- A weekly provider revision: MSFT's Friday bar, while it is the newest one, comes with a preliminary
+  close 0.2 % high, corrected once a later session exists; the refresh overlap catches it every week.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from autoindex.market.providers.protocol import Dividend
+from autoindex.market.calendar import is_trading_day
+from autoindex.market.providers.protocol import Bar, Dividend
+
+SPLITS: dict[str, tuple[date, int]] = {"NVDA": (date(2024, 6, 10), 10)}
+REVISED = "MSFT"
+_PRELIMINARY = Decimal("1.002")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,4 +71,47 @@ def demo_dividends(symbol: str, days: Sequence[date], closes: Sequence[float]) -
             amount = Decimal(repr(closes[i - 1] * payer.annual_yield / payer.per_year)).quantize(_PLACES)
             if amount > 0:
                 out.append(Dividend(ex_date=days[i], amount=amount))
+    return tuple(out)
+
+
+def split_basis(symbol: str, bars: Sequence[Bar], today: date) -> tuple[Bar, ...]:
+    """The bars as served on ``today``: before a split that has not happened yet, at the pre-split prices."""
+    split = SPLITS.get(symbol)
+    if split is None or today >= split[0]:
+        return tuple(bars)
+    day, ratio = split
+    return tuple(
+        Bar(
+            b.date,
+            b.open * ratio,
+            b.high * ratio,
+            b.low * ratio,
+            b.close * ratio,
+            None if b.volume is None else b.volume // ratio,
+        )
+        if b.date < day
+        else b
+        for b in bars
+    )
+
+
+def _last_session_before(today: date) -> date:
+    day = today - timedelta(days=1)
+    while not is_trading_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def preliminary(symbol: str, bars: Sequence[Bar], today: date) -> tuple[Bar, ...]:
+    """MSFT's newest bar, when it is a Friday's, with its preliminary close (revised on the next session)."""
+    if symbol != REVISED or not bars:
+        return tuple(bars)
+    newest = _last_session_before(today)
+    out = []
+    for b in bars:
+        if b.date == newest and b.date.weekday() == 4:
+            close = (b.close * _PRELIMINARY).quantize(b.close)
+            out.append(Bar(b.date, b.open, max(b.high, close), b.low, close, b.volume))
+        else:
+            out.append(b)
     return tuple(out)
