@@ -8,7 +8,7 @@ PORT ?= 3000
 export TEST_DATABASE_URL ?= postgresql+pg8000://postgres@127.0.0.1:5432/postgres
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-unit install install-local lock cloud-check services lint typecheck imports pytest bench template-check clean web
+.PHONY: run test test-unit install install-local lock cloud-check bench-built services lint typecheck imports pytest bench template-check clean web
 
 # `make run` installs the product and the local runner only (the `local` extra); `make test` adds the
 # test and lint tools (the `dev` extra). Each marker remembers what was installed.
@@ -83,6 +83,7 @@ bench: install services
 	$(BIN)/python -m bench.refresh_credits
 	$(BIN)/python -m bench.backtest_job
 	$(BIN)/python -m bench.webhook_fanout
+	$(BIN)/python -m bench.web_dashboard
 
 ## template-check: cfn-lint, sam validate (plain and --lint) and sam build, with SAM CLI in its own venv
 $(SAM_VENV)/.installed: infra/sam-requirements.txt
@@ -105,6 +106,11 @@ template-check: $(SAM_VENV)/.installed web
 	@# /opt is read-only in Lambda: without bytecode in the artefact every cold start compiles the layer again.
 	$(RUNTIME_PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 	$(RUNTIME_PY) infra/smoke_build.py
+
+## bench-built: cold start of each API function from .aws-sam/build on Python 3.13 against a bare FastAPI+Mangum app
+bench-built: $(BIN)/.installed
+	@test -f .aws-sam/build/template.yaml || $(MAKE) template-check
+	RUNTIME_PY="$(RUNTIME_PY)" $(BIN)/python -m bench.built_cold_start
 
 ## cloud-check: the built artefacts in an emulated AWS: moto on 127.0.0.1, sam package into its S3, the SAM-translated
 ## template through CloudFormation, each function in its own Python 3.13 process from .aws-sam/build, and the whole

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Runtime dependencies by where they ship. Anything not named here goes into the shared layer.
 PROVIDED_BY_THE_RUNTIME = frozenset({"boto3"})  # the python3.13 Lambda runtime ships boto3 and botocore
-NUMPY_LAYER = frozenset({"numpy"})  # only compute, index, warm and ingest (synthetic prices) load it
+NUMPY_LAYER = frozenset({"numpy"})  # only compute, index, warm, ingest (synthetic prices), backtest and b2b load it
 MIGRATE_FUNCTION = frozenset({"alembic"})  # migrations run in the migrate function only
 
 LAMBDA_TARGET = ["--python-version", "3.13", "--python-platform", "x86_64-manylinux_2_28"]

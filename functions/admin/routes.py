@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from autoindex.auth.deps import AdminPrincipal
-from autoindex.identity import audit_log
 from autoindex.identity.audit_schemas import AuditPage, AuditQuery
-from autoindex.index import admin as index_admin
 from autoindex.index.admin_schemas import (
     CacheInvalidated,
     CacheStatsRead,
@@ -19,8 +17,7 @@ from autoindex.index.admin_schemas import (
     RebalanceAccepted,
     RebalanceRequestBody,
 )
-from autoindex.market import admin as pipeline_admin
-from autoindex.market.refresh import request_refresh
+from autoindex.lazy import lazy
 from autoindex.market.schemas import (
     SYMBOL_PATTERN,
     AssetRead,
@@ -31,11 +28,23 @@ from autoindex.market.schemas import (
     RunRead,
     UniverseChange,
 )
-from autoindex.ops.freshness import data_freshness
 from autoindex.schemas import PageQuery
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.web.ratelimit import rate_limit
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+
+if TYPE_CHECKING:
+    from autoindex.identity import audit_log
+    from autoindex.index import admin as index_admin
+    from autoindex.market import admin as pipeline_admin
+    from autoindex.market import refresh
+    from autoindex.ops import freshness as data_freshness_service
+else:  # SQLAlchemy and the models load with the first request that needs them (autoindex.lazy)
+    audit_log = lazy("autoindex.identity.audit_log")
+    index_admin = lazy("autoindex.index.admin")
+    pipeline_admin = lazy("autoindex.market.admin")
+    refresh = lazy("autoindex.market.refresh")
+    data_freshness_service = lazy("autoindex.ops.freshness")
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(rate_limit("admin"))])
 SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, max_length=32)]
@@ -56,7 +65,7 @@ def start_refresh(
     idempotency_key: Annotated[str | None, Header(max_length=100, pattern=r"^[\w.:-]+$")] = None,
 ) -> RunAccepted:
     """Start a refresh of what is missing (or join the active run); the work happens in the ingest jobs."""
-    ticket = request_refresh(
+    ticket = refresh.request_refresh(
         uow=uow,
         trigger="admin",
         requested_by=str(principal.user_id),
@@ -87,7 +96,7 @@ def get_run(run_id: uuid.UUID, _: AdminPrincipal, uow: ReadUowDep) -> RunRead:
 @router.get("/freshness")
 def freshness(_: AdminPrincipal, uow: ReadUowDep) -> FreshnessRead:
     """The newest bar per symbol, which symbols are behind the last final session, and which feeds are frozen."""
-    return data_freshness(uow=uow)
+    return data_freshness_service.data_freshness(uow=uow)
 
 
 @router.get("/provider/usage")

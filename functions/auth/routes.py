@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from autoindex.auth.deps import CurrentPrincipal, WriterPrincipal
-from autoindex.identity import api_keys
-from autoindex.identity import service as identity
-from autoindex.identity.models import User
 from autoindex.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -22,9 +20,18 @@ from autoindex.identity.schemas import (
     TokenPairRead,
     UserRead,
 )
+from autoindex.lazy import lazy
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.web.ratelimit import client_ip, enforce_failure_budgets, rate_limit
 from fastapi import APIRouter, Depends, Request, Response, status
+
+if TYPE_CHECKING:
+    from autoindex.identity import api_keys, models
+    from autoindex.identity import service as identity
+else:  # SQLAlchemy and the models load with the first request that needs them (autoindex.lazy)
+    api_keys = lazy("autoindex.identity.api_keys")
+    identity = lazy("autoindex.identity.service")
+    models = lazy("autoindex.identity.models")
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -79,7 +86,7 @@ def logout_all(principal: WriterPrincipal, uow: UowDep, meta: RequestMetaDep) ->
 def me(principal: CurrentPrincipal, uow: ReadUowDep) -> MeRead:
     """Who the caller is, for a bearer token or an API key alike."""
     with uow:
-        user = uow.session.get(User, principal.user_id)
+        user = uow.session.get(models.User, principal.user_id)
         assert user is not None  # authentication just read it
         base = UserRead.model_validate(user, from_attributes=True)
     return MeRead(

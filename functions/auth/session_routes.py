@@ -3,16 +3,21 @@ the body (the page keeps it in memory). Each route needs the CSRF defence of ``w
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from autoindex.errors import Unauthorized
-from autoindex.identity import service as identity
 from autoindex.identity.schemas import LoginRequest, SessionTokenRead
+from autoindex.lazy import lazy
 from autoindex.settings import get_settings
 from autoindex.web.csrf import CSRF_REFUSED, require_same_origin
 from autoindex.web.deps import RequestMetaDep, UowDep
 from autoindex.web.ratelimit import client_ip, enforce_failure_budgets, rate_limit
 from fastapi import APIRouter, Cookie, Depends, Request, Response, status
+
+if TYPE_CHECKING:
+    from autoindex.identity import service as identity
+else:  # SQLAlchemy and the models load with the first request that needs them (autoindex.lazy)
+    identity = lazy("autoindex.identity.service")
 
 SESSION_PATH = "/v1/auth/session"
 COOKIE = "autoindex_refresh"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from autoindex.auth.deps import ReaderPrincipal
-from autoindex.market import read as market_read
+from autoindex.lazy import lazy
 from autoindex.market.schemas import (
     SYMBOL_PATTERN,
     AssetPage,
@@ -20,6 +20,11 @@ from autoindex.web import export
 from autoindex.web.deps import ReadUowDep
 from autoindex.web.etag import etag_json
 from fastapi import APIRouter, Path, Query, Request, Response
+
+if TYPE_CHECKING:
+    from autoindex.market import read as market_read
+else:  # SQLAlchemy and the models load with the first request that reads (autoindex.lazy)
+    market_read = lazy("autoindex.market.read")
 
 router = APIRouter(prefix="/v1/assets", tags=["market"])
 SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, max_length=32, description="e.g. AAPL or USD/EUR")]

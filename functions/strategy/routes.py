@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from autoindex.auth.deps import AdminPrincipal, ReaderPrincipal
-from autoindex.index import read as index_read
-from autoindex.index import strategy
 from autoindex.index.schemas import (
     RiskMetricsQuery,
     RiskMetricsRead,
@@ -15,11 +13,19 @@ from autoindex.index.schemas import (
     StrategyHistory,
     StrategyVersionRead,
 )
+from autoindex.lazy import lazy
 from autoindex.schemas import PageQuery
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.web.etag import cached_json, etag_json
 from autoindex.web.ratelimit import rate_limit
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+if TYPE_CHECKING:
+    from autoindex.index import read as index_read
+    from autoindex.index import strategy
+else:  # SQLAlchemy and the models load with the first request that needs them (autoindex.lazy)
+    index_read = lazy("autoindex.index.read")
+    strategy = lazy("autoindex.index.strategy")
 
 router = APIRouter(prefix="/v1/strategy", tags=["strategy"])
 _OK: dict[int | str, dict[str, Any]] = {

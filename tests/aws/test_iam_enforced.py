@@ -20,6 +20,7 @@ import boto3
 import pytest
 from autoindex.events import transport
 from autoindex.events.names import EventName
+from autoindex.web import export
 from autoindex_dev.cloud import iam_resources
 from autoindex_dev.cloud.stack import (
     Stack,
@@ -52,7 +53,13 @@ BUCKET = "autoindex-artefacts"
 class Deployed:
     stack: Stack
     secrets: dict[str, str]  # name -> ARN
-    queue_url: str
+    queue_urls: dict[str, str]  # the transport's queue name -> URL
+    bucket: str
+
+
+# The transport's queue names and their template resources; which queues each function sends to (default ingest).
+QUEUES = {"ingest": "IngestQueue", "webhooks": "WebhookQueue", "backtests": "BacktestQueue"}
+SENDS_TO = {"B2BFunction": {"webhooks", "backtests"}, "WebhooksFunction": {"webhooks"}}
 
 
 def _secret(client: Any, name: str, value: str) -> str:
@@ -94,7 +101,10 @@ def deployed() -> Iterator[Deployed]:
         stack = create_stack(boto3.client("cloudformation"), "autoindex-iam", translated, parameters)
         attach_managed_policies(boto3.client("iam"), translated, stack)
         _detach_lambda_targets(boto3.client("events"))
-        yield Deployed(stack=stack, secrets=arns, queue_url=stack.resources["IngestQueue"])
+        bucket = stack.resources["ExportBucket"]
+        s3.put_object(Bucket=bucket, Key="exports/probe.csv", Body=b"a,b\n")
+        urls = {name: stack.resources[resource] for name, resource in QUEUES.items()}
+        yield Deployed(stack=stack, secrets=arns, queue_urls=urls, bucket=bucket)
     os.environ.clear()
     os.environ.update(saved)
     clear_process_caches()
@@ -128,7 +138,10 @@ def acting_as(deployed: Deployed, function: str) -> Iterator[None]:
             "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
             "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
             "EVENT_TRANSPORT": "aws",
-            "INGEST_QUEUE_URL": deployed.queue_url,
+            "INGEST_QUEUE_URL": deployed.queue_urls["ingest"],
+            "WEBHOOK_QUEUE_URL": deployed.queue_urls["webhooks"],
+            "BACKTEST_QUEUE_URL": deployed.queue_urls["backtests"],
+            "EXPORT_BUCKET": deployed.bucket,
         }
     )
     _forget_clients()
@@ -139,7 +152,7 @@ def acting_as(deployed: Deployed, function: str) -> Iterator[None]:
     finally:
         settings.INITIAL_NO_AUTH_ACTION_COUNT = previous
         os.environ.update({"AWS_ACCESS_KEY_ID": "setup", "AWS_SECRET_ACCESS_KEY": "setup"})
-        for name in ("EVENT_TRANSPORT", "INGEST_QUEUE_URL"):
+        for name in ("EVENT_TRANSPORT", "INGEST_QUEUE_URL", "WEBHOOK_QUEUE_URL", "BACKTEST_QUEUE_URL", "EXPORT_BUCKET"):
             os.environ.pop(name, None)
         _forget_clients()
 
@@ -152,6 +165,7 @@ def _forget_clients() -> None:
     base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]
     boto3.DEFAULT_SESSION = None  # it keeps the credentials it resolved first
     transport.reset_clients()
+    export._s3_client.cache_clear()
     clear_process_caches()
 
 
@@ -177,12 +191,20 @@ def _read_secret(arn: str) -> Callable[[], object]:
     return (lambda: _secret_url(arn)) if "db" in arn else (lambda: _fetch(arn))
 
 
-def _probes(deployed: Deployed) -> dict[str, Callable[[], object]]:
+def _send(queue: str) -> Callable[[], object]:
+    return lambda: transport.enqueue(queue, [{"probe": queue}])
+
+
+def _probes(deployed: Deployed, function: str) -> dict[str, Callable[[], object]]:
     """One product call per action of NEEDS, through the code path the functions use."""
+    queues = sorted(SENDS_TO.get(function, {"ingest"}))
     return {
-        SECRETS: _read_secret(deployed.secrets["database"]),
-        SEND: lambda: transport.enqueue("ingest", [{"run_id": "probe", "seq": 0}]),
+        SECRETS: _read_secret(deployed.secrets[SECRET_FOR.get(function, "database")]),
+        SEND: lambda: [_send(queue)() for queue in queues],
         PUT_EVENTS: lambda: transport.publish(EventName.CACHE_INVALIDATED, {"reason": "iam probe"}),
+        "s3:PutObject": lambda: export._upload(b"a,b\n", "probe"),
+        # The presigned URL is signed with the function's credentials: the download needs its s3:GetObject.
+        "s3:GetObject": lambda: boto3.client("s3").get_object(Bucket=deployed.bucket, Key="exports/probe.csv"),
     }
 
 
@@ -192,15 +214,17 @@ SECRET_FOR = {"MigrateFunction": "owner"}
 
 @pytest.mark.parametrize("function", sorted(NEEDS))
 def test_the_deployed_role_allows_what_the_function_calls_and_nothing_else(deployed: Deployed, function: str) -> None:
-    probes = _probes(deployed)
-    probes[SECRETS] = _read_secret(deployed.secrets[SECRET_FOR.get(function, "database")])
+    probes = _probes(deployed, function)
+    others = sorted(set(QUEUES) - SENDS_TO.get(function, {"ingest"}))
     with acting_as(deployed, function):
         allowed = {action for action, call in probes.items() if _allowed(call)}
         reads_unrelated = _allowed(_read_secret(deployed.secrets["unrelated"]))
+        sends_elsewhere = [queue for queue in others if _allowed(_send(queue))]
     assert allowed == NEEDS[function], (
         f"{function}: its deployed role allows {sorted(allowed)}, its code calls {sorted(NEEDS[function])}"
     )
     assert not reads_unrelated, f"{function} may read a secret that is not the product's"
+    assert not sends_elsewhere, f"{function} may send to {sends_elsewhere}, which its code never does"
 
 
 def test_the_migrate_function_reads_no_signing_key_and_the_others_not_the_owner(deployed: Deployed) -> None:

@@ -16,6 +16,7 @@ def test_a_refused_sign_in_shows_the_problem_detail(e2e: Report) -> None:
 def test_signing_in_draws_the_index_charts_and_metrics(e2e: Report) -> None:
     step = e2e.step("sign-in, then the index page draws its charts")
     assert step["sign_in_to_charts_ms"] > 0
+    assert step["price"] != step["total"]  # the toggle redrew the page from the total-return series
     assert (SCREENSHOTS / "index.png").stat().st_size > 10_000
 
 
@@ -57,3 +58,7 @@ def test_admin_pages_edit_the_strategy_follow_runs_and_filter_the_audit_log(e2e:
 def test_axe_finds_no_serious_or_critical_violation_on_any_page(e2e: Report) -> None:
     pages = e2e.step("axe-core finds no serious or critical violation")["pages"]
     assert {"sign-in", "index", "allocations", "simulate", "compare", "account", "admin", "index-dark"} <= set(pages)
+
+
+def test_registering_shows_the_password_rule_then_signs_the_account_in(e2e: Report) -> None:
+    assert "12" in e2e.step("registering signs the new account in")["refusal"]

@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 from tests.lambda_http import ROOT
 
 
@@ -72,3 +74,42 @@ def test_package_inits_import_nothing() -> None:
             node for node in body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
         ]
         assert all(isinstance(node, ast.Assign) for node in statements), init  # e.g. __version__ = "..."
+
+
+def test_naming_the_demo_provider_loads_no_numpy() -> None:
+    # The health and admin functions read the provider's capabilities without the NumPy layer (template.yaml).
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from autoindex.market.providers.demo import DemoProvider; "
+        "DemoProvider().capabilities; print('numpy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("function", ["auth", "admin", "market", "strategy", "health"])
+def test_an_api_function_starts_without_sqlalchemy(function: str) -> None:
+    # Cold start (docs/performance.md): routes bind their services with autoindex.lazy, so SQLAlchemy and the
+    # models load with the first request that needs the database, not at import.
+    import subprocess
+    import sys
+
+    folder = ROOT / "functions" / function
+    script = f"import sys; sys.path[0:0] = [{str(folder)!r}, {str(ROOT / 'shared')!r}]; import app; print(sorted("
+    script += "m for m in ('sqlalchemy', 'numpy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, cwd=folder)
+    assert out.stdout.strip().splitlines()[-1] == "[]", f"{function} imports {out.stdout.strip()} at cold start"
+
+
+def test_a_lazy_module_loads_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from autoindex.lazy import lazy; m = lazy('autoindex.identity.audit'); "
+        "print('sqlalchemy' in sys.modules); m.AuditEvent; print('sqlalchemy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
+    assert out.split() == ["False", "True"]

@@ -60,6 +60,9 @@ export function lineChart(host: HTMLElement, options: ChartOptions): uPlot {
       }),
     ],
   };
+  // The canvas says nothing to a screen reader: the figure is named, and the legend (a table) reads the values.
+  host.setAttribute("role", "figure");
+  host.setAttribute("aria-label", `${options.title}: ${options.series.map((s) => s.label).join(", ")}`);
   const data: uPlot.AlignedData = [options.times, ...options.series.map((s) => s.values)];
   const chart = new uPlot(opts, data, host);
   const observer = new ResizeObserver(() => {

@@ -18,6 +18,7 @@ interface Route {
   label: string;
   page: Page;
   admin?: boolean;
+  needsMe?: boolean; // the page uses who the caller is; the others draw without waiting for /me
 }
 
 const ROUTES: Record<string, Route> = {
@@ -25,11 +26,22 @@ const ROUTES: Record<string, Route> = {
   allocations: { label: "Allocations", page: allocationsPage },
   simulate: { label: "Simulate", page: simulatePage },
   compare: { label: "Compare", page: comparePage },
-  account: { label: "Account", page: accountPage },
-  admin: { label: "Admin", page: adminPage, admin: true },
+  account: { label: "Account", page: accountPage, needsMe: true },
+  admin: { label: "Admin", page: adminPage, admin: true, needsMe: true },
 };
 
 let me: Me | null = null;
+let mePromise: Promise<Me> | null = null;
+
+/** Who the caller is, asked once per sign-in, in parallel with the first page's own requests. */
+function whoAmI(): Promise<Me> {
+  mePromise ??= get<Me>("/v1/auth/me").then((found) => {
+    me = found;
+    drawNav();
+    return found;
+  });
+  return mePromise;
+}
 
 const main = document.getElementById("main") as HTMLElement;
 const nav = document.getElementById("nav") as HTMLElement;
@@ -67,6 +79,7 @@ function drawNav(): void {
   out.addEventListener("click", async () => {
     await signOut();
     me = null;
+    mePromise = null;
     location.hash = "#/signin";
     void render();
   });
@@ -74,8 +87,7 @@ function drawNav(): void {
 }
 
 async function afterSignIn(): Promise<void> {
-  me = await get<Me>("/v1/auth/me");
-  if (["signin", "register"].includes(currentRoute())) location.hash = "#/index";
+  if (["signin", "register"].includes(currentRoute())) history.replaceState(null, "", "#/index");
   await render();
 }
 
@@ -83,6 +95,7 @@ async function render(): Promise<void> {
   const route = currentRoute();
   if (!signedIn()) {
     me = null;
+    mePromise = null;
     drawNav();
     if (route === "register") registerPage(main, () => void afterSignIn());
     else signInPage(main, () => void afterSignIn());
@@ -90,12 +103,17 @@ async function render(): Promise<void> {
   }
   drawNav();
   const target = ROUTES[route];
+  if (target?.needsMe || !me) {
+    const asking = whoAmI();
+    if (target?.needsMe) await asking.catch(() => null);
+    else asking.catch(() => null);
+  }
   if (!target || (target.admin && me?.role !== "admin")) {
     main.replaceChildren(h("h1", {}, "Not found"), h("p", {}, "No such page. ", h("a", { href: "#/index" }, "Go to the index")));
     return;
   }
   document.title = `${target.label} · AutoIndex`;
-  target.page(main, me as Me);
+  target.page(main, me as Me); // `me` may still be on its way for pages that do not need it
   main.focus({ preventScroll: true });
 }
 
@@ -104,8 +122,13 @@ whenSignedOut(() => {
   void render();
 });
 window.addEventListener("hashchange", () => void render());
+// The fragment is the router's: the skip link moves the focus itself instead of changing the route.
+document.querySelector(".skip")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
+});
 
 void (async () => {
-  if (await resume()) me = await get<Me>("/v1/auth/me");
+  await resume();
   await render();
 })();

@@ -38,7 +38,7 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
 });
 const problems = [];
-const allowed = [["/v1/auth/session/login", 401], ["/v1/index/simulate", 422], ["/v1/auth/me", 401], ["/v1/strategy/config", 422]];
+const allowed = [["/v1/auth/register", 422], ["/v1/auth/session/login", 401], ["/v1/index/simulate", 422], ["/v1/auth/me", 401], ["/v1/strategy/config", 422]];
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const accessibility = {}; // route -> serious or critical violations
 
@@ -121,17 +121,45 @@ const steps = {
   async signInFailure() {
     const page = await newPage();
     await page.goto(args.base + "/");
-    await page.getByLabel("E-mail").fill(args.email);
-    await page.getByLabel("Password").fill("not-the-password-at-all");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    // Keyboard only: the e-mail field has the focus, Tab reaches the password, Enter submits.
+    await page.getByLabel("E-mail").waitFor();
+    await page.keyboard.type(args.email);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("not-the-password-at-all");
+    await page.keyboard.press("Enter");
     const status = page.locator(".form-status.error");
     await status.waitFor();
     const text = await status.textContent();
     check(/password|credentials|invalid/i.test(text || ""), `the sign-in error shows the problem detail, got ${text}`);
+    // The skip link is the first stop and moves the focus to the main region.
+    const first = await page.evaluate(() => document.querySelector("a[href], button, input, select, textarea")?.textContent);
+    check(first === "Skip to content", `the skip link is the first stop in the tab order (${first})`);
+    await page.locator(".skip").focus();
+    await page.keyboard.press("Enter");
+    check(await page.evaluate(() => document.activeElement?.id === "main"), "the skip link moves the focus to the main region");
+    check(await page.evaluate(() => location.hash !== "#main"), "the skip link leaves the route alone");
     await shot(page, "sign-in");
     await audit(page, "sign-in");
     await page.context().close();
     report("sign-in refused shows the problem detail", { detail: text });
+  },
+
+  async register() {
+    const page = await newPage();
+    await page.goto(args.base + "/#/register");
+    await page.getByRole("heading", { name: "Register" }).waitFor();
+    await page.getByLabel("E-mail").fill(`new-${Date.now()}@example.com`);
+    await page.getByLabel("Password").fill("short");
+    await page.getByRole("button", { name: "Register" }).click();
+    const refusal = page.locator(".form-status.error");
+    await refusal.waitFor();
+    const detail = await refusal.textContent();
+    check(/12/.test(detail || ""), `a weak password shows the API's rule: ${detail}`);
+    await page.getByLabel("Password").fill("Copper-kettle-sings-at-dawn-3");
+    await page.getByRole("button", { name: "Register" }).click();
+    await page.getByRole("heading", { name: "Index", level: 1 }).waitFor();
+    await page.context().close();
+    report("registering signs the new account in", { refusal: detail });
   },
 
   async index() {
@@ -143,11 +171,25 @@ const steps = {
     const cells = await table.first().textContent();
     await shot(page, "index");
     await audit(page, "index");
+    // Price or total return: the same page redrawn from the total-return series.
+    const kpi = page.locator(".kpi strong").first();
+    const price = await kpi.textContent();
+    const redrawn = page.evaluate(() => new Promise((resolve) => document.addEventListener("chart-drawn", resolve, { once: true })));
+    await page.getByLabel("Total (dividends reinvested)").check();
+    await Promise.race([
+      redrawn,
+      page.locator(".state.error").first().waitFor({ timeout: 60_000 }).then(async () => {
+        throw new Error(`total return: ${await page.locator(".state.error").first().textContent()}`);
+      }),
+    ]);
+    await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
+    const total = await kpi.textContent();
+    check(total !== price, `the total-return value differs from the price value (${price} vs ${total})`);
     check(/Since inception/.test(cells || ""), `the period metrics table lists the inception period: ${cells}`);
     check(/%/.test(cells || ""), "the period metrics are percentages");
     await shot(page, "index");
     await page.context().close();
-    report("sign-in, then the index page draws its charts", { sign_in_to_charts_ms: ms });
+    report("sign-in, then the index page draws its charts", { sign_in_to_charts_ms: ms, price, total });
   },
 
   async session() {

@@ -24,7 +24,8 @@ from autoindex.index import compute_inputs as inputs
 from autoindex.index.engine.index import compute_index
 from autoindex.index.engine.periods import period_metrics
 from autoindex.index.engine.strategy import StrategyParams
-from autoindex.index.models import IndexPublication, IndexValue
+from autoindex.index.engine.total_return import total_return_index
+from autoindex.index.models import IndexPublication, IndexTotalValue, IndexValue
 from autoindex.observability import add_metric, logger
 from autoindex.settings import get_settings
 
@@ -40,6 +41,7 @@ class NothingToReport(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class _Inputs:
+    ids: list[int]
     symbols: tuple[str, ...]
     dates: list[date]
     matrix: Any
@@ -98,6 +100,7 @@ def _load(session: Session, symbols: list[str] | None, end: date | None) -> _Inp
     keep = len(closes.dates) if end is None else bisect.bisect_right(closes.dates, end)
     requested = inputs.rebalance_requests(session) if symbols is None else []
     return _Inputs(
+        ids=[a.id for a in chosen],
         symbols=tuple(a.symbol for a in chosen),
         dates=closes.dates[:keep],
         matrix=closes.matrix[:keep],
@@ -105,14 +108,15 @@ def _load(session: Session, symbols: list[str] | None, end: date | None) -> _Inp
     )
 
 
-def _live(session: Session, days: list[date]) -> np.ndarray | None:
-    """The published live index on ``days`` (None when it is not computed or misses one of them)."""
+def _live(session: Session, days: list[date], *, total: bool) -> np.ndarray | None:
+    """The published live index (price or total return) on ``days``; None when not computed or missing a day."""
     version = session.scalar(select(IndexPublication.strategy_version).where(IndexPublication.id == 1))
     if version is None or not days:
         return None
+    table = IndexTotalValue if total else IndexValue
     rows = session.execute(
-        select(IndexValue.date, IndexValue.value).where(
-            IndexValue.strategy_version == version, IndexValue.date >= days[0], IndexValue.date <= days[-1]
+        select(table.date, table.value).where(
+            table.strategy_version == version, table.date >= days[0], table.date <= days[-1]
         )
     ).all()
     by_day = {d: float(v) for d, v in rows}
@@ -143,15 +147,24 @@ def _report(backtest_id: uuid.UUID, params: dict[str, Any]) -> dict[str, Any]:
         data = _load(uow.session, params.get("symbols"), end)
     _progress(backtest_id, 0.4)
     result = compute_index(data.dates, data.matrix, strategy, assets=data.symbols, requested=data.requested)
+    total = params.get("return_type") == "total"
+    all_dates, all_values = result.dates, result.values
+    if total:  # the same portfolio with every distribution reinvested (engine.total_return)
+        with UnitOfWork(read_only=True) as uow:
+            paid = inputs.load_dividends(uow.session, data.ids, data.dates)
+        reinvested = total_return_index(
+            data.dates, data.matrix, paid, result.rebalances, transaction_cost_bps=strategy.transaction_cost_bps
+        )
+        all_dates, all_values = reinvested.dates, reinvested.values
     _progress(backtest_id, 0.8)
-    days = [d.item() for d in result.dates]
+    days = [d.item() for d in all_dates]
     first = 0 if start is None else bisect.bisect_left(days, start)
     days = days[first:]
     if not days:
         raise NothingToReport("No index value in the range: the look-back windows need more history before it.")
-    values = _rebased(result.values[first:])
+    values = _rebased(all_values[first:])
     with UnitOfWork(read_only=True) as uow:
-        live = _rebased(_live(uow.session, days))
+        live = _rebased(_live(uow.session, days, total=total))
         name, bench_raw = inputs.benchmark_series(uow.session, strategy, days)
     bench = _rebased(bench_raw)
     assert values is not None

@@ -34,7 +34,10 @@ class BacktestCreate(BaseModel):
     )
     start: IsoDate | None = Field(None, description="First date of the reported range (default: the index's first).")
     end: IsoDate | None = Field(None, description="Last date of the reported range (default: the newest close).")
-    return_type: ReturnType = Field("price", description="price; total (with dividends) is not available yet.")
+    return_type: ReturnType = Field(
+        "price",
+        description="price, or total: every cash distribution reinvested (the live total-return index's method).",
+    )
 
     @field_validator("strategy")
     @classmethod
@@ -55,13 +58,6 @@ class BacktestCreate(BaseModel):
         if len(value) > limit:
             raise ValueError(f"at most {limit} symbols")
         return sorted(value)
-
-    @field_validator("return_type")
-    @classmethod
-    def _price_only(cls, value: str) -> str:
-        if value == "total":
-            raise ValueError("total return is not available yet; use price")
-        return value
 
     @model_validator(mode="after")
     def _range(self) -> BacktestCreate:

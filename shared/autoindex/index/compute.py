@@ -75,6 +75,7 @@ class ComputeOutcome:
     days_added: int = 0
     as_of: date | None = None
     version_token: str | None = None  # the read cache's key for this data version
+    rebalanced_on: date | None = None  # the newest rebalance, when it is newer than what was published before
 
 
 def _begin(session: Session) -> None:
@@ -404,6 +405,9 @@ def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None, full: b
         run.status, run.mode = ("publishing" if token else "noop"), mode
         run.finished_at = None if token else datetime.now(UTC)
         return ComputeOutcome(status="noop", run_id=run.id, mode=mode, strategy_version=version.id, version_token=token)
+    before = publication.as_of if published and publication is not None else None
+    newest = result.rebalances[-1].date if result.rebalances else None
+    rebalanced_on = newest if newest is not None and (before is None or newest > before) else None
     notes_row = session.get(IndexMetric, (version.id, "notes"))
     run.disclosure = disclosure(notes_row.payload) if notes_row is not None else None
     data_version, published_at = _publish_row(session, version.id, as_of)
@@ -418,6 +422,7 @@ def _locked(session: Session, *, trigger: str, run_id: uuid.UUID | None, full: b
         days_added=added,
         as_of=as_of,
         version_token=read_cache.version_token(data_version, published_at),
+        rebalanced_on=rebalanced_on,
     )
 
 
@@ -430,6 +435,8 @@ def _announce(outcome: ComputeOutcome) -> None:
         "run_id": str(outcome.run_id),
         "mode": outcome.mode,
         "as_of": outcome.as_of.isoformat() if outcome.as_of else None,
+        # A webhook's index.rebalanced (issue 14): the compute carried a rebalance newer than the last publication.
+        "rebalanced_on": outcome.rebalanced_on.isoformat() if outcome.rebalanced_on else None,
     }
     transport.publish(EventName.INDEX_COMPUTED, detail)
 

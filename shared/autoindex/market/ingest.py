@@ -248,10 +248,12 @@ def publish_if_finished(run_id: uuid.UUID) -> bool:
         run = uow.session.get(RefreshRun, run_id)
         if run is None or run.finished_at is None or run.event_published_at is not None:
             return False
-        if run.rows_written == 0 and run.dividends_written == 0:  # nothing new to compute
+        wrote = run.rows_written > 0 or run.dividends_written > 0
+        if not wrote and run.status != "failed":  # nothing new to compute, and nothing went wrong
             return False
         detail = {"run_id": str(run.id), "rows_written": run.rows_written, "status": run.status}
-    transport.publish(EventName.PRICES_REFRESHED, detail)
+    # A run that wrote nothing and failed starts no compute; RefreshFailed tells webhooks (refresh.failed).
+    transport.publish(EventName.PRICES_REFRESHED if wrote else EventName.REFRESH_FAILED, detail)
     with UnitOfWork() as uow:
         market_repo.run_for_update(uow.session, run_id).event_published_at = datetime.now(UTC)
     add_metric("RunDurationSeconds", (run.finished_at - (run.started_at or run.created_at)).total_seconds(), "Seconds")

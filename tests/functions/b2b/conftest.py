@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -21,3 +23,16 @@ def fast_webhooks(fresh_settings: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     fresh_settings.setenv("WEBHOOK_RETRY_BASE_S", "0.05")
     fresh_settings.setenv("WEBHOOK_RETRY_MAX_S", "0.2")
     return fresh_settings
+
+
+@pytest.fixture(autouse=True)
+def _no_webhooks_left(migrated: Engine) -> Iterator[None]:
+    """Webhooks a test made are gone after it: a later module's events must not fan out to dead receivers
+    (whose retries would keep that module's dispatcher busy)."""
+    yield
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.webhooks.models import WebhookEndpoint
+    from sqlalchemy import delete
+
+    with UnitOfWork() as uow:
+        uow.session.execute(delete(WebhookEndpoint))

@@ -37,12 +37,13 @@ def run_backtest(api: Client, seeded: RecordingDispatcher, account: Account, bod
     return report
 
 
-def _stored_live() -> dict[str, float]:
+def _stored_live(total: bool = False) -> dict[str, float]:
+    from autoindex.index.models import IndexTotalValue
+
+    table = IndexTotalValue if total else IndexValue
     with UnitOfWork(read_only=True) as uow:
         version = uow.session.scalar(select(IndexPublication.strategy_version))
-        rows = uow.session.execute(
-            select(IndexValue.date, IndexValue.value).where(IndexValue.strategy_version == version)
-        )
+        rows = uow.session.execute(select(table.date, table.value).where(table.strategy_version == version))
         return {d.isoformat(): float(v) for d, v in rows}
 
 
@@ -59,6 +60,18 @@ def test_the_live_parameters_reproduce_the_live_index(api: Client, seeded: Recor
         metrics["live"]["inception"]["total_return"], abs=1e-9
     )
     assert metrics["benchmark_symbol"] == "SPX" and series[-1]["benchmark"] is not None
+
+
+def test_total_return_with_the_live_parameters_is_the_live_total_return_index(
+    api: Client, seeded: RecordingDispatcher, user: Account
+) -> None:
+    report = run_backtest(api, seeded, user, {"return_type": "total"})
+    series = report["result"]["series"]
+    live = _stored_live(total=True)
+    assert series and [p["date"] for p in series] == sorted(live)
+    for point in series:
+        assert abs(point["value"] - live[point["date"]]) <= 1e-9
+        assert abs(point["value"] - point["live"]) <= 1e-9
 
 
 def test_a_range_is_the_live_index_rebased_over_that_range(
@@ -155,7 +168,7 @@ def test_nobody_else_sees_or_deletes_a_backtest(
         ({"strategy": {"momentum_lookback_days": 1}}, "strategy", "momentum_lookback_days"),
         ({"strategy": {"momentum_weight": 0.9}}, "strategy", "sum to 1"),
         ({"strategy": {"leverage": 3}}, "strategy", "unknown strategy parameters"),
-        ({"return_type": "total"}, "return_type", "not available yet"),
+        ({"return_type": "dividends"}, "return_type", "price"),
         ({"start": "2001-01-01", "end": "2030-01-01"}, "body", "at most"),
         ({"symbols": ["AAPL", "AAPL"]}, "symbols", "repeat"),
     ],

@@ -156,32 +156,57 @@ export function metricsTable(metrics: RiskMetrics): HTMLElement {
   return table(["Period", "Dates", "Total return", "Annualised return", "Volatility", "Sharpe", "Max drawdown"], rows, `As of ${metrics.as_of}`);
 }
 
+let returnType: "price" | "total" = "price";
+
+function returnToggle(onChange: () => void): HTMLElement {
+  const option = (value: "price" | "total", label: string): HTMLElement => {
+    const input = h("input", { type: "radio", name: "return-type", value, checked: returnType === value });
+    input.addEventListener("change", () => {
+      returnType = value;
+      onChange();
+    });
+    return h("label", { class: "check" }, input, ` ${label}`);
+  };
+  return h(
+    "fieldset",
+    { class: "toggle" },
+    h("legend", {}, "Returns"),
+    option("price", "Price (closes only)"),
+    option("total", "Total (dividends reinvested)"),
+  );
+}
+
 export function indexPage(main: HTMLElement): void {
   const summary = h("div", { class: "kpis" });
   const perf = h("div", { class: "charts" });
   const rolling = h("div", { class: "charts" });
   const periods = h("div");
+  const draw = (): void => {
+    const kind = `return_type=${returnType}`;
+    // All four requests go out at once; each section draws as soon as its own data is in.
+    const history = get<History>(`/v1/index/history?fields=value,drawdown&${kind}`);
+    const bench = get<BenchmarkSeries>("/v1/benchmark/series");
+    const short = get<RiskMetrics>(`/v1/strategy/risk-metrics?window=30&${kind}`);
+    const long = get<RiskMetrics>(`/v1/strategy/risk-metrics?window=90&${kind}`);
+    void load(summary, () => history, (hist) => {
+      const last = hist.items[hist.items.length - 1];
+      if (!last) return empty("No index values yet.");
+      return [
+        h("div", { class: "kpi" }, h("span", {}, returnType === "total" ? "Value (total return)" : "Value"), h("strong", {}, num(last.value))),
+        h("div", { class: "kpi" }, h("span", {}, "As of"), h("strong", {}, last.date)),
+        h("div", { class: "kpi" }, h("span", {}, "Strategy version"), h("strong", {}, String(hist.strategy_version))),
+      ];
+    });
+    void load(perf, () => Promise.all([history, bench]), ([hist, b]) => performanceCharts(hist, b));
+    void load(rolling, () => Promise.all([short, long]), ([s, l]) => rollingCharts(s, l));
+    void load(periods, () => short, metricsTable);
+  };
   main.replaceChildren(
-    h("h1", {}, "Index"),
+    h("div", { class: "title-row" }, h("h1", {}, "Index"), returnToggle(draw)),
     summary,
     section("Performance", perf),
     section("Rolling risk", rolling),
     section("Period metrics", periods),
   );
-  const history = get<History>("/v1/index/history?fields=value,drawdown");
-  const bench = get<BenchmarkSeries>("/v1/benchmark/series");
-  const short = get<RiskMetrics>("/v1/strategy/risk-metrics?window=30");
-  const long = get<RiskMetrics>("/v1/strategy/risk-metrics?window=90");
-  void load(summary, () => history, (hist) => {
-    const last = hist.items[hist.items.length - 1];
-    if (!last) return empty("No index values yet.");
-    return [
-      h("div", { class: "kpi" }, h("span", {}, "Value"), h("strong", {}, num(last.value))),
-      h("div", { class: "kpi" }, h("span", {}, "As of"), h("strong", {}, last.date)),
-      h("div", { class: "kpi" }, h("span", {}, "Strategy version"), h("strong", {}, String(hist.strategy_version))),
-    ];
-  });
-  void load(perf, () => Promise.all([history, bench]), ([hist, b]) => performanceCharts(hist, b));
-  void load(rolling, () => Promise.all([short, long]), ([s, l]) => rollingCharts(s, l));
-  void load(periods, () => short, metricsTable);
+  draw();
 }

@@ -138,6 +138,7 @@ export function strategyEditor(host: HTMLElement): void {
         return field(schema.title || name, c.element, schema.description);
       });
       const reason = h("input", { type: "text", name: "reason", required: true, minlength: 3, maxlength: 500 });
+      const activeLine = h("p", { class: "muted" }, `Active: version ${active.version}, ${isoDateTime(active.created_at)} — ${active.reason}`);
       const diff = h("div", { "aria-live": "polite" });
       const out = h("div", { "aria-live": "polite" });
       const submit = h("button", { type: "submit" }, "Submit new version");
@@ -145,7 +146,7 @@ export function strategyEditor(host: HTMLElement): void {
       const form = h(
         "form",
         { class: "strategy", "aria-label": "Strategy parameters", novalidate: true },
-        h("p", { class: "muted" }, `Active: version ${active.version}, ${isoDateTime(active.created_at)} — ${active.reason}`),
+        activeLine,
         h("div", { class: "grid" }, ...fields),
         h("h3", {}, "Changes against the active version"),
         diff,
@@ -165,6 +166,10 @@ export function strategyEditor(host: HTMLElement): void {
           const accepted = await put<Accepted>("/v1/strategy/config", { params: values(), reason: reason.value });
           out.replaceChildren(h("p", { role: "status" }, `Version ${accepted.version} accepted; computing…`));
           await follow(accepted.compute_run_id, out);
+          active.version = accepted.version; // the new version is the active one: the diff starts again from it
+          active.params = values();
+          activeLine.textContent = `Active: version ${accepted.version} — ${reason.value}`;
+          redraw();
         } catch (error) {
           out.replaceChildren(h("p", { class: "state error", role: "alert" }, errorText(error)));
         } finally {

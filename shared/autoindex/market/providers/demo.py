@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from autoindex.market.calendar import is_trading_day
 from autoindex.market.providers import catalog
@@ -29,7 +30,11 @@ from autoindex.market.providers.protocol import (
     Usage,
 )
 from autoindex.market.providers.sessions import Clock, utc_now
-from autoindex.market.providers.synthetic import DailySeries, daily_series, kind_of
+
+if TYPE_CHECKING:
+    # NumPy generates the prices: only the functions that fetch them (ingest, with the NumPy layer) load it, so the
+    # health and admin functions can name the demo provider and read its capabilities without that layer.
+    from autoindex.market.providers.synthetic import DailySeries
 
 SOURCE = "demo"
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,11}(/[A-Z]{3})?$")
@@ -87,6 +92,8 @@ class DemoProvider:
         item = catalog.lookup(symbol)
         if item is not None:
             return {"currency": item.currency, "exchange": item.exchange, "instrument_type": item.instrument_type}
+        from autoindex.market.providers.synthetic import kind_of
+
         if kind_of(symbol) == "fx":
             return {"currency": symbol.partition("/")[2], "exchange": None, "instrument_type": "Physical Currency"}
         return {"currency": "USD", "exchange": None, "instrument_type": "Common Stock"}
@@ -120,6 +127,8 @@ class DemoProvider:
         """Bars over ``[start, last]`` and the dividends with ex-dates in it (a week before gives each its eve)."""
         if start > last:
             return (), ()
+        from autoindex.market.providers.synthetic import daily_series, kind_of
+
         series = daily_series(key, start - _EVE, last)
         every = _bars(series)
         if kind_of(key) in ("stock", "etf", "index"):  # exchange-traded: no bars on NYSE holidays
