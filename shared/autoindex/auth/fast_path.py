@@ -96,8 +96,7 @@ def cached_caller(request: Request, groups: list[str]) -> CachedCaller | None:
         identity, own = f"user:{claims.subject}", ["user"]
     own.append(f"usage_{route_group(request.url.path)}")  # GET /v1/usage's count, in the same round trip
     limiter = get_limiter()
-    usage = f"usage:{route_group(request.url.path)}"  # the usage count (GET /v1/usage), as the ordinary path
-    checks = [(policy, identity) for policy in [*groups, *own, usage]] if settings.rate_limit_enabled else []
+    checks = [(policy, identity) for policy in [*groups, *own]] if settings.rate_limit_enabled else []
     budgets = limiter.budgets(checks)
     wanted = redis_prefetch.wanted()
     args: list[ScriptArg] = [kind, HOLD, LIVE, len(entries), len(budgets), *budget_args(budgets)]
