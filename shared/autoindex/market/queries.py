@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import delete, func, select, text, update
 
@@ -152,33 +152,37 @@ def delete_history(session: Session, asset_id: int) -> int:
 
 
 def frozen_closes(session: Session, asset_ids: Sequence[int], days: int) -> set[int]:
-    """Assets whose close was the same on each of the last ``days + 1`` trading dates while another's moved.
+    """Up-to-date assets whose close was the same on each of their last ``days + 1`` bars while another's moved.
 
-    The trading dates are the newest dates on which any of ``asset_ids`` has a bar; ``days`` unchanged
-    closes in a row is the index method's stale-feed rule (``docs/index-method.md``).
+    Each asset is judged on its own bars, so a market holiday of one exchange (no bar for its stocks, one
+    for the FX pairs) neither hides nor fakes a frozen feed; only assets with a bar on the newest date
+    count (one without is stale, another check). ``days`` unchanged closes in a row is the index method's
+    stale-feed rule (``docs/index-method.md``).
     """
     ids = list(asset_ids)
     if not ids:
         return set()
-    recent = list(
-        session.scalars(
-            select(DailyPrice.date)
-            .where(DailyPrice.asset_id.in_(ids))
-            .group_by(DailyPrice.date)
-            .order_by(DailyPrice.date.desc())
-            .limit(days + 1)
-        )
+    rank = func.row_number().over(partition_by=DailyPrice.asset_id, order_by=DailyPrice.date.desc()).label("rank")
+    ranked = (
+        select(DailyPrice.asset_id, DailyPrice.date, DailyPrice.close, rank)
+        .where(DailyPrice.asset_id.in_(ids))
+        .subquery()
     )
-    if len(recent) <= days:
-        return set()
-    rows = session.execute(
-        select(DailyPrice.asset_id, DailyPrice.close).where(DailyPrice.asset_id.in_(ids), DailyPrice.date >= recent[-1])
-    ).all()
-    closes: dict[int, list[object]] = {}
-    for asset_id, close in rows:
+    rows: list[tuple[int, date, Decimal]] = [
+        (cast("int", a), cast("date", d), cast("Decimal", c))  # a subquery's columns carry no Python types
+        for a, d, c in session.execute(
+            select(ranked.c.asset_id, ranked.c.date, ranked.c.close).where(ranked.c.rank <= days + 1)
+        )
+    ]
+    newest = max((day for _, day, _ in rows), default=None)
+    closes: dict[int, list[Decimal]] = {}
+    latest: dict[int, date] = {}
+    for asset_id, day, close in rows:
         closes.setdefault(asset_id, []).append(close)
-    frozen = {a for a, seen in closes.items() if len(seen) == days + 1 and len(set(seen)) == 1}
-    moved = any(len(set(seen)) > 1 for seen in closes.values())
+        latest[asset_id] = max(latest.get(asset_id, day), day)
+    current = {a: seen for a, seen in closes.items() if latest[a] == newest and len(seen) == days + 1}
+    frozen = {a for a, seen in current.items() if len(set(seen)) == 1}
+    moved = any(len(set(seen)) > 1 for seen in current.values())
     return frozen if moved else set()
 
 
