@@ -219,7 +219,7 @@ def _maintenance(args: argparse.Namespace) -> int:
     for table, count in report.deleted.items():
         # The batches go with their runs, so they share the runs' cutoff.
         cutoff = cutoffs["refresh_runs" if table == "refresh_batches" else table]
-        print(f"  {table:<17} {count:>8}  dead before {cutoff}")
+        print(f"  {table:<18} {count:>8}  dead before {cutoff}")
     return 0
 
 

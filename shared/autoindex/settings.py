@@ -160,6 +160,8 @@ class Settings(BaseSettings):
     # The ledger must outlive every redelivery: EventBridge retries for 1 h, the ingest queue keeps a message 4 days.
     retention_processed_events_days: Annotated[int, Field(ge=5, le=3_650)] = 14
     retention_api_keys_days: Annotated[int, Field(ge=1, le=3_650)] = 365
+    retention_webhook_deliveries_days: Annotated[int, Field(ge=1, le=3_650)] = 30
+    retention_backtests_days: Annotated[int, Field(ge=1, le=3_650)] = 90
     # --- index engine: compute job, risk metrics, simulation, versioned read cache
     risk_free_rate: Annotated[float, Field(ge=-0.1, le=1.0)] = 0.0  # annual, de-annualised geometrically
     compute_statement_timeout_ms: Annotated[int, Field(ge=1_000, le=3_600_000)] = 300_000

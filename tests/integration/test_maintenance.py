@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from autoindex.backtests.models import Backtest
 from autoindex.db.base import Base
 from autoindex.db.uow import UnitOfWork
 from autoindex.events.ledger import ProcessedEvent
@@ -23,6 +24,7 @@ from autoindex.observability import logger
 from autoindex.ops import maintenance
 from autoindex.ops.maintenance import MaintenanceReport, run_maintenance
 from autoindex.settings import ConfigurationError, get_settings
+from autoindex.webhooks.models import WebhookDelivery, WebhookEndpoint
 from autoindex_dev.lambda_events import LocalContext, scheduled_event
 from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.engine import Engine
@@ -35,7 +37,16 @@ Snapshot = dict[str, set[Any]]
 UowFactory = Callable[[], UnitOfWork]
 DAY = timedelta(days=1)
 # The tables the job prunes (audit_events is only ever compared, never pruned).
-TABLES = ("refresh_tokens", "api_keys", "refresh_runs", "refresh_batches", "compute_runs", "processed_events")
+TABLES = (
+    "refresh_tokens",
+    "api_keys",
+    "refresh_runs",
+    "refresh_batches",
+    "compute_runs",
+    "processed_events",
+    "webhook_deliveries",
+    "backtests",
+)
 
 
 @dataclass
@@ -58,6 +69,8 @@ def snapshot(make_uow: UowFactory) -> Snapshot:
             "refresh_batches": {tuple(r) for r in s.execute(select(RefreshBatch.run_id, RefreshBatch.seq))},
             "compute_runs": set(s.scalars(select(ComputeRun.id))),
             "processed_events": {tuple(r) for r in s.execute(select(ProcessedEvent.consumer, ProcessedEvent.event_id))},
+            "webhook_deliveries": set(s.scalars(select(WebhookDelivery.id))),
+            "backtests": set(s.scalars(select(Backtest.id))),
             "audit_events": set(s.scalars(select(AuditEvent.id))),
         }
 
@@ -187,6 +200,61 @@ def _seed_processed_events(session: Session, seeded: Seeded) -> None:
             seeded.doomed["processed_events"].add((consumer, event_id))
 
 
+def _seed_webhook_deliveries(session: Session, seeded: Seeded) -> None:
+    now = seeded.now  # default retention: 30 days after the delivery was created
+    endpoint = WebhookEndpoint(
+        user_id=seeded.user_id, url="https://example.com/hook", events=["index.updated"], secret="s" * 32
+    )
+    session.add(endpoint)
+    session.flush()  # deliveries reference the endpoint
+    cases = [
+        ("delivered", 31, True),
+        ("failed", 100, True),
+        ("delivered", 29, False),
+        ("pending", 100, False),  # still being retried (inconsistently old on purpose): the status alone keeps it
+    ]
+    for status, age, doomed in cases:
+        row = WebhookDelivery(
+            endpoint_id=endpoint.id,
+            user_id=seeded.user_id,
+            event_id=uuid.uuid4().hex,
+            event_type="index.updated",
+            payload={},
+            status=status,
+            created_at=now - age * DAY,
+        )
+        session.add(row)
+        session.flush()  # the id comes from the database
+        if doomed:
+            seeded.doomed["webhook_deliveries"].add(row.id)
+
+
+def _seed_backtests(session: Session, seeded: Seeded) -> None:
+    now = seeded.now  # default retention: 90 days after the backtest finished
+    cases = [  # (status, finished days ago or None, doomed)
+        ("succeeded", 91, True),
+        ("failed", 200, True),
+        ("succeeded", 89, False),
+        ("running", None, False),
+        ("queued", 400, False),  # inconsistent on purpose: the status alone keeps a queued backtest
+    ]
+    for status, finished, doomed in cases:
+        row = Backtest(
+            id=uuid.uuid4(),
+            user_id=seeded.user_id,
+            caller=f"user:{seeded.user_id}",
+            status=status,
+            params={},
+            data_version=1,
+            cache_key=secrets.token_hex(32),
+            created_at=now - 400 * DAY,
+            finished_at=None if finished is None else now - finished * DAY,
+        )
+        session.add(row)
+        if doomed:
+            seeded.doomed["backtests"].add(row.id)
+
+
 def seed(make_uow: UowFactory, now: datetime) -> Seeded:
     with make_uow() as uow:
         session = uow.session
@@ -199,6 +267,8 @@ def seed(make_uow: UowFactory, now: datetime) -> Seeded:
         _seed_refresh_runs(session, seeded)
         _seed_compute_runs(session, seeded)
         _seed_processed_events(session, seeded)
+        _seed_webhook_deliveries(session, seeded)
+        _seed_backtests(session, seeded)
         # Audit rows far older than any retention: the job must never touch them.
         for age in (2_000, 400, 1):
             session.add(
@@ -238,6 +308,8 @@ def assert_report_counts(report: MaintenanceReport, seeded: Seeded) -> None:
         "compute_runs": 3,
         "processed_events": 2,
         "api_keys": 2,
+        "webhook_deliveries": 2,
+        "backtests": 2,
     }
     assert report.deleted == {name: len(seeded.doomed[name]) for name in report.deleted}
 
@@ -251,11 +323,13 @@ def test_exactly_the_rows_past_retention_go(seeded: Seeded, batch_size: int, mon
     report = run_maintenance(uow=UnitOfWork(), now=seeded.now)
     assert snapshot(UnitOfWork) == expected_after(before, seeded)  # the audit trail included: unchanged
     assert_report_counts(report, seeded)
-    assert report.total == 18
+    assert report.total == 22
     settings = get_settings()
     assert report.cutoffs.refresh_tokens == seeded.now - settings.retention_refresh_tokens_days * DAY
     assert report.cutoffs.processed_events == seeded.now - 14 * DAY
     assert report.cutoffs.api_keys == seeded.now - 365 * DAY
+    assert report.cutoffs.webhook_deliveries == seeded.now - 30 * DAY
+    assert report.cutoffs.backtests == seeded.now - 90 * DAY
 
 
 def test_a_second_run_deletes_nothing(seeded: Seeded) -> None:
@@ -336,7 +410,8 @@ def test_pruned_tables_are_analysed_after_the_commit(seeded: Seeded) -> None:
     assert seen[: analyses[0]].count("COMMIT") == 1
     assert max(deletes) < seen.index("COMMIT") < analyses[0]
     assert seen[analyses[0]] == (
-        "ANALYZE refresh_tokens, refresh_runs, refresh_batches, compute_runs, processed_events, api_keys"
+        "ANALYZE refresh_tokens, refresh_runs, refresh_batches, compute_runs, processed_events, api_keys, "
+        "webhook_deliveries, backtests"
     )
 
 
@@ -375,7 +450,7 @@ def test_one_metric_per_table(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(maintenance, "add_metric", lambda name, value=1, unit="Count": metrics.append((name, value)))
     report = run_maintenance(uow=UnitOfWork(), now=seeded.now)
     assert metrics == [(f"MaintenanceRowsDeleted.{name}", count) for name, count in report.deleted.items()]
-    assert len(metrics) == 6
+    assert len(metrics) == 8
 
 
 def test_retention_settings_move_the_cutoffs(seeded: Seeded, fresh_settings: pytest.MonkeyPatch) -> None:
@@ -393,6 +468,19 @@ def test_retention_settings_move_the_cutoffs(seeded: Seeded, fresh_settings: pyt
     assert left == ["queued", "queued"]
 
 
+def test_the_webhook_and_backtest_retention_settings_move_their_cutoffs(
+    seeded: Seeded, fresh_settings: pytest.MonkeyPatch
+) -> None:
+    fresh_settings.setenv("RETENTION_WEBHOOK_DELIVERIES_DAYS", "20")  # the delivery of 29 days ago goes too
+    fresh_settings.setenv("RETENTION_BACKTESTS_DAYS", "365")  # the failed backtest of 200 days ago stays
+    report = run_maintenance(uow=UnitOfWork(), now=seeded.now)
+    assert report.webhook_deliveries == 3 and report.backtests == 0
+    with UnitOfWork() as uow:  # in flight, whatever its age: the pending delivery and the unfinished backtests
+        pending = uow.session.scalars(select(WebhookDelivery.status).where(WebhookDelivery.user_id == seeded.user_id))
+        assert list(pending) == ["pending"]
+        assert uow.session.scalar(select(func.count()).where(Backtest.user_id == seeded.user_id)) == 5
+
+
 @pytest.mark.parametrize("value", ["4", "0", "3651"])
 def test_the_ledger_cannot_be_pruned_inside_a_redelivery_window(value: str, fresh_settings: pytest.MonkeyPatch) -> None:
     fresh_settings.setenv("RETENTION_PROCESSED_EVENTS_DAYS", value)
@@ -403,7 +491,7 @@ def test_the_ledger_cannot_be_pruned_inside_a_redelivery_window(value: str, fres
 def test_nothing_references_api_keys_or_runs_by_foreign_key() -> None:
     # The job deletes api_keys and compute_runs rows outright; a new reference would need it revisited.
     referenced = {fk.column.table.name for table in Base.metadata.tables.values() for fk in table.foreign_keys}
-    assert "api_keys" not in referenced and "compute_runs" not in referenced
+    assert referenced.isdisjoint({"api_keys", "compute_runs", "webhook_deliveries", "backtests"})
     assert {
         (t.name, fk.ondelete)
         for t in Base.metadata.tables.values()
@@ -417,12 +505,14 @@ def test_the_scheduled_handler_runs_the_job(seeded: Seeded) -> None:
     handler = function_handler("maintenance")
     result = handler(scheduled_event("maintenance-weekly"), LocalContext(function_name="MaintenanceFunction"))
     assert result["deleted"] == {name: len(seeded.doomed[name]) for name in TABLES}
-    assert result["total"] == 18 and set(result["cutoffs"]) == {
+    assert result["total"] == 22 and set(result["cutoffs"]) == {
         "refresh_tokens",
         "refresh_runs",
         "compute_runs",
         "processed_events",
         "api_keys",
+        "webhook_deliveries",
+        "backtests",
     }
     assert snapshot(UnitOfWork) == expected_after(before, seeded)
 
@@ -432,7 +522,7 @@ def test_the_cli_prints_the_report(seeded: Seeded, capsys: pytest.CaptureFixture
 
     assert main(["maintenance"]) == 0
     out = capsys.readouterr().out
-    assert "maintenance: 18 rows deleted" in out
+    assert "maintenance: 22 rows deleted" in out
     rows = {line.split()[0]: line.split()[1:3] for line in out.splitlines() if line.startswith("  ")}
     assert rows == {name: [str(len(seeded.doomed[name])), "dead"] for name in TABLES}
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 
 from autoindex.backtests.models import Backtest
 from autoindex.index.models import IndexPublication
@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 def data_version(session: Session) -> int:
     """The published data version (0 before the first compute)."""
     return int(session.scalar(select(IndexPublication.data_version).where(IndexPublication.id == 1)) or 0)
+
+
+def lock_caller(session: Session, caller: str) -> None:
+    """Serialise one caller's submissions until the transaction ends.
+
+    The concurrency limit and the daily quota are counts of rows: without this, two simultaneous
+    submissions would both count below the limit and both insert. Other callers are not blocked
+    (a hash collision between two callers only makes them wait for each other, never miscount).
+    SQLite (a single writer) has no advisory locks and needs none.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:caller))"), {"caller": f"backtests:{caller}"})
 
 
 def started_since(session: Session, caller: str, since: datetime) -> int:

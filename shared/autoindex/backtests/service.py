@@ -80,6 +80,8 @@ def submit(*, uow: UnitOfWork, principal: Principal, body: BacktestCreate) -> Ba
         version = repo.data_version(uow.session)
         key = cache_key(params, version)
         day_start = datetime.combine(now.date(), time(0), tzinfo=UTC)
+        # Count-then-insert must be atomic per caller: held until this transaction commits the row.
+        repo.lock_caller(uow.session, caller)
         if repo.started_since(uow.session, caller, day_start) >= settings.backtest_daily_quota:
             wait = int((_midnight_after(now) - now).total_seconds()) + 1
             raise RateLimited("The daily backtest quota is used up.", headers={"Retry-After": str(wait)})

@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, delete, func, literal, or_, select, text, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
+from autoindex.backtests.models import Backtest
 from autoindex.events.ledger import ProcessedEvent
 from autoindex.identity.models import ApiKey, RefreshToken
 from autoindex.index.models import ACTIVE_COMPUTE_STATUSES, ComputeRun
 from autoindex.market.models import ACTIVE_RUN_STATUSES, RefreshBatch, RefreshRun
 from autoindex.observability import add_metric, logger
 from autoindex.settings import get_settings
+from autoindex.webhooks.models import WebhookDelivery
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Select
@@ -44,6 +46,8 @@ PRUNED_TABLES = {
     "compute_runs": "compute_runs",
     "processed_events": "processed_events",
     "api_keys": "api_keys",
+    "webhook_deliveries": "webhook_deliveries",
+    "backtests": "backtests",
 }
 
 
@@ -56,6 +60,8 @@ class RetentionCutoffs:
     compute_runs: datetime
     processed_events: datetime
     api_keys: datetime
+    webhook_deliveries: datetime
+    backtests: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,8 @@ class MaintenanceReport:
     compute_runs: int = 0
     processed_events: int = 0
     api_keys: int = 0
+    webhook_deliveries: int = 0
+    backtests: int = 0
 
     @property
     def deleted(self) -> dict[str, int]:
@@ -97,6 +105,8 @@ def cutoffs_at(now: datetime) -> RetentionCutoffs:
         compute_runs=days_ago(settings.retention_compute_runs_days),
         processed_events=days_ago(settings.retention_processed_events_days),
         api_keys=days_ago(settings.retention_api_keys_days),
+        webhook_deliveries=days_ago(settings.retention_webhook_deliveries_days),
+        backtests=days_ago(settings.retention_backtests_days),
     )
 
 
@@ -185,6 +195,19 @@ def _prune_api_keys(session: Session, cutoff: datetime) -> int:
     return _delete_by_key(session, ApiKey, [ApiKey.id], dead)
 
 
+def _prune_webhook_deliveries(session: Session, cutoff: datetime) -> int:
+    # A pending delivery is still being retried (its schedule spans a day at most): never pruned, however old.
+    settled = and_(WebhookDelivery.status != "pending", WebhookDelivery.created_at < cutoff)
+    return _delete_by_key(session, WebhookDelivery, [WebhookDelivery.id], settled)
+
+
+def _prune_backtests(session: Session, cutoff: datetime) -> int:
+    # Queued and running backtests have no finished_at, and their status guards them too. A pruned
+    # succeeded backtest no longer answers identical requests from the cache: they simply run again.
+    finished = and_(Backtest.status.in_(("succeeded", "failed")), Backtest.finished_at < cutoff)
+    return _delete_by_key(session, Backtest, [Backtest.id], finished)
+
+
 def _prune(session: Session, cutoffs: RetentionCutoffs) -> dict[str, int]:
     counts = {
         "processed_events": _prune_processed_events(session, cutoffs.processed_events),
@@ -193,6 +216,8 @@ def _prune(session: Session, cutoffs: RetentionCutoffs) -> dict[str, int]:
     counts["refresh_runs"], counts["refresh_batches"] = _prune_refresh_runs(session, cutoffs.refresh_runs)
     counts["refresh_tokens"] = _prune_refresh_tokens(session, cutoffs.refresh_tokens)
     counts["api_keys"] = _prune_api_keys(session, cutoffs.api_keys)
+    counts["webhook_deliveries"] = _prune_webhook_deliveries(session, cutoffs.webhook_deliveries)
+    counts["backtests"] = _prune_backtests(session, cutoffs.backtests)
     return counts
 
 

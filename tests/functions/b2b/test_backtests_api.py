@@ -214,3 +214,100 @@ def test_a_read_key_may_run_backtests_and_a_write_only_key_may_not(
     assert api.post("/v1/backtests", headers={"X-API-Key": write_key}, body=body).status == 403
     assert api.post("/v1/backtests", headers={"X-API-Key": read_key}, body=body).status == 202
     assert seeded.drain(120)
+
+
+def _waiting_on_a_lock() -> int:
+    """Sessions of this database blocked on an advisory lock right now."""
+    from sqlalchemy import text
+
+    query = (
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    with UnitOfWork() as uow:
+        return int(uow.session.scalar(text(query)) or 0)
+
+
+def _submit_at_once(
+    user: Account, bodies: list[dict[str, Any]], count: str, monkeypatch: pytest.MonkeyPatch
+) -> list[int]:
+    """Submit every body from its own thread, all released together by a barrier; each one's status (202/429).
+
+    No timing: each submission, once it has taken the limit's ``count``, waits until every other one has
+    either counted too (what happens without a per-caller lock: all count before any inserts, the race
+    made certain) or is blocked on the caller's lock (the fix: they count one after another).
+    """
+    import threading
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autoindex.backtests import queries, service
+    from autoindex.backtests.schemas import BacktestCreate
+    from autoindex.errors import RateLimited
+    from autoindex.identity.principal import Principal
+
+    # One fresh API key identity: earlier tests' rows do not count against it.
+    principal = Principal(
+        kind="api_key",
+        user_id=uuid.UUID(user.user_id),
+        email=user.email,
+        role="user",
+        scopes=frozenset({"read", "backtest"}),
+        api_key_id=uuid.uuid4(),
+    )
+    barrier = threading.Barrier(len(bodies))
+    guard = threading.Lock()
+    counts = [0]
+    real_count = getattr(queries, count)
+
+    def count_then_wait(*args: Any) -> int:
+        found = int(real_count(*args))
+        with guard:
+            counts[0] += 1
+        for _ in range(6_000):  # a bound, not a timing: the condition is met as soon as the others get there
+            if counts[0] + _waiting_on_a_lock() >= len(bodies):
+                return found
+            threading.Event().wait(0.01)
+        raise AssertionError("the other submissions neither counted nor waited on the lock")
+
+    monkeypatch.setattr(queries, count, count_then_wait)
+
+    def one(body: dict[str, Any]) -> int:
+        create = BacktestCreate.model_validate(body)
+        barrier.wait()
+        try:
+            service.submit(uow=UnitOfWork(), principal=principal, body=create)
+        except RateLimited:
+            return 429
+        return 202
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(one, bodies))
+
+
+@pytest.mark.parametrize(
+    ("limits", "count", "accepted"),
+    [
+        ({"BACKTEST_MAX_CONCURRENT_PER_KEY": "2"}, "in_flight", 2),
+        ({"BACKTEST_DAILY_QUOTA": "3"}, "started_since", 3),
+    ],
+    ids=["concurrency", "daily-quota"],
+)
+def test_simultaneous_submissions_accept_exactly_the_limit(
+    api: Client, user: Account, fresh_settings: pytest.MonkeyPatch, limits: dict[str, str], count: str, accepted: int
+) -> None:
+    from tests.conftest import clear_process_caches
+
+    fresh_settings.setenv("BACKTEST_MAX_CONCURRENT_PER_KEY", "100")
+    fresh_settings.setenv("BACKTEST_DAILY_QUOTA", "100")
+    for name, value in limits.items():
+        fresh_settings.setenv(name, value)
+    fresh_settings.setenv("DB_NULL_POOL", "true")  # a connection per thread: none waits for the pool
+    clear_process_caches()
+    fresh_settings.setattr(
+        "autoindex.events.transport.enqueue", lambda queue, payloads, delay_s=0.0: None
+    )  # stays queued
+    # Distinct parameters nobody ran before: none is answered from the cache.
+    bodies = [{"strategy": {"drift_band": round(0.61 + i / 100, 2)}} for i in range(5)]
+    statuses = _submit_at_once(user, bodies, count, fresh_settings)
+    assert sorted(statuses) == [202] * accepted + [429] * (len(bodies) - accepted)
