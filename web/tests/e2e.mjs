@@ -218,8 +218,13 @@ const steps = {
     await visit(page, "allocations", "Allocations");
     check((await page.locator("meter").count()) >= 2, "the current weights are listed with a meter each");
     await page.locator("[data-chart=targets] canvas").first().waitFor();
-    const rebalances = await page.getByRole("heading", { name: "Rebalances in effect at the month ends" }).count();
-    check(rebalances === 1, "the rebalances are listed");
+    const first = page.locator("ol.rebalances > li").first();
+    await first.waitFor();
+    const shown = (await first.textContent()) || "";
+    check(/trigger: (schedule|drift|request)/.test(shown), `a rebalance shows its trigger: ${shown.slice(0, 200)}`);
+    check(/Market-cap leg/.test(shown) && /Turnover/.test(shown), "a rebalance shows its turnover and market-cap leg");
+    const notes = await page.locator("ol.rebalances ul.notes li").count();
+    check(notes >= 1, `the rebalances' notes are shown (${notes})`);
     await shot(page, "allocations");
     await audit(page, "allocations");
     report("the allocations page shows current and target weights");

@@ -1,8 +1,8 @@
 // Allocations: today's drifted weights, target weights over time (stacked), and the rebalances seen.
-import { get } from "../api";
+import { get, query } from "../api";
 import { lineChart, stack } from "../charts";
 import { epoch, pct } from "../fmt";
-import { empty, h, load, section, table } from "../ui";
+import { empty, failure, h, load, section, table } from "../ui";
 
 interface Allocation {
   symbol: string;
@@ -15,6 +15,25 @@ interface Current {
   allocations: Allocation[];
   notes: string[];
 }
+interface CapSource {
+  source: "edgar" | "fund_assets" | "excluded" | "equal_fallback";
+  filed: string | null;
+}
+interface Rebalance {
+  date: string;
+  kind: "formation" | "rebalance" | "skipped";
+  trigger: "schedule" | "drift" | "request";
+  turnover: number | null;
+  cost: number | null;
+  market_cap_leg: string;
+  cap_sources: Record<string, CapSource>;
+  notes: string[];
+}
+interface RebalancePage {
+  strategy_version: number;
+  items: Rebalance[];
+  next_cursor: string | null;
+}
 interface AllocationsRead {
   date: string;
   rebalance_date: string;
@@ -22,7 +41,8 @@ interface AllocationsRead {
   allocations: Allocation[];
 }
 
-const SAMPLES = 12; // every other month end over two years: the API serves one date per request (no list of rebalances yet)
+const SAMPLES = 12; // every other month end over two years: the API serves target weights one date per request
+const PAGE = 20; // rebalances per page of the list
 
 function monthEnds(last: string, count: number): string[] {
   const end = new Date(`${last}T00:00:00Z`);
@@ -78,20 +98,93 @@ function targetsOverTime(reads: AllocationsRead[]): HTMLElement[] {
       legend: (s, idx) => pct(raw[order[s]][idx]),
     }),
   );
-  const rebalances = new Map<string, AllocationsRead>();
-  for (const r of reads) rebalances.set(r.rebalance_date, r);
-  const rows = [...rebalances.values()].reverse().map((r) => [r.rebalance_date, r.rebalance_trigger, r.allocations.slice(0, 3).map((a) => `${a.symbol} ${pct(a.weight)}`).join(", ")]);
-  return [
-    chart,
-    h("h3", {}, "Rebalances in effect at the month ends"),
-    table(["Rebalance", "Trigger", "Largest targets"], rows),
-  ];
+  return [chart];
+}
+
+const SOURCE_TEXT: Record<CapSource["source"], string> = {
+  edgar: "SEC filing",
+  fund_assets: "fund net assets",
+  excluded: "excluded",
+  equal_fallback: "equal-share fallback",
+};
+
+/** Cap sources grouped by kind ("SEC filing: AAPL (2024-05-02), MSFT"), fallbacks listed first. */
+function capSources(sources: Record<string, CapSource>): string {
+  const groups = new Map<string, string[]>();
+  const order: CapSource["source"][] = ["equal_fallback", "excluded", "fund_assets", "edgar"];
+  for (const [symbol, cap] of Object.entries(sources).sort(([a], [b]) => a.localeCompare(b))) {
+    const list = groups.get(cap.source) ?? [];
+    list.push(cap.filed ? `${symbol} (${cap.filed})` : symbol);
+    groups.set(cap.source, list);
+  }
+  const parts = order.filter((k) => groups.has(k)).map((k) => `${SOURCE_TEXT[k]}: ${(groups.get(k) ?? []).join(", ")}`);
+  return parts.length ? parts.join("; ") : "—";
+}
+
+function rebalanceItem(r: Rebalance): HTMLElement {
+  const decision = r.kind === "skipped" ? "skipped" : r.kind === "formation" ? "formed" : "rebalanced";
+  return h(
+    "li",
+    { class: `rebalance ${r.kind}`, "data-date": r.date },
+    h("h3", {}, `${r.date}: ${decision}`, h("span", { class: "muted" }, ` (trigger: ${r.trigger})`)),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Turnover"),
+      h("dd", {}, pct(r.turnover)),
+      h("dt", {}, "Cost"),
+      h("dd", {}, pct(r.cost)),
+      h("dt", {}, "Market-cap leg"),
+      h("dd", {}, r.market_cap_leg),
+      h("dt", {}, "Cap sources"),
+      h("dd", {}, capSources(r.cap_sources)),
+    ),
+    r.notes.length ? h("ul", { class: "notes", "aria-label": `Notes on ${r.date}` }, ...r.notes.map((n) => h("li", {}, n))) : h("p", { class: "muted" }, "No notes."),
+  );
+}
+
+/** The rebalances, oldest first as the API pages them (a cursor per page); "Show later" fetches the next page. */
+function rebalanceList(slot: HTMLElement): void {
+  const list = h("ol", { class: "rebalances" });
+  const more = h("button", { type: "button", class: "secondary" }, "Show later rebalances");
+  const status = h("div", { "aria-live": "polite" });
+  let cursor: string | null = null;
+  let loaded = 0;
+  const fetchPage = async (): Promise<void> => {
+    more.disabled = true;
+    try {
+      const page = await get<RebalancePage>(`/v1/index/rebalances${query({ limit: PAGE, cursor })}`);
+      loaded += page.items.length;
+      list.append(...page.items.map(rebalanceItem));
+      cursor = page.next_cursor;
+      status.replaceChildren(h("p", { class: "muted", role: "status" }, `${loaded} rebalances shown${cursor ? "" : ", all of them"} (strategy version ${page.strategy_version}).`));
+      if (!loaded) status.replaceChildren(empty("No rebalances yet."));
+      more.hidden = !cursor;
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener("click", () => {
+    fetchPage().catch((error: unknown) => status.replaceChildren(failure(error)));
+  });
+  void load(
+    slot,
+    () => fetchPage(),
+    () => [status, list, more],
+  );
 }
 
 export function allocationsPage(main: HTMLElement): void {
   const current = h("div");
   const targets = h("div");
-  main.replaceChildren(h("h1", {}, "Allocations"), section("Current weights", current), section("Target weights over time", targets));
+  const rebalances = h("div");
+  main.replaceChildren(
+    h("h1", {}, "Allocations"),
+    section("Current weights", current),
+    section("Target weights over time", targets),
+    section("Rebalances", rebalances),
+  );
+  rebalanceList(rebalances);
   const now = get<Current>("/v1/index/current");
   void load(current, () => now, weightsTable);
   void load(
