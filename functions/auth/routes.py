@@ -6,6 +6,8 @@ import uuid
 from typing import TYPE_CHECKING
 
 from autoindex.auth.deps import CurrentPrincipal, WriterPrincipal
+from autoindex.errors import Forbidden
+from autoindex.identity.principal import Principal
 from autoindex.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -17,6 +19,8 @@ from autoindex.identity.schemas import (
     RefreshRequest,
     RegisterAccepted,
     RegisterRequest,
+    SessionList,
+    SessionRead,
     TokenPairRead,
     UserRead,
 )
@@ -80,6 +84,41 @@ def logout_all(principal: WriterPrincipal, uow: UowDep, meta: RequestMetaDep) ->
     """End every session of the caller (refresh and access tokens, on every device) at once."""
     ended = identity.logout_all(uow=uow, user_id=principal.user_id, meta=meta)
     return LogoutAllRead(sessions_ended=ended)
+
+
+def _bearer_session(request: Request, principal: Principal) -> uuid.UUID:
+    """The session of this request's bearer token (verified already); API keys have no sessions."""
+    if principal.kind != "user":
+        raise Forbidden("Sessions are seen and ended with a bearer token, not an API key.")
+    from autoindex.identity import tokens
+
+    _, _, token = request.headers.get("authorization", "").partition(" ")
+    return tokens.decode_access_token(token.strip()).session_id
+
+
+@router.get("/sessions")
+def list_sessions(request: Request, principal: CurrentPrincipal, uow: ReadUowDep) -> SessionList:
+    """The caller's signed-in sessions (newest first, at most 100), the current one marked; no token material."""
+    current = _bearer_session(request, principal)
+    rows = identity.sessions_of(uow=uow, user_id=principal.user_id, current=current)
+    return SessionList(
+        items=[
+            SessionRead(id=sid, started_at=start, last_refreshed_at=last, expires_at=end, current=now)
+            for sid, start, last, end, now in rows
+        ]
+    )
+
+
+@router.delete(
+    "/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(rate_limit("auth"))]
+)
+def end_session(
+    session_id: uuid.UUID, request: Request, principal: WriterPrincipal, uow: UowDep, meta: RequestMetaDep
+) -> Response:
+    """End one of the caller's sessions (its refresh and access tokens) at once; another user's is a 404."""
+    _bearer_session(request, principal)
+    identity.end_session(uow=uow, user_id=principal.user_id, session_id=session_id, meta=meta)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me")

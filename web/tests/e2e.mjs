@@ -295,6 +295,22 @@ const steps = {
     check((await page.getByRole("cell", { name: "e2e-reporting" }).count()) === 0, "a revoked key leaves the list");
     const after = await page.evaluate(async (k) => (await fetch("/v1/auth/me", { headers: { "X-API-Key": k } })).status, key);
     check(after === 401, `a revoked key is refused (${after})`);
+    // Sessions: a second sign-in elsewhere is listed beside this browser's and can be ended from here.
+    const other = await page.evaluate(async ([email, password]) => {
+      const answer = await fetch("/v1/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password }) });
+      return (await answer.json()).access_token;
+    }, [args.email, args.password]);
+    await page.reload(); // the same #/account address: a reload draws the list again, with the new sign-in
+    await page.getByRole("heading", { name: "Account", level: 1 }).waitFor();
+    await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
+    await page.getByRole("cell", { name: "This browser" }).waitFor();
+    const endOther = page.getByRole("button", { name: /^Sign out: Session started/ }).first();
+    await endOther.click();
+    await page.getByText("Session ended.").waitFor();
+    await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
+    const ended = await page.evaluate(async (t) => (await fetch("/v1/auth/me", { headers: { Authorization: `Bearer ${t}` } })).status, other);
+    check(ended === 401, `the ended session's token is refused (${ended})`);
+    check((await page.getByRole("cell", { name: "This browser" }).count()) === 1, "this browser's session stays");
     report("API keys: created (shown once, copied), listed, revoked");
   },
 

@@ -63,6 +63,46 @@ def live_sessions_of(session: Session, user_id: uuid.UUID, *, at: datetime) -> l
     return sorted(set(session.scalars(query)))
 
 
+def session_summaries(
+    session: Session, user_id: uuid.UUID, *, at: datetime, limit: int
+) -> list[tuple[uuid.UUID, datetime, datetime, datetime]]:
+    """The user's live sessions, newest first: (family_id, started_at, last_refreshed_at, expires_at).
+
+    Live as ``session_is_live`` has it: no token of the family revoked, and its absolute end not reached.
+    """
+    query = (
+        select(
+            RefreshToken.family_id,
+            func.min(RefreshToken.issued_at).label("started_at"),
+            func.max(RefreshToken.issued_at).label("last_refreshed_at"),
+            func.max(RefreshToken.session_expires_at).label("expires_at"),
+        )
+        .where(RefreshToken.user_id == user_id)
+        .group_by(RefreshToken.family_id)
+        .having(func.count(RefreshToken.revoked_at) == 0, func.max(RefreshToken.session_expires_at) > at)
+        .order_by(func.min(RefreshToken.issued_at).desc(), RefreshToken.family_id)
+        .limit(limit)
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in session.execute(query)]
+
+
+def live_token_of_session(
+    session: Session, family_id: uuid.UUID, *, user_id: uuid.UUID, at: datetime
+) -> RefreshToken | None:
+    """One token of the user's live session ``family_id``, locked (a concurrent refresh waits); None otherwise."""
+    query = (
+        select(RefreshToken)
+        .where(
+            RefreshToken.family_id == family_id,
+            RefreshToken.user_id == user_id,
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.session_expires_at > at,
+        )
+        .with_for_update()
+    )
+    return session.scalars(query).first()
+
+
 def revoke_sessions_of(session: Session, user_id: uuid.UUID, *, at: datetime, reason: str) -> int:
     result = session.execute(
         update(RefreshToken)

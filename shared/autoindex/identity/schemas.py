@@ -53,6 +53,20 @@ class RegisterAccepted(BaseModel):
     detail: str = REGISTER_ACCEPTED
 
 
+class SessionRead(BaseModel):
+    """One signed-in session (a refresh-token family): when it began, was last refreshed, and must end."""
+
+    id: uuid.UUID
+    started_at: datetime
+    last_refreshed_at: datetime
+    expires_at: datetime = Field(description="The absolute end: no refresh carries the session past it.")
+    current: bool = Field(description="Whether the access token of this request belongs to this session.")
+
+
+class SessionList(BaseModel):
+    items: list[SessionRead] = Field(description="Live sessions, newest first (at most 100).")
+
+
 class LogoutAllRead(BaseModel):
     sessions_ended: int
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy.exc import IntegrityError
 
-from autoindex.errors import Conflict, ServiceUnavailable, Unauthorized, ValidationFailed
+from autoindex.errors import Conflict, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
 from autoindex.identity import audit, authn, passwords, tokens
 from autoindex.identity import queries as repo
 from autoindex.identity.models import RefreshToken, User
@@ -254,6 +254,33 @@ def logout_all(*, uow: UnitOfWork, user_id: uuid.UUID, meta: RequestMeta) -> int
             details={"sessions_ended": len(sessions), "tokens_revoked": revoked},
         )
     return len(sessions)
+
+
+#: The sessions list shows at most this many (newest first); "log out everywhere" ends all of them.
+MAX_LISTED_SESSIONS = 100
+
+
+def sessions_of(
+    *, uow: UnitOfWork, user_id: uuid.UUID, current: uuid.UUID | None
+) -> list[tuple[uuid.UUID, datetime, datetime, datetime, bool]]:
+    """The user's live sessions, newest first: (id, started, last refreshed, absolute end, is ``current``)."""
+    with uow:
+        rows = repo.session_summaries(uow.session, user_id, at=_now(), limit=MAX_LISTED_SESSIONS)
+    return [(sid, started, last, end, sid == current) for sid, started, last, end in rows]
+
+
+def end_session(*, uow: UnitOfWork, user_id: uuid.UUID, session_id: uuid.UUID, meta: RequestMeta) -> None:
+    """End one of the user's own sessions, its access tokens included, as a logout does.
+
+    Another user's session, an ended one and an unknown id are the same 404: ids of other people's
+    sessions are not confirmed to exist.
+    """
+    now = _now()
+    with uow:
+        row = repo.live_token_of_session(uow.session, session_id, user_id=user_id, at=now)
+        if row is None:
+            raise NotFound("No such session.")
+        _end_family(uow, row, now=now, meta=meta, reason="logout", outcome="success")
 
 
 def _end_sessions_in_cache(user_id: uuid.UUID, session_ids: list[uuid.UUID], *, strict: bool) -> None:

@@ -14,6 +14,13 @@ interface ApiKey {
   last_used_at: string | null;
   revoked_at: string | null;
 }
+interface Session {
+  id: string;
+  started_at: string;
+  last_refreshed_at: string;
+  expires_at: string;
+  current: boolean;
+}
 interface Created extends ApiKey {
   key: string;
 }
@@ -59,6 +66,31 @@ function keyList(keys: ApiKey[], refresh: () => void, notice: HTMLElement): HTML
   return table(["Name", "Prefix", "Scopes", "Created", "Last used", "Expires", ""], rows);
 }
 
+function sessionList(sessions: Session[], refresh: () => void, notice: HTMLElement): HTMLElement {
+  if (!sessions.length) return empty("No signed-in sessions.");
+  const rows = sessions.map((s) => {
+    const label = s.current ? "This browser" : `Session started ${isoDateTime(s.started_at)}`;
+    const end = h("button", { type: "button", class: "secondary", "aria-label": `Sign out: ${label}` }, "Sign out");
+    end.addEventListener("click", async () => {
+      if (!confirm(s.current ? "Sign out of this browser?" : "End this session? Its device is signed out at once.")) return;
+      try {
+        await del(`/v1/auth/sessions/${s.id}`);
+        if (s.current) {
+          location.reload();
+          return;
+        }
+        notice.replaceChildren(h("p", { class: "ok", role: "status" }, "Session ended."));
+        refresh();
+      } catch (error) {
+        notice.replaceChildren(h("p", { class: "state error", role: "alert" }, errorText(error)));
+      }
+    });
+    const who = s.current ? h("strong", {}, "This browser") : "Another sign-in";
+    return [who, isoDateTime(s.started_at), isoDateTime(s.last_refreshed_at), isoDateTime(s.expires_at), end];
+  });
+  return table(["Session", "Signed in", "Last refreshed", "Ends at the latest", ""], rows, "Signed-in sessions");
+}
+
 export function accountPage(main: HTMLElement, me: Me): void {
   const name = h("input", { type: "text", name: "name", required: true, maxlength: 64, pattern: "[\\w .:@\\/\\-]+" });
   const scopes = ["read", "write", ...(me.role === "admin" ? ["admin"] : [])].map((scope) =>
@@ -91,6 +123,10 @@ export function accountPage(main: HTMLElement, me: Me): void {
       submit.disabled = false;
     }
   });
+  const sessionNotice = h("div", { "aria-live": "polite" });
+  const sessionSlot = h("div");
+  const refreshSessions = (): void =>
+    void load(sessionSlot, () => get<{ items: Session[] }>("/v1/auth/sessions"), (d) => sessionList(d.items, refreshSessions, sessionNotice));
   const everywhere = h("button", { type: "button", class: "secondary" }, "Sign out everywhere");
   const sessionStatus = h("p", { role: "status" });
   everywhere.addEventListener("click", async () => {
@@ -107,7 +143,15 @@ export function accountPage(main: HTMLElement, me: Me): void {
     h("h1", {}, "Account"),
     section("You", h("dl", { class: "facts" }, h("dt", {}, "E-mail"), h("dd", {}, me.email), h("dt", {}, "Role"), h("dd", {}, me.role))),
     section("API keys", form, notice, list),
-    section("Sessions", h("p", {}, "Signing out here ends this browser's session. To end every session of this account:"), everywhere, sessionStatus),
+    section(
+      "Sessions",
+      sessionNotice,
+      sessionSlot,
+      h("p", {}, "To end every session of this account, this browser's too:"),
+      everywhere,
+      sessionStatus,
+    ),
   );
   refresh();
+  refreshSessions();
 }
