@@ -123,16 +123,18 @@ def test_four_concurrent_ingests_use_the_whole_budget_and_never_get_a_429(
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    # Then every batch landed, the provider never answered 429, and each window's credits were all spent
+    # Then every batch landed, the provider never answered 429, and each window's credits were all spent:
+    # 16 for the bars, and 13 for the unadjusted closes the backfill reads splits from (stocks and ETFs;
+    # SPX and the FX pairs do not split)
     assert errors == []
     run = _run(ticket.run.id)
-    assert (run.status, run.batches_done, run.credits_used) == ("succeeded", 8, 16)
+    assert (run.status, run.batches_done, run.credits_used) == ("succeeded", 8, 16 + 13)
     assert fake.status_count(429) == 0
     per_window: Counter[int] = Counter()
     for request in fake.requests:
         if request.path == "/time_series":
             per_window[int(request.at // 2.0)] += len(request.query["symbol"][0].split(","))
-    assert sum(per_window.values()) == 16 and max(per_window.values()) <= 8
+    assert sum(per_window.values()) == 29 and max(per_window.values()) <= 8
     assert sorted(per_window.values(), reverse=True)[:2] == [8, 8]
 
 
@@ -190,13 +192,14 @@ def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_los
     assert dispatcher.drain(120)
     run = _run(second.run.id)
     # Then AAPL's whole history was re-fetched and replaced, the revision is on the run, and it cost one more call
-    # (each call is two: the split-adjusted bars, and the adjust=all closes the dividends are read from)
+    # (each call is two: the split-adjusted bars, and the adjust=all closes the dividends are read from), and
+    # one credit more for the unadjusted closes its splits are read from (tests/integration/pipeline/test_splits.py)
     assert run.status == "succeeded", (run.errors, dispatcher.dead_letters, _batches(second.run.id))
     assert [r["symbol"] for r in run.revisions] == ["AAPL"]
     (revision,) = run.revisions
     assert revision["factor"] == pytest.approx(10.0, rel=1e-6) and revision["first_changed"] == before[0][0].isoformat()
     planned = sum(len(b) for b in _batch_symbols(second.run.id))
-    assert run.credits_used == 2 * (planned + 1)
+    assert run.credits_used == 2 * (planned + 1) + 1
     after = _closes("AAPL")
     by_day = dict(after)
     for day, old in before:
@@ -253,7 +256,8 @@ def test_dividends_are_read_off_the_adjusted_closes_and_written_once(
     # Then the cash per share is what was paid, and the run paid two credits per symbol (two bases of closes)
     assert run.status == "succeeded" and run.dividends_written == 1
     assert {k: v[0] for k, v in _dividends().items()} == {("AAPL", early): Decimal("0.2400")}
-    assert run.credits_used == 2 * sum(len(b) for b in _batch_symbols(first.run.id))
+    # (and, this being their backfill, one more for each stock's unadjusted closes, the splits' source)
+    assert run.credits_used == 2 * sum(len(b) for b in _batch_symbols(first.run.id)) + len({"AAPL", "MSFT"})
     adjusts = Counter(r.query["adjust"][0] for r in fake.requests if r.path == "/time_series")
     assert adjusts["all"] == adjusts["splits"] > 0
     stored = _dividends()
