@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 import uuid
 from collections import Counter
-from typing import Any
 
 import pytest
 from autoindex.errors import ServiceUnavailable
@@ -17,46 +15,32 @@ from redis import Redis
 from redis.crc import key_slot
 
 from tests.cluster.conftest import CLUSTER_URL, cluster_client
+from tests.workers import StartGate, race
 
 WORKERS = 4
 LIMIT = 25
 POLICIES = {"burst": RateLimitPolicy(limit=LIMIT, window_s=1), "total": RateLimitPolicy(limit=10_000, window_s=60)}
 
 
-def _hammer(url: str, prefix: str, go: Any, start_at: Any, results: Any) -> None:
+def _hammer(gate: StartGate, url: str, prefix: str) -> None:
     limiter = Limiter(RedisCounterStore(cluster_client(url)), POLICIES, key_prefix=prefix)
     limiter.hit_all([("burst", f"key:warm-up-{uuid.uuid4().hex}")])  # slot map known, script loaded
-    results.put("ready")
-    go.wait(timeout=120)
-    begin = start_at.value
+    begin = gate.wait_for_start()
     allowed: Counter[int] = Counter()
     decisions = 0
-    while time.time() < begin:
-        time.sleep(0.001)
     while time.time() < begin + 2.5:
         burst, _ = limiter.hit_all([("burst", "key:k"), ("total", "key:k")])  # two budgets, one decision
         decisions += 1
         if burst.allowed:
             assert burst.window_id is not None
             allowed[burst.window_id] += 1
-    results.put((dict(allowed), decisions))
+    gate.report((dict(allowed), decisions))
 
 
 @pytest.mark.slow
 def test_four_processes_through_the_cluster_get_exactly_the_limit_per_window(prefix: str) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    results, go, start_at = ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
-    procs = [ctx.Process(target=_hammer, args=(CLUSTER_URL, prefix, go, start_at, results)) for _ in range(WORKERS)]
-    for proc in procs:
-        proc.start()
-    # A barrier: the window start is chosen only once every worker is connected and waiting.
-    assert [results.get(timeout=120) for _ in procs] == ["ready"] * WORKERS
-    start_at.value = int(time.time()) + 1.05
-    go.set()
-    outcomes = [results.get(timeout=60) for _ in procs]
-    for proc in procs:
-        proc.join(timeout=10)
-        assert proc.exitcode == 0
+    # 50 ms into the window after next, chosen once every worker is connected and waiting
+    outcomes = race(_hammer, [(CLUSTER_URL, prefix)] * WORKERS, start_at=lambda now: int(now) + 1.05)
     per_window: Counter[int] = Counter()
     for allowed, decisions in outcomes:
         per_window.update(allowed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 import uuid
 from collections import Counter
@@ -19,53 +18,37 @@ from redis import Redis
 
 from tests.conftest import REDIS_URL, clear_process_caches
 from tests.lambda_http import call
+from tests.workers import StartGate, race
 
 WORKERS = 4
 LIMIT = 25
 
 
-def _hammer(redis_url: str, prefix: str, go: Any, start_at: Any, results: Any) -> None:
+def _hammer(gate: StartGate, redis_url: str, prefix: str) -> None:
     limiter = Limiter(
         RedisCounterStore(Redis.from_url(redis_url)),
         {"burst": RateLimitPolicy(limit=LIMIT, window_s=1)},
         key_prefix=prefix,
     )
     limiter.hit("burst", f"ip:warm-up-{uuid.uuid4().hex}")  # connected and the script loaded before the race
-    results.put("ready")
-    go.wait(timeout=120)
-    begin = start_at.value
-    stop_at = begin + 2.5
+    stop_at = gate.wait_for_start() + 2.5
     allowed: Counter[int] = Counter()
     decisions = 0
-    while time.time() < begin:
-        time.sleep(0.001)
     while time.time() < stop_at:
         decision = limiter.hit("burst", "ip:203.0.113.9")
         decisions += 1
         if decision.allowed:
             assert decision.window_id is not None
             allowed[decision.window_id] += 1
-    results.put((dict(allowed), decisions))
+    gate.report((dict(allowed), decisions))
 
 
 @pytest.mark.slow
 def test_four_processes_through_one_redis_get_exactly_the_limit_per_window(redis_client: Redis) -> None:
     # Given four processes hammering one key, from just after a window boundary through 2.5 windows
-    ctx = multiprocessing.get_context("spawn")
-    results, go, start_at = ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
     prefix = f"rl-test-{uuid.uuid4().hex[:8]}"
-    procs = [ctx.Process(target=_hammer, args=(REDIS_URL, prefix, go, start_at, results)) for _ in range(WORKERS)]
-    for proc in procs:
-        proc.start()
-    # A barrier first: on a loaded machine spawning takes seconds, so the window start is chosen only
-    # once every worker is connected and waiting, never before.
-    assert [results.get(timeout=120) for _ in procs] == ["ready"] * WORKERS
-    start_at.value = int(time.time()) + 1.05  # 50 ms into the window after next
-    go.set()
-    outcomes = [results.get(timeout=60) for _ in procs]
-    for proc in procs:
-        proc.join(timeout=10)
-        assert proc.exitcode == 0
+    # 50 ms into the window after next, chosen once every worker is connected and waiting
+    outcomes = race(_hammer, [(REDIS_URL, prefix)] * WORKERS, start_at=lambda now: int(now) + 1.05)
     per_window: Counter[int] = Counter()
     for allowed, decisions in outcomes:
         per_window.update(allowed)
@@ -175,46 +158,30 @@ def test_decisions_survive_a_script_cache_flush(redis_client: Redis) -> None:
 BURST, TOTAL = 25, 40  # per 1-s window, and per 2-s window
 
 
-def _hammer_all(redis_url: str, prefix: str, go: Any, start_at: Any, results: Any) -> None:
+def _hammer_all(gate: StartGate, redis_url: str, prefix: str) -> None:
     limiter = Limiter(
         RedisCounterStore(Redis.from_url(redis_url)),
         {"burst": RateLimitPolicy(limit=BURST, window_s=1), "total": RateLimitPolicy(limit=TOTAL, window_s=2)},
         key_prefix=prefix,
     )
     limiter.hit_all([("burst", f"key:warm-up-{uuid.uuid4().hex}")])  # connected and the script loaded
-    results.put("ready")
-    go.wait(timeout=120)
-    begin = start_at.value
-    stop_at = begin + 4.5
+    stop_at = gate.wait_for_start() + 4.5
     allowed: Counter[tuple[str, int]] = Counter()
-    while time.time() < begin:
-        time.sleep(0.001)
     while time.time() < stop_at:
         decisions = limiter.hit_all([("burst", "key:k"), ("total", "key:k")])
         if all(d.allowed for d in decisions):  # the request's verdict
             for d in decisions:
                 assert d.window_id is not None
                 allowed[(d.policy, d.window_id)] += 1
-    results.put(dict(allowed))
+    gate.report(dict(allowed))
 
 
 @pytest.mark.slow
 def test_four_processes_get_exactly_every_budget_of_a_combined_decision(redis_client: Redis) -> None:
     # Given four processes making a 1-s and a 2-s decision together, from just after a 2-s boundary for 4.5 s
-    ctx = multiprocessing.get_context("spawn")
-    results, go, start_at = ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
     prefix = f"rl-test-{uuid.uuid4().hex[:8]}"
-    procs = [ctx.Process(target=_hammer_all, args=(REDIS_URL, prefix, go, start_at, results)) for _ in range(WORKERS)]
-    for proc in procs:
-        proc.start()
-    # The barrier, then the window start (see the test above).
-    assert [results.get(timeout=120) for _ in procs] == ["ready"] * WORKERS
-    start_at.value = (int(time.time()) // 2 + 2) * 2 + 0.05  # 50 ms into a 2-s window at least 2 s away
-    go.set()
-    outcomes = [results.get(timeout=60) for _ in procs]
-    for proc in procs:
-        proc.join(timeout=10)
-        assert proc.exitcode == 0
+    # 50 ms into a 2-s window at least 2 s away
+    outcomes = race(_hammer_all, [(REDIS_URL, prefix)] * WORKERS, start_at=lambda now: (int(now) // 2 + 2) * 2 + 0.05)
     allowed: Counter[tuple[str, int]] = Counter()
     for outcome in outcomes:
         allowed.update(outcome)

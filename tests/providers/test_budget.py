@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from autoindex.market.providers.budget import CreditBudget, MemoryCreditBudget, RedisCreditBudget
@@ -16,6 +14,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from tests.conftest import REDIS_URL
+from tests.workers import StartGate, race
 
 WORKERS = 4
 LIMIT = 8
@@ -23,7 +22,7 @@ WINDOW_MS = 400
 WINDOWS = 5
 
 
-def _reserve_loop(redis_url: str, prefix: str, cost: int, go: Any, start_at: Any, results: Any) -> None:
+def _reserve_loop(gate: StartGate, redis_url: str, prefix: str, cost: int) -> None:
     budget = RedisCreditBudget(
         Redis.from_url(redis_url),
         minute_limit=LIMIT,
@@ -33,41 +32,25 @@ def _reserve_loop(redis_url: str, prefix: str, cost: int, go: Any, start_at: Any
         guard_ms=0,
     )
     budget.usage()  # connected and the script loaded before the race
-    results.put("ready")
-    go.wait(timeout=120)
-    begin = start_at.value
-    stop_at = begin + WINDOWS * WINDOW_MS / 1000 - 0.04  # ends inside the fifth window
+    stop_at = gate.wait_for_start() + WINDOWS * WINDOW_MS / 1000 - 0.04  # ends inside the fifth window
     granted: Counter[int] = Counter()
     attempts = 0
-    while time.time() < begin:
-        time.sleep(0.001)
     while time.time() < stop_at:
         reservation = budget.reserve(cost)
         attempts += 1
         if reservation.granted:
             granted[reservation.usage.window_id] += cost
-    results.put((dict(granted), attempts))
+    gate.report((dict(granted), attempts))
 
 
 @pytest.mark.slow
 def test_four_processes_never_over_reserve_a_shared_minute(key_prefix: str) -> None:
     # Given four processes, two asking 1 credit and two asking 2 at a time, through 5 windows of 8 credits
-    ctx = multiprocessing.get_context("spawn")
-    results, go, start_at = ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
-    procs = [
-        ctx.Process(target=_reserve_loop, args=(REDIS_URL, key_prefix, 1 + i % 2, go, start_at, results))
-        for i in range(WORKERS)
-    ]
-    for proc in procs:
-        proc.start()
-    # The barrier: the window start is chosen only once every worker is connected and waiting.
-    assert [results.get(timeout=120) for _ in procs] == ["ready"] * WORKERS
-    start_at.value = (int(time.time() * 1000 / WINDOW_MS) + 2) * WINDOW_MS / 1000 + 0.02  # just after a boundary
-    go.set()
-    outcomes = [results.get(timeout=60) for _ in procs]
-    for proc in procs:
-        proc.join(timeout=10)
-        assert proc.exitcode == 0
+    workers = [(REDIS_URL, key_prefix, 1 + i % 2) for i in range(WORKERS)]
+    # just after a window boundary still ahead, chosen once every worker is connected and waiting
+    outcomes = race(
+        _reserve_loop, workers, start_at=lambda now: (int(now * 1000 / WINDOW_MS) + 2) * WINDOW_MS / 1000 + 0.02
+    )
     per_window: Counter[int] = Counter()
     for granted, attempts in outcomes:
         per_window.update(granted)
