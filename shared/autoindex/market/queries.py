@@ -12,13 +12,21 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import delete, func, select, text, update
 
 from autoindex.market.batch_results import PriceRow
-from autoindex.market.models import ACTIVE_RUN_STATUSES, Asset, AssetDividend, DailyPrice, RefreshBatch, RefreshRun
+from autoindex.market.models import (
+    ACTIVE_RUN_STATUSES,
+    Asset,
+    AssetDividend,
+    AssetSplit,
+    DailyPrice,
+    RefreshBatch,
+    RefreshRun,
+)
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from autoindex.market.providers.protocol import Dividend
+    from autoindex.market.providers.protocol import Dividend, Split
 
 
 def active_assets(session: Session) -> list[Asset]:
@@ -221,3 +229,66 @@ def delete_dividends(session: Session, asset_id: int, ex_dates: Sequence[date] |
             return 0
         statement = statement.where(AssetDividend.ex_date.in_(list(ex_dates)))
     return int(getattr(session.execute(statement), "rowcount", 0) or 0)
+
+
+def splits_between(session: Session, asset_id: int, start: date, end: date) -> dict[date, tuple[int, int]]:
+    """One asset's stored splits effective in ``[start, end]``: date -> (shares_after, shares_before)."""
+    rows = session.execute(
+        select(AssetSplit.effective_date, AssetSplit.shares_after, AssetSplit.shares_before).where(
+            AssetSplit.asset_id == asset_id, AssetSplit.effective_date >= start, AssetSplit.effective_date <= end
+        )
+    )
+    return {day: (after, before) for day, after, before in rows}
+
+
+def write_splits(
+    session: Session, asset_id: int, splits: Sequence[Split], *, source: str, ingested_at: datetime
+) -> int:
+    """Insert or replace splits by (asset_id, effective_date) in the caller's transaction; returns the rows written."""
+    for split in splits:
+        session.merge(
+            AssetSplit(
+                asset_id=asset_id,
+                effective_date=split.date,
+                shares_after=split.shares_after,
+                shares_before=split.shares_before,
+                source=source,
+                ingested_at=ingested_at,
+            )
+        )
+    return len(splits)
+
+
+def delete_splits(session: Session, asset_id: int, dates: Sequence[date]) -> int:
+    if not dates:
+        return 0
+    statement = delete(AssetSplit).where(AssetSplit.asset_id == asset_id, AssetSplit.effective_date.in_(list(dates)))
+    return int(getattr(session.execute(statement), "rowcount", 0) or 0)
+
+
+def closes_and_volumes_between(
+    session: Session, asset_ids: Sequence[int], start: date, end: date
+) -> dict[int, dict[date, tuple[Decimal, int | None]]]:
+    """The stored closes and volumes of ``asset_ids`` over ``[start, end]``, by asset and date."""
+    out: dict[int, dict[date, tuple[Decimal, int | None]]] = {asset_id: {} for asset_id in asset_ids}
+    rows = session.execute(
+        select(DailyPrice.asset_id, DailyPrice.date, DailyPrice.close, DailyPrice.volume).where(
+            DailyPrice.asset_id.in_(list(asset_ids)), DailyPrice.date >= start, DailyPrice.date <= end
+        )
+    )
+    for asset_id, day, close, volume in rows:
+        out[asset_id][day] = (close, volume)
+    return out
+
+
+def dividends_of(session: Session, asset_ids: Sequence[int], start: date, end: date) -> dict[int, dict[date, Decimal]]:
+    """The stored dividends of ``asset_ids`` with ex-dates in ``[start, end]``, by asset and ex-date."""
+    out: dict[int, dict[date, Decimal]] = {asset_id: {} for asset_id in asset_ids}
+    rows = session.execute(
+        select(AssetDividend.asset_id, AssetDividend.ex_date, AssetDividend.amount).where(
+            AssetDividend.asset_id.in_(list(asset_ids)), AssetDividend.ex_date >= start, AssetDividend.ex_date <= end
+        )
+    )
+    for asset_id, day, amount in rows:
+        out[asset_id][day] = amount
+    return out
