@@ -50,6 +50,16 @@ class AssetDetail(AssetRead):
     )
 
 
+class UniverseAssetRead(AssetRead):
+    """An asset as the operator sees it after a universe change: with the CIK its share counts come from."""
+
+    cik: int | None = Field(
+        description="SEC's Central Index Key, for share counts from EDGAR. Null for a stock until it is found in "
+        "SEC's ticker map (at once if the map is cached, else by the weekly share-count job) or set here; funds "
+        "need none (they are excluded from the market-cap leg by rule)."
+    )
+
+
 class AssetPage(BaseModel):
     items: list[AssetRead]
     next_cursor: str | None
@@ -113,6 +123,11 @@ class UniverseChange(BaseModel):
     in_universe: bool = True
     is_benchmark: bool | None = None
     is_active: bool = True
+    cik: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = Field(
+        default=None,
+        description="SEC's Central Index Key, when the ticker is not in SEC's ticker map as written (unset: looked "
+        "up there by ticker, a share class written BRK.B or BRK-B alike).",
+    )
 
 
 class RevisionSplit(BaseModel):
