@@ -24,6 +24,9 @@ from autoindex.market.deadline import batch_fits, wait_for_room
 from autoindex.market.dividend_sync import dividend_changes
 from autoindex.market.models import RefreshBatch, RefreshRun
 from autoindex.market.providers import factory
+from autoindex.market.providers.dividend_decode import StoredWindow
+from autoindex.market.providers.incremental import IncrementalBars, SymbolState
+from autoindex.market.providers.payers import pays_cash
 from autoindex.market.providers.protocol import (
     AuthenticationFailed,
     DailyLimitExhausted,
@@ -138,14 +141,49 @@ def _read_splits(
     return out, provider.capabilities.split_cost(len(histories))
 
 
+def _states(session: Session, batch: RefreshBatch) -> dict[str, SymbolState]:
+    """What is stored of each batch symbol inside its window, and whether the instrument can pay cash."""
+    assets = market_repo.assets_by_symbol(session, batch.symbols)
+    ids = [asset.id for asset in assets.values()]
+    bars = market_repo.closes_and_volumes_between(session, ids, batch.start_date, batch.end_date)
+    dividends = market_repo.dividends_of(session, ids, batch.start_date, batch.end_date)
+    out = {}
+    for symbol, asset in assets.items():
+        stored = bars[asset.id]
+        window = StoredWindow(
+            closes={day: close for day, (close, _) in stored.items()},
+            volumes={day: volume for day, (_, volume) in stored.items()},
+            dividends=dividends[asset.id],
+        )
+        out[symbol] = SymbolState(pays_cash=pays_cash(asset.asset_type), stored=window if stored else None)
+    return out
+
+
+def _fetch_window(batch: RefreshBatch, provider: MarketDataProvider) -> tuple[dict[str, SymbolBars | SymbolError], int]:
+    """The batch's window and the credits it cost: knowing what is stored when the provider can use it.
+
+    There an instrument that cannot pay gets no dividend call, and a payer's overlap usually lets one call
+    do (``providers/dividend_decode.py``); the run's credits are what the calls reserved.
+    """
+    if not isinstance(provider, IncrementalBars):
+        results = provider.daily_bars(batch.symbols, batch.start_date, batch.end_date)
+        return results, provider.capabilities.cost(len(batch.symbols))
+    with UnitOfWork(read_only=True) as uow:
+        states = _states(uow.session, batch)
+    got = provider.refresh_bars(batch.symbols, batch.start_date, batch.end_date, states)
+    if got.two_calls:
+        logger.info("dividends not readable off one call; asked twice", extra={"symbols": got.two_calls})
+    add_metric("DividendCallsSaved", len(got.one_call))
+    return got.results, got.credits
+
+
 def _fetch(batch: RefreshBatch, provider: MarketDataProvider) -> Fetched:
     """The batch's bars; a symbol whose re-fetched overlap moved gets its whole history fetched again.
 
     A whole history (a backfill batch, or that re-fetch) comes with its splits, at ``split_cost`` credits.
     """
     settings = get_settings()
-    results = provider.daily_bars(batch.symbols, batch.start_date, batch.end_date)
-    credits = provider.capabilities.cost(len(batch.symbols))
+    results, credits = _fetch_window(batch, provider)
     with UnitOfWork(read_only=True) as uow:
         assets = market_repo.assets_by_symbol(uow.session, batch.symbols)
         ids = {s: a.id for s, a in assets.items()}

@@ -22,6 +22,7 @@ from autoindex.market.providers.twelvedata.client import TwelveDataProvider
 from autoindex.market.refresh import request_refresh
 from autoindex.settings import get_settings
 from autoindex_dev.fake_twelvedata.server import FakeTwelveData
+from autoindex_dev.fake_twelvedata.state import RecordedRequest
 from redis import Redis
 from sqlalchemy import select, update
 
@@ -188,18 +189,22 @@ def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_los
     msft_before = _closes("MSFT")
     # When today's refresh asks again for the newest stored bars and sees them ten times lower
     offset[0] = 0.0
+    asked_before = len(fake.requests)
     second = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
     assert dispatcher.drain(120)
     run = _run(second.run.id)
-    # Then AAPL's whole history was re-fetched and replaced, the revision is on the run, and it cost one more call
-    # (each call is two: the split-adjusted bars, and the adjust=all closes the dividends are read from), and
-    # one credit more for the unadjusted closes its splits are read from (tests/integration/pipeline/test_splits.py)
+    # Then AAPL's whole history was re-fetched and replaced, and the revision is on the run
     assert run.status == "succeeded", (run.errors, dispatcher.dead_letters, _batches(second.run.id))
     assert [r["symbol"] for r in run.revisions] == ["AAPL"]
     (revision,) = run.revisions
     assert revision["factor"] == pytest.approx(10.0, rel=1e-6) and revision["first_changed"] == before[0][0].isoformat()
+    # And the run's credits are what the fake counted: one call per planned symbol (adjust=all for the payers,
+    # adjust=splits for SPX and USD/EUR), the split-adjusted call AAPL's fallen overlap asked for, and the
+    # re-fetch of its history in both bases and unadjusted, the closes its splits are read from
+    # (tests/integration/pipeline/test_splits.py)
     planned = sum(len(b) for b in _batch_symbols(second.run.id))
-    assert run.credits_used == 2 * (planned + 1) + 1
+    assert run.credits_used == planned + 1 + 2 + 1 == _credits_counted(fake.requests[asked_before:])
+    assert _asked(fake.requests[asked_before:])["AAPL"] == ["all", "splits", "splits", "all", "none"]
     after = _closes("AAPL")
     by_day = dict(after)
     for day, old in before:
@@ -211,6 +216,21 @@ def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_los
     # And the next refresh finds nothing revised
     third = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
     assert dispatcher.drain(120) and _run(third.run.id).revisions == []
+
+
+def _credits_counted(requests: list[RecordedRequest]) -> int:
+    """Credits the fake charged for these requests: one per symbol of each /time_series call."""
+    return sum(len(r.query["symbol"][0].split(",")) for r in requests if r.path == "/time_series")
+
+
+def _asked(requests: list[RecordedRequest]) -> dict[str, list[str]]:
+    """The ``adjust`` of each /time_series call, by symbol, in the order they were asked."""
+    out: dict[str, list[str]] = {}
+    for r in requests:
+        if r.path == "/time_series":
+            for symbol in r.query["symbol"][0].split(","):
+                out.setdefault(symbol, []).append(r.query["adjust"][0])
+    return out
 
 
 def _batches(run_id: uuid.UUID) -> list[tuple[str, int, str | None]]:
@@ -253,20 +273,25 @@ def test_dividends_are_read_off_the_adjusted_closes_and_written_once(
     )
     assert dispatcher.drain(120)
     run = _run(first.run.id)
-    # Then the cash per share is what was paid, and the run paid two credits per symbol (two bases of closes)
+    # Then the cash per share is what was paid, and the first fill read it off two bases of closes for the payers
+    # only: SPX and USD/EUR pay nothing and were asked once
     assert run.status == "succeeded" and run.dividends_written == 1
     assert {k: v[0] for k, v in _dividends().items()} == {("AAPL", early): Decimal("0.2400")}
     # (and, this being their backfill, one more for each stock's unadjusted closes, the splits' source)
-    assert run.credits_used == 2 * sum(len(b) for b in _batch_symbols(first.run.id)) + len({"AAPL", "MSFT"})
-    adjusts = Counter(r.query["adjust"][0] for r in fake.requests if r.path == "/time_series")
-    assert adjusts["all"] == adjusts["splits"] > 0
+    assert _asked(fake.requests) == {s: ["all", "splits", "none"] for s in ("AAPL", "MSFT")} | {
+        s: ["splits"] for s in ("SPX", "USD/EUR")
+    }
+    assert run.credits_used == 3 + 3 + 1 + 1 == _credits_counted(fake.requests)
     stored = _dividends()
-    # When today's refresh re-reads the overlap and finds MSFT's dividend
+    # When today's refresh re-reads the overlap and finds MSFT's dividend (a week of new bars: its ex-date is
+    # not known from one call, so MSFT is asked with adjust=splits too; AAPL is read off one call)
     offset[0] = 0.0
+    asked_before = len(fake.requests)
     second = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
     assert dispatcher.drain(120)
     # Then only the new one is written; AAPL's is not stamped again (that would look like a revision)
     assert _run(second.run.id).dividends_written == 1
+    assert _run(second.run.id).credits_used == 4 + 1 == _credits_counted(fake.requests[asked_before:])
     now_stored = _dividends()
     assert now_stored[("MSFT", late)][0] == Decimal("0.8300")
     assert now_stored[("AAPL", early)] == stored[("AAPL", early)]

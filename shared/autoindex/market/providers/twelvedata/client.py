@@ -13,8 +13,11 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
 
+from autoindex.market.providers.dividend_decode import Undecided, decode
 from autoindex.market.providers.dividends import derive_dividends
+from autoindex.market.providers.incremental import RefreshedBars, SymbolState
 from autoindex.market.providers.protocol import (
     ForexPair,
     ProviderCapabilities,
@@ -123,6 +126,9 @@ class TwelveDataProvider:
         ``derived``: a second ``/time_series`` call with ``adjust=all`` over the same window, and the
         dividends read off the two bases (one more credit per symbol); ``endpoint``: ``/dividends`` per
         symbol (plans that have it); ``off``: none (``SymbolBars.dividends_from`` stays None).
+    revision_tolerance
+        ``REVISION_TOLERANCE``: :meth:`refresh_bars` reads a window off one call only when it would see a
+        close that moved by more.
     """
 
     def __init__(
@@ -133,12 +139,14 @@ class TwelveDataProvider:
         settle: timedelta = timedelta(minutes=30),
         max_symbols_per_call: int = CAPABILITIES.symbols_per_request,
         dividends: DividendMode = "off",
+        revision_tolerance: float = 1e-6,
     ) -> None:
         self._transport = transport
         self._clock = clock
         self._settle = settle
         self._chunk = max(1, min(max_symbols_per_call, CAPABILITIES.symbols_per_request))
         self._dividends = dividends
+        self._revision_tolerance = revision_tolerance  # what the one-call reading must not miss (refresh_bars)
         # What a symbol's daily bars cost in all: the bars, and the dividends read beside them.
         self._capabilities = dataclasses.replace(
             CAPABILITIES, credits_per_symbol=CAPABILITIES.credits_per_symbol + _DIVIDEND_CREDITS[dividends]
@@ -191,6 +199,7 @@ class TwelveDataProvider:
             settle=timedelta(minutes=settings.twelvedata_close_settle_min),
             max_symbols_per_call=minute // CAPABILITIES.credits_per_symbol,
             dividends=settings.twelvedata_dividends,
+            revision_tolerance=settings.revision_tolerance,
         )
 
     def __repr__(self) -> str:
@@ -258,6 +267,76 @@ class TwelveDataProvider:
         return dataclasses.replace(
             result, dividends=parse_dividends(payload.body, start=start, end=end), dividends_from=start
         )
+
+    # --- the refresh window, knowing what is stored (the ingest job's incremental path)
+
+    def refresh_bars(
+        self, symbols: Sequence[str], start: date, end: date, states: Mapping[str, SymbolState]
+    ) -> RefreshedBars:
+        """The window's bars like :meth:`daily_bars`, with no dividend call where none is needed.
+
+        An instrument that cannot pay (``states[s].pays_cash`` false: FX pairs, indices) gets one
+        ``adjust=splits`` call in every mode. In ``derived`` mode a payer whose overlap is stored gets one
+        ``adjust=all`` call, decoded against the stored closes (``providers/dividend_decode.py``); only when
+        that cannot be exact does it get the ``adjust=splits`` call too, and the two-call reading. A symbol
+        without a state is treated as a payer with nothing stored, i.e. as :meth:`daily_bars` treats it.
+        """
+        if start > end:
+            raise ValueError("start must not be after end")
+        unique = _unique(symbols)
+        out = RefreshedBars(results={}, credits=0)
+        for i in range(0, len(unique), self._chunk):
+            got = self._refresh_chunk(unique[i : i + self._chunk], start, end, states)
+            out = RefreshedBars(
+                results={**out.results, **got.results},
+                credits=out.credits + got.credits,
+                one_call=out.one_call + got.one_call,
+                two_calls={**out.two_calls, **got.two_calls},
+            )
+        return out
+
+    def _refresh_chunk(
+        self, chunk: list[str], start: date, end: date, states: Mapping[str, SymbolState]
+    ) -> RefreshedBars:
+        unknown = SymbolState(pays_cash=True)
+        payers = [s for s in chunk if states.get(s, unknown).pays_cash] if self._dividends != "off" else []
+        credits = 0
+        out: dict[str, SymbolBars | SymbolError] = {}
+        fully: dict[str, SymbolBars | SymbolError] = {}
+        two_calls: dict[str, str] = {}
+        if self._dividends == "derived" and payers:
+            fully = self._fetch(payers, start, end, adjust="all")
+            credits += CAPABILITIES.cost(len(payers))
+            for symbol in payers:
+                stored = states.get(symbol, unknown).stored
+                answer = fully.get(symbol)
+                if stored is None or not isinstance(answer, SymbolBars):
+                    continue
+                decision = decode(stored, answer.bars, tolerance=self._revision_tolerance, today=self._today(answer))
+                if isinstance(decision, Undecided):
+                    two_calls[symbol] = decision.reason
+                    continue
+                out[symbol] = dataclasses.replace(
+                    answer, bars=decision.bars, dividends=decision.dividends, dividends_from=decision.since
+                )
+        rest = [s for s in chunk if s not in out]
+        if rest:
+            bars = self._fetch(rest, start, end)
+            credits += CAPABILITIES.cost(len(rest))
+            paying = {s: bars[s] for s in rest if s in payers}
+            if self._dividends == "derived":
+                bars.update(self._with_derived(paying, fully, start))
+            elif self._dividends == "endpoint":
+                listed = [s for s, r in paying.items() if isinstance(r, SymbolBars)]
+                bars.update({s: self._with_listed(paying[s], start, end) for s in listed})
+                credits += DIVIDENDS_ENDPOINT_CREDITS * len(listed)
+            out.update(bars)
+        return RefreshedBars(results=out, credits=credits, one_call=tuple(s for s in payers if s not in rest),
+                             two_calls=two_calls)  # fmt: skip
+
+    def _today(self, result: SymbolBars) -> date:
+        """The provider's current date for this symbol: its exchange's (UTC days without one)."""
+        return self._clock().astimezone(ZoneInfo(result.exchange_timezone or "UTC")).date()
 
     def _fetch(
         self, chunk: list[str], start: date, end: date, *, adjust: str = "splits"
