@@ -170,6 +170,8 @@ def _fetch_window(batch: RefreshBatch, provider: MarketDataProvider) -> tuple[di
         return results, provider.capabilities.cost(len(batch.symbols))
     with UnitOfWork(read_only=True) as uow:
         states = _states(uow.session, batch)
+    if batch.backfill:  # a whole history, its splits read off it: every bar comes back, none decoded away
+        states = {symbol: dataclasses.replace(state, stored=None) for symbol, state in states.items()}
     got = provider.refresh_bars(batch.symbols, batch.start_date, batch.end_date, states)
     if got.two_calls:
         logger.info("dividends not readable off one call; asked twice", extra={"symbols": got.two_calls})
