@@ -27,7 +27,8 @@ from autoindex.market.providers.dividend_decode import Decoded, StoredWindow, de
 from autoindex.market.providers.dividends import derive_dividends
 from autoindex.market.providers.payers import pays_cash
 from autoindex.market.providers.protocol import Bar
-from autoindex.market.providers.twelvedata.client import DIVIDENDS_ENDPOINT_CREDITS
+from autoindex.market.providers.splits import SPLITTING_TYPES
+from autoindex.market.providers.twelvedata.client import CAPABILITIES, DIVIDENDS_ENDPOINT_CREDITS
 from autoindex_dev.fake_twelvedata import series
 from autoindex_dev.fake_twelvedata.actions import apply_dividends
 
@@ -41,16 +42,16 @@ TOLERANCE = 1e-6  # REVISION_TOLERANCE's default
 YEAR = date(2025, 1, 2), date(2025, 12, 31)
 
 
-def _planned(overlap: int) -> list[str]:
-    """The symbols a daily refresh plans (each once, whatever the overlap: a call is charged per symbol)."""
-    yesterday = date(2026, 12, 1)
-    progress = [SymbolProgress(s, yesterday, yesterday) for s in (*PAYERS, *NON_PAYERS)]
+def _planned(overlap: int, *, backfill: bool = False) -> list[str]:
+    """The symbols a refresh plans (each once, whatever the overlap: a call is charged per symbol)."""
+    known = None if backfill else date(2026, 12, 1)
+    progress = [SymbolProgress(s, known, known) for s in (*PAYERS, *NON_PAYERS)]
     plan = plan_refresh(
         progress,
         now=NOW,
         exchange_timezone="America/New_York",
         settle=timedelta(minutes=30),
-        history_start=date(2000, 1, 3),
+        history_start=date(2018, 1, 1),
         batch_symbols=8,
         max_bars=5000,
         overlap=overlap,
@@ -58,11 +59,16 @@ def _planned(overlap: int) -> list[str]:
     return [s for batch in plan.batches for s in batch.symbols]
 
 
-def _credits(*, overlap: int, payer: int, other: int, fallbacks: int = 0, refetched: int = 0) -> int:
-    """Credits of one refresh: ``payer`` / ``other`` per planned symbol, one per fallback, two per re-fetch."""
-    planned = _planned(overlap)
+def _credits(  # every knob is one row of the table
+    *, overlap: int, payer: int, other: int, fallbacks: int = 0, refetched: int = 0, backfill: bool = False
+) -> int:
+    """Credits of one refresh: ``payer`` / ``other`` per planned symbol, one per fallback, and a re-fetched
+    stock's history in both bases plus its unadjusted closes (the splits' source; a backfill's stocks too)."""
+    planned = _planned(overlap, backfill=backfill)
     payers = sum(1 for s in planned if s in PAYERS)
-    return payer * payers + other * (len(planned) - payers) + fallbacks + 2 * refetched
+    splitting = sum(1 for s in planned if INSTRUMENTS[s].kind in SPLITTING_TYPES) if backfill else 0
+    split_credits = CAPABILITIES.split_cost(refetched + splitting)
+    return payer * payers + other * (len(planned) - payers) + fallbacks + 2 * refetched + split_credits
 
 
 def _bars(symbol: str, start: date, end: date, dividends: list[tuple[str, float]] | None, today: date) -> list[Bar]:
@@ -118,6 +124,8 @@ def main() -> int:
          _credits(overlap=OVERLAP, payer=2, other=1)),
         ("the default on the day a split re-fetches one symbol",
          _credits(overlap=OVERLAP, payer=1, other=1, fallbacks=1, refetched=1)),
+        ("the default, backfilling the universe from HISTORY_START (2018)",
+         _credits(overlap=OVERLAP, payer=2, other=1, backfill=True)),
         ("with the overlap and /dividends for the payers (endpoint mode)",
          _credits(overlap=OVERLAP, payer=1 + DIVIDENDS_ENDPOINT_CREDITS, other=1)),
     ]  # fmt: skip

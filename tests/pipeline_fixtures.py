@@ -10,7 +10,15 @@ import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.events.ledger import ProcessedEvent
 from autoindex.events.transport import use_local_dispatcher
-from autoindex.market.models import Asset, AssetDividend, AssetShareCount, DailyPrice, RefreshBatch, RefreshRun
+from autoindex.market.models import (
+    Asset,
+    AssetDividend,
+    AssetShareCount,
+    AssetSplit,
+    DailyPrice,
+    RefreshBatch,
+    RefreshRun,
+)
 from autoindex_dev.dispatch import LocalDispatcher
 from autoindex_dev.runner import Runner
 from sqlalchemy import delete, update
@@ -43,7 +51,7 @@ def reset_market(*, keep: set[str] | None = None) -> None:
     with UnitOfWork() as uow:
         if not _seeded:  # the universe the migration seeded, before any test changed it
             _seeded.update(uow.session.scalars(select(Asset.symbol)))
-        for model in (RefreshBatch, RefreshRun, DailyPrice, AssetDividend, AssetShareCount, ProcessedEvent):
+        for model in (RefreshBatch, RefreshRun, DailyPrice, AssetDividend, AssetSplit, AssetShareCount, ProcessedEvent):
             uow.session.execute(delete(model))
         uow.session.execute(delete(Asset).where(Asset.symbol.not_in(_seeded)))
         uow.session.execute(update(Asset).values(prices_checked_through=None, is_active=True))

@@ -227,7 +227,7 @@ def _share_counts(args: argparse.Namespace) -> int:
     from autoindex.db.uow import UnitOfWork
     from autoindex.market.edgar_client import EdgarError
     from autoindex.market.models import AssetShareCount
-    from autoindex.market.share_counts import refresh_share_counts, source_from_settings
+    from autoindex.market.share_counts import cache_from_settings, refresh_share_counts, source_from_settings
     from sqlalchemy import exists, select
 
     if args.if_empty:
@@ -238,11 +238,15 @@ def _share_counts(args: argparse.Namespace) -> int:
 
     try:
         source = source_from_settings()
-        outcome = refresh_share_counts(source)
+        outcome = refresh_share_counts(source, cache=cache_from_settings())
     except (EdgarError, ValueError) as exc:
         print(f"share counts not refreshed (nothing stored): {exc}")
         return 1
     print(f"share counts from {source.name}: {outcome.with_counts} of {outcome.assets} stocks, {outcome.facts} facts")
+    if outcome.resolved or outcome.unresolved:
+        found = ", ".join(f"{s} -> {c}" for s, c in outcome.resolved.items()) or "none"
+        missing = ", ".join(outcome.unresolved) or "none"
+        print(f"CIKs from SEC's ticker map ({outcome.ticker_map}): {found}; still without a CIK: {missing}")
     return _compute(args)  # the caps' history may have changed: the next compute is a full one
 
 

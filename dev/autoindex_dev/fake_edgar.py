@@ -1,10 +1,12 @@
-"""A fake SEC EDGAR ``data.sec.gov`` on 127.0.0.1: companyfacts in the real shape, the real 404 and throttle answers.
+"""A fake SEC EDGAR on 127.0.0.1: companyfacts and the ticker map in the real shapes, the real 404 and throttle answers.
 
 Serves ``/api/xbrl/companyfacts/CIK##########.json`` for the companies it knows (the demo market's
 filings, plus any documents a test sets), a 404 with a small XML body for others, and 403 to a request
-without a declared User-Agent. Faults a test can switch on: ``throttle`` (the next N answer 403 with
-SEC's HTML page), ``too_many`` (429), ``truncated`` (200 with half a JSON document), ``garbage`` (200
-with JSON of the wrong shape), ``server_errors`` (500).
+without a declared User-Agent. ``/files/company_tickers.json`` (on ``www.sec.gov`` at SEC; one server
+here) is the demo market's map in SEC's shape (``market.edgar_demo.TICKERS``) or one a test sets.
+Faults a test can switch on: ``throttle`` (the next N answer 403 with SEC's HTML page), ``too_many``
+(429), ``truncated`` (200 with half a JSON document), ``garbage`` (200 with JSON of the wrong shape),
+``server_errors`` (500).
 """
 
 from __future__ import annotations
@@ -19,18 +21,16 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from autoindex.market.edgar_demo import companyfacts as demo_companyfacts
+from autoindex.market.edgar_demo import company_tickers, companyfacts_for_cik
 
 LOOPBACK = "127.0.0.1"
 _PATH = re.compile(r"^/api/xbrl/companyfacts/CIK(\d{10})\.json$")
+TICKERS_PATH = "/files/company_tickers.json"
 _THROTTLED = b"<html><head><title>SEC.gov | Request Rate Threshold Exceeded</title></head><body>...</body></html>"
 _NO_SUCH_KEY = (
     b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code>'
     b"<Message>The specified key does not exist.</Message></Error>"
 )
-# The demo market's CIKs (migration 0010), so the fake answers for the seeded universe.
-DEMO_CIKS = {320193: "AAPL", 789019: "MSFT", 1652044: "GOOGL", 1018724: "AMZN", 1326801: "META",
-             1318605: "TSLA", 1045810: "NVDA"}  # fmt: skip
 
 
 @dataclass
@@ -42,6 +42,7 @@ class EdgarFaults:
     server_errors: int = 0
     after: int = 0  # faults apply only once this many requests have been answered cleanly
     documents: dict[int, Any] = field(default_factory=dict)  # CIK -> a companyfacts document to serve
+    tickers: Any = None  # a ticker map to serve instead of the demo market's
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -99,11 +100,14 @@ class _Server(ThreadingHTTPServer):
         refusal = self._refusal(agent) if faulty else None
         if refusal is not None:
             return refusal
-        match = _PATH.match(path.split("?", maxsplit=1)[0])
+        path = path.split("?", maxsplit=1)[0]
+        match = _PATH.match(path)
         cik = int(match.group(1)) if match else None
         document = self.faults.documents.get(cik) if cik is not None else None
-        if document is None and cik in DEMO_CIKS:
-            document = demo_companyfacts(DEMO_CIKS[cik], cik, self.today())
+        if document is None and cik is not None:
+            document = companyfacts_for_cik(cik, self.today())
+        if path == TICKERS_PATH:
+            document = self.faults.tickers if self.faults.tickers is not None else company_tickers()
         if document is None:
             return 404, _NO_SUCH_KEY, "application/xml"
         body = json.dumps(document).encode()
@@ -146,6 +150,7 @@ class FakeEdgar:
 def run_fake_edgar(port: int) -> None:
     """Serve until interrupted."""
     with FakeEdgar(port) as fake:
+        # The ticker map is served here too: with EDGAR_TICKERS_URL unset, the client asks EDGAR_BASE_URL for it.
         print(f"fake SEC EDGAR on {fake.url}; use SHARE_COUNT_SOURCE=edgar EDGAR_BASE_URL={fake.url}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()

@@ -20,12 +20,12 @@ from autoindex.index.admin_schemas import (
 from autoindex.lazy import lazy
 from autoindex.market.schemas import (
     SYMBOL_PATTERN,
-    AssetRead,
     FreshnessRead,
     ProviderUsageRead,
     RunAccepted,
     RunPage,
     RunRead,
+    UniverseAssetRead,
     UniverseChange,
 )
 from autoindex.schemas import PageQuery
@@ -114,12 +114,12 @@ def put_universe(
     uow: UowDep,
     meta: RequestMetaDep,
     response: Response,
-) -> AssetRead:
-    """Add an asset to the universe, or change it (benchmark, activity, metadata)."""
+) -> UniverseAssetRead:
+    """Add an asset to the universe, or change it (benchmark, activity, metadata, CIK)."""
     asset, created = pipeline_admin.put_universe(uow=uow, principal=principal, symbol=symbol, change=body, meta=meta)
     if created:
         response.status_code = status.HTTP_201_CREATED
-    return AssetRead.model_validate(asset)
+    return UniverseAssetRead.model_validate(asset)
 
 
 @router.delete("/universe/{symbol:path}", status_code=status.HTTP_204_NO_CONTENT)

@@ -8,9 +8,9 @@ from autoindex.auth.deps import ReaderPrincipal
 from autoindex.lazy import lazy
 from autoindex.market.schemas import (
     SYMBOL_PATTERN,
+    AssetDetail,
     AssetPage,
     AssetQuery,
-    AssetRead,
     HistoryQuery,
     HistoryRead,
     PricePage,
@@ -61,7 +61,7 @@ def list_assets(
     return etag_json(request, market_read.list_assets(uow=uow, query=query))
 
 
-@router.get("/{symbol:path}", response_model=AssetRead, responses=_OK)
+@router.get("/{symbol:path}", response_model=AssetDetail, responses=_OK)
 def get_asset(symbol: SymbolPath, _: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
-    """One asset."""
+    """One asset, with its share splits."""
     return etag_json(request, market_read.get_asset(uow=uow, symbol=symbol))

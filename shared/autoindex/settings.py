@@ -209,6 +209,13 @@ class Settings(BaseSettings):
     edgar_base_url: str = "https://data.sec.gov"
     edgar_user_agent: Annotated[str | None, Field(max_length=200)] = None  # "Operator Name contact@example.com"
     edgar_max_rps: Annotated[float, Field(gt=0, le=10)] = 8.0  # SEC allows 10; a margin for clock skew
+    # The ticker -> CIK map for stocks an admin adds, cached for days. Unset: SEC's (on www.sec.gov) beside
+    # SEC's data API, else <EDGAR_BASE_URL>/files/company_tickers.json (the fake).
+    edgar_tickers_url: str | None = None
+    edgar_ticker_map_ttl_h: Annotated[int, Field(ge=1, le=720)] = 72
+    # EDGAR's circuit, shared through Redis: failed documents in a row to open it; how long it stays open.
+    edgar_circuit_failures: Annotated[int, Field(ge=1, le=100)] = 3
+    edgar_circuit_cooldown_s: Annotated[int, Field(ge=1, le=86_400)] = 600  # SEC's block lasts 10 minutes
 
     # --- B2B: webhooks, backtests, exports (issue 14; docs/webhooks.md, docs/backtests.md, docs/exports.md)
     webhook_queue_url: str | None = None

@@ -22,6 +22,7 @@ from redis import Redis
 from redis.cluster import RedisCluster
 
 from tests.cluster.conftest import CLUSTER_URL, cluster_client
+from tests.providers.test_circuit import Timing
 
 
 def test_the_product_builds_a_cluster_client(on_cluster: str) -> None:
@@ -149,7 +150,7 @@ def test_a_plain_client_on_a_cluster_refuses_the_budget(cluster_url: str) -> Non
 
 def test_circuit_breaker_on_the_cluster_is_shared(cluster_url: str, prefix: str) -> None:
     clock = [1_710_342_000_000]
-    timing = {"threshold": 2, "window_ms": 10_000, "cooldown_ms": 5_000, "lease_ms": 2_000}
+    timing: Timing = {"threshold": 2, "window_ms": 10_000, "cooldown_ms": 5_000, "lease_ms": 2_000}
     first, second = cluster_client(cluster_url), cluster_client(cluster_url)
     a = RedisCircuitBreaker(first, key=f"{prefix}:circuit", clock_ms=lambda: clock[0], **timing)
     b = RedisCircuitBreaker(second, key=f"{prefix}:circuit", clock_ms=lambda: clock[0], **timing)
@@ -160,3 +161,30 @@ def test_circuit_breaker_on_the_cluster_is_shared(cluster_url: str, prefix: str)
     assert b.acquire().trial and not a.acquire().allowed
     b.record_success()
     assert a.acquire().allowed and a.state().state == "closed"
+
+
+def test_edgars_circuit_and_ticker_map_on_the_cluster(
+    on_cluster: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EDGAR's keys share one hash tag: the map's rename stays in its slot, and a trip is seen by another client."""
+    from autoindex.market.edgar_client import EdgarCircuitOpen
+    from autoindex.market.share_counts import cache_from_settings, source_from_settings
+    from autoindex.market.ticker_cache import RedisTickerCache
+
+    from tests.conftest import clear_process_caches
+
+    monkeypatch.setenv("PROVIDER_KEY_PREFIX", f"{prefix}-pv")
+    monkeypatch.setenv("SHARE_COUNT_SOURCE", "edgar")
+    monkeypatch.setenv("EDGAR_BASE_URL", "http://127.0.0.1:9")  # nothing listens: an open circuit must not even try
+    monkeypatch.setenv("EDGAR_USER_AGENT", "AutoIndex tests ops@example.com")
+    clear_process_caches()
+    cache = cache_from_settings()
+    assert isinstance(cache, RedisTickerCache) and cache.lookup(["AAPL"]) is None
+    cache.store({"AAPL": 320193, "BRK-B": 1067983})
+    cache.store({"AAPL": 320193, "BRK-B": 1067983, "NFLX": 1065280})  # replaced whole, over the old one
+    assert cache.lookup(["AAPL", "NFLX", "TLT"]) == {"AAPL": 320193, "NFLX": 1065280, "TLT": None}
+    ours = source_from_settings()
+    theirs = RedisCircuitBreaker(cluster_client(on_cluster), key=f"{{{prefix}-pv:edgar}}:circuit")
+    theirs.trip()  # another container met SEC's throttle
+    with pytest.raises(EdgarCircuitOpen):
+        ours.company_tickers()

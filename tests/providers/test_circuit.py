@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pytest
 from autoindex.market.providers.circuit import CircuitBreaker, MemoryCircuitBreaker, RedisCircuitBreaker
 from redis import Redis
@@ -19,7 +21,14 @@ class MsClock:
         return self.ms
 
 
-TIMING = {"threshold": 3, "window_ms": 10_000, "cooldown_ms": 5_000, "lease_ms": 2_000}
+class Timing(TypedDict):
+    threshold: int
+    window_ms: int
+    cooldown_ms: int
+    lease_ms: int
+
+
+TIMING: Timing = {"threshold": 3, "window_ms": 10_000, "cooldown_ms": 5_000, "lease_ms": 2_000}
 
 
 def _breaker(kind: str, redis: Redis, key: str, clock: MsClock) -> CircuitBreaker:
@@ -94,3 +103,20 @@ def test_a_breaker_without_redis_fails_open() -> None:
     decision = breaker.acquire()
     assert decision.allowed and decision.state == "unknown"
     breaker.record_failure()  # does not raise
+
+
+@pytest.mark.parametrize("kind", ["redis", "memory"])
+def test_a_trip_opens_the_circuit_at_once_for_a_whole_cooldown(redis: Redis, key_prefix: str, kind: str) -> None:
+    clock = MsClock()
+    breaker = _breaker(kind, redis, f"{key_prefix}:circuit", clock)
+    assert breaker.acquire().allowed
+    breaker.trip()  # one throttle answer, no failures counted: open now (SEC asks for ten minutes away)
+    refused = breaker.acquire()
+    assert not refused.allowed and refused.state == "open" and refused.retry_after_s == pytest.approx(5.0)
+    clock.ms += 4_999
+    assert not breaker.acquire().allowed
+    clock.ms += 1
+    trial = breaker.acquire()
+    assert trial.allowed and trial.trial
+    breaker.trip()  # throttled again on the trial: another whole cooldown
+    assert breaker.acquire().retry_after_s == pytest.approx(5.0)

@@ -125,3 +125,27 @@ def test_a_plan_fetches_only_what_is_missing_up_to_the_last_final_session() -> N
         ("LAG", date(2026, 11, 21), date(2026, 11, 26)),
         ("HOL", date(2026, 11, 25), date(2026, 11, 26)),
     }
+
+
+def test_symbols_with_nothing_stored_are_planned_in_backfill_batches_of_their_own() -> None:
+    start = date(2026, 11, 2)
+    progress = [
+        SymbolProgress("NEW1", None, None),
+        SymbolProgress("NEW2", None, None),
+        SymbolProgress("OLD", date(2026, 11, 3), date(2026, 11, 3)),  # a day stored: its refresh would start at start
+        SymbolProgress("HOLIDAY", None, date(2026, 11, 20)),  # asked before, nothing yet: not a backfill
+    ]
+    plan = plan_refresh(
+        progress,
+        now=datetime(2026, 12, 2, 23, 0, tzinfo=UTC),
+        exchange_timezone="America/New_York",
+        settle=timedelta(minutes=30),
+        history_start=start,
+        batch_symbols=8,
+        max_bars=5000,
+        overlap=5,
+    )
+    by_kind = {(b.start, b.backfill): b.symbols for b in plan.batches}
+    assert by_kind[(start, True)] == ("NEW1", "NEW2")
+    assert by_kind[(start, False)] == ("OLD",)
+    assert [b.symbols for b in plan.batches if b.backfill] == [("NEW1", "NEW2")]

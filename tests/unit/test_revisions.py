@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from autoindex.market.batch_results import PriceRow
 from autoindex.market.planning import SymbolProgress, fetch_from, first_missing, subtract_weekdays
-from autoindex.market.providers.protocol import Bar
-from autoindex.market.revisions import detect_revision, first_change, without_unchanged
+from autoindex.market.providers.protocol import Bar, Split
+from autoindex.market.revisions import Revision, detect_revision, explained_by, first_change, without_unchanged
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,7 +30,16 @@ def test_a_ten_for_one_split_is_found_at_the_oldest_moved_close() -> None:
     bars = [_bar(d, "120.00") for d in DAYS[:3]] + [_bar(DAYS[3], "121.50")]
     found = detect_revision("NVDA", stored, bars, tolerance=1e-6)
     assert found is not None and (found.first_changed, found.factor) == (DAYS[0], 10.0)
-    assert found.as_record() == {"symbol": "NVDA", "first_changed": "2024-06-03", "factor": 10.0}
+    assert found.as_record() == {"symbol": "NVDA", "first_changed": "2024-06-03", "factor": 10.0, "split": None}
+
+
+def test_a_new_split_whose_ratio_is_the_factor_explains_the_revision() -> None:
+    older, newer = Split(date(2021, 7, 20), 4, 1), Split(date(2024, 6, 10), 10, 1)
+    assert explained_by(10.004, [older, newer]) == newer
+    assert explained_by(1.002, [older, newer]) is None  # a provider's correction, not a split
+    assert explained_by(0.125, [Split(date(2024, 6, 10), 1, 8)]) == Split(date(2024, 6, 10), 1, 8)
+    record = Revision("NVDA", date(2024, 6, 3), 10.0, newer).as_record()
+    assert record["split"] == {"date": "2024-06-10", "ratio": 10.0}
 
 
 def test_equal_or_rounding_level_closes_are_no_revision() -> None:

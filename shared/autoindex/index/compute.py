@@ -223,8 +223,8 @@ def _extend(
         session, ids, through=last, seen_at=seen
     ):
         return None
-    shares_at = inputs.shares_seen_at(session)
-    if shares_at is not None and (seen is None or shares_at > seen):  # new filings: caps may change in the past
+    shares_at = _newest(inputs.shares_seen_at(session), inputs.splits_seen_at(session))
+    if shares_at is not None and (seen is None or shares_at > seen):  # new filings or splits: past caps change
         return None
     new = inputs.load_closes(session, ids, after=last)
     if not new.dates:
@@ -291,7 +291,12 @@ def _compute(
         closes.dates, closes.matrix, paid, result.rebalances, transaction_cost_bps=params.transaction_cost_bps
     )
     sources = inputs.provenance(caps, closes.dates, [r.date for r in result.rebalances])
-    newest = _newest(closes.seen_at, inputs.dividends_seen_at(session, ids), inputs.shares_seen_at(session))
+    newest = _newest(
+        closes.seen_at,
+        inputs.dividends_seen_at(session, ids),
+        inputs.shares_seen_at(session),
+        inputs.splits_seen_at(session),
+    )
     return Computed("full", result, total, newest, params, sources)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import exists, func, select
 
 from autoindex.index.engine.benchmark import blend_values
 from autoindex.index.models import RebalanceRequest
-from autoindex.market.models import Asset, AssetDividend, AssetShareCount, DailyPrice
+from autoindex.market.models import Asset, AssetDividend, AssetShareCount, AssetSplit, DailyPrice
 from autoindex.market.shares import KnownShares, ShareFact, shares_by_day
 
 if TYPE_CHECKING:
@@ -285,12 +285,22 @@ def market_caps(
 
 
 def known_splits(session: Session) -> dict[str, list[tuple[date, float]]]:
-    """Splits to put share counts on the prices' basis: the demo market's own; none known for provider data."""
-    if data_source(session) != "demo":
-        return {}
-    from autoindex.market.providers.demo_actions import SPLITS
+    """Stored splits by symbol, oldest first: a share count from before one is multiplied by its ratio (and every
+    later one's) to be on the split-adjusted closes' basis."""
+    rows = session.execute(
+        select(Asset.symbol, AssetSplit.effective_date, AssetSplit.shares_after, AssetSplit.shares_before)
+        .join(Asset, Asset.id == AssetSplit.asset_id)
+        .order_by(Asset.symbol, AssetSplit.effective_date)
+    )
+    out: dict[str, list[tuple[date, float]]] = {}
+    for symbol, day, after, before in rows:
+        out.setdefault(symbol, []).append((day, after / before))
+    return out
 
-    return {symbol: [(day, float(ratio))] for symbol, (day, ratio) in SPLITS.items()}
+
+def splits_seen_at(session: Session) -> datetime | None:
+    """Newest ``ingested_at`` of any stored split: a newer one changes the caps before it."""
+    return session.scalar(select(func.max(AssetSplit.ingested_at)))
 
 
 def provenance(

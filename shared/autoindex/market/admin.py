@@ -20,6 +20,8 @@ from autoindex.market.schemas import FreshnessItem, FreshnessRead, ProviderUsage
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from autoindex.db.uow import UnitOfWork
     from autoindex.identity.principal import Principal, RequestMeta
 
@@ -116,6 +118,7 @@ def put_universe(
                 setattr(asset, field, value)
         asset.in_universe = change.in_universe and asset.asset_type != "fx"
         asset.is_active = change.is_active
+        looked_up = _set_cik(session, asset, change.cik)
         if change.is_benchmark:
             session.execute(update(Asset).where(Asset.is_benchmark, Asset.symbol != symbol).values(is_benchmark=False))
             asset.is_benchmark = True
@@ -129,12 +132,38 @@ def put_universe(
             meta=meta,
             actor=principal.actor,
             target=("asset", symbol),
-            details={"created": created, **change.model_dump(exclude_none=True)},
+            details={
+                "created": created,
+                **change.model_dump(exclude_none=True),
+                **({"cik_from_ticker_map": looked_up} if looked_up is not None else {}),
+            },
         )
         universe_changed = _constituent(asset) != was_constituent
     if universe_changed:
         _queue_compute(symbol)
     return asset, created
+
+
+def _set_cik(session: Session, asset: Asset, given: int | None) -> int | None:
+    """The operator's CIK, else (a stock without one) SEC's from the cached ticker map; returns one found there.
+
+    Cheap by design: one Redis read, never a request to SEC. A cold cache, a ticker the map lacks, or a CIK
+    another asset holds (a second class of one issuer) leaves it to the weekly share-count job's rule.
+    """
+    if given is not None:
+        asset.cik = given
+        return None
+    if asset.cik is not None or asset.asset_type != "stock":
+        return None
+    from autoindex.market.ticker_cache import ticker_cache_from_settings
+    from autoindex.market.tickers import normalise_ticker
+
+    ticker = normalise_ticker(asset.symbol)
+    cik = (ticker_cache_from_settings().lookup([ticker]) or {}).get(ticker)
+    if cik is None or session.scalar(select(Asset.id).where(Asset.cik == cik).limit(1)) is not None:
+        return None
+    asset.cik = cik
+    return cik
 
 
 def _constituent(asset: Asset) -> bool:

@@ -30,10 +30,13 @@ from autoindex.market.providers.protocol import (
     AuthenticationFailed,
     DailyLimitExhausted,
     ProviderError,
+    Split,
     SymbolBars,
     SymbolError,
 )
-from autoindex.market.revisions import Revision, detect_revision, first_change, without_unchanged
+from autoindex.market.providers.splits import SPLITTING_TYPES
+from autoindex.market.revisions import Revision, detect_revision, explained_by, first_change, without_unchanged
+from autoindex.market.split_sync import split_changes
 from autoindex.observability import add_metric, logger
 from autoindex.settings import get_settings
 
@@ -149,13 +152,36 @@ def _fetch_window(batch: RefreshBatch, provider: MarketDataProvider) -> tuple[di
     return got.results, got.credits
 
 
+def _read_splits(
+    provider: MarketDataProvider,
+    results: dict[str, SymbolBars | SymbolError],
+    splitting: set[str],
+    start: date,
+    end: date,
+) -> tuple[dict[str, SymbolBars | SymbolError], int]:
+    """Whole histories with their splits read beside them (stocks and ETFs that sent bars), and the credits."""
+    histories = {s: r for s, r in results.items() if s in splitting and isinstance(r, SymbolBars) and r.bars}
+    if not histories:
+        return results, 0
+    found = provider.with_splits(histories, start, end)
+    return {**results, **found}, provider.capabilities.split_cost(len(histories))
+
+
 def _fetch(batch: RefreshBatch, provider: MarketDataProvider) -> Fetched:
-    """The batch's bars; a symbol whose re-fetched overlap moved gets its whole history fetched again."""
+    """The batch's bars; a symbol whose re-fetched overlap moved gets its whole history fetched again.
+
+    A whole history (a backfill batch, or that re-fetch) comes with its splits, at ``split_cost`` credits.
+    """
     settings = get_settings()
     results, credits = _fetch_window(batch, provider)
     with UnitOfWork(read_only=True) as uow:
-        ids = {s: a.id for s, a in market_repo.assets_by_symbol(uow.session, batch.symbols).items()}
+        assets = market_repo.assets_by_symbol(uow.session, batch.symbols)
+        ids = {s: a.id for s, a in assets.items()}
+        splitting = {s for s, a in assets.items() if a.asset_type in SPLITTING_TYPES}
         overlap = market_repo.closes_between(uow.session, list(ids.values()), batch.start_date, batch.end_date)
+    if batch.backfill:
+        results, extra = _read_splits(provider, results, splitting, batch.start_date, batch.end_date)
+        credits += extra
     revised: dict[str, tuple[Revision, SymbolBars | SymbolError]] = {}
     for symbol, result in results.items():
         if not isinstance(result, SymbolBars) or symbol not in ids:
@@ -165,7 +191,9 @@ def _fetch(batch: RefreshBatch, provider: MarketDataProvider) -> Fetched:
             logger.warning("history revised; re-fetching it whole", extra=found.as_record())
             full = provider.daily_bars([symbol], settings.history_start, batch.end_date)[symbol]
             credits += provider.capabilities.cost(1)
-            revised[symbol] = (found, full)
+            whole, extra = _read_splits(provider, {symbol: full}, splitting, settings.history_start, batch.end_date)
+            credits += extra
+            revised[symbol] = (found, whole[symbol])
     return Fetched(results=results, overlap=overlap, revised=revised, credits=credits)
 
 
@@ -173,6 +201,7 @@ def _fetch(batch: RefreshBatch, provider: MarketDataProvider) -> Fetched:
 class Replaced:
     rows: int = 0
     dividends: int = 0
+    splits: int = 0
     revisions: list[dict[str, Any]] = field(default_factory=list)  # as recorded on the run
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -195,9 +224,27 @@ def _replace_histories(session: Session, fetched: Fetched, ids: dict[str, int], 
             out.dividends += market_repo.write_dividends(
                 session, ids[symbol], full.dividends, source=full.source, ingested_at=now
             )
-        out.revisions.append(Revision(symbol=symbol, first_changed=first, factor=found.factor).as_record())
+        new_splits = _sync_splits(session, ids[symbol], full, end, now) if isinstance(full, SymbolBars) else []
+        out.splits += len(new_splits)
+        split = explained_by(found.factor, new_splits)
+        out.revisions.append(Revision(symbol=symbol, first_changed=first, factor=found.factor, split=split).as_record())
         out.errors.update(got.errors)
     return out
+
+
+def _sync_splits(session: Session, asset_id: int, history: SymbolBars, end: date, now: datetime) -> list[Split]:
+    """Store the splits a whole history showed (new or changed ones; vanished ones deleted); returns those written.
+
+    Nothing when they were not read (``splits_from`` None): the stored ones stay. Unchanged ones are not
+    written again, so a re-fetch that shows the same splits leaves them (and the compute) alone.
+    """
+    if history.splits_from is None or history.splits_from > end:
+        return []
+    stored = market_repo.splits_between(session, asset_id, history.splits_from, end)
+    changes = split_changes(stored, history.splits, since=history.splits_from, through=end)
+    market_repo.delete_splits(session, asset_id, changes.delete)
+    market_repo.write_splits(session, asset_id, changes.write, source=history.source, ingested_at=now)
+    return changes.write
 
 
 def _sync_dividends(
@@ -235,6 +282,10 @@ def _store(batch: RefreshBatch, fetched: Fetched, now: datetime) -> BatchOutcome
         fresh = without_unchanged(got.rows, fetched.overlap, tolerance=tolerance)
         written = market_repo.upsert_prices(session, fresh, source=got.source or "twelvedata", ingested_at=now)
         dividends = _sync_dividends(session, batch, fetched, symbols=unrevised, ids=ids, now=now)
+        for symbol in unrevised:  # a backfill's histories carry their splits
+            result = fetched.results.get(symbol)
+            if isinstance(result, SymbolBars) and symbol in ids:
+                _sync_splits(session, ids[symbol], result, batch.end_date, now)
         replaced = _replace_histories(session, fetched, ids, batch.end_date, now)
         written += replaced.rows
         dividends += replaced.dividends

@@ -88,6 +88,35 @@ class AssetDividend(Base):
     __table_args__ = (CheckConstraint("amount > 0", name="positive_amount"),)
 
 
+class AssetSplit(Base):
+    """A share split: from ``effective_date`` on, ``shares_after`` shares for every ``shares_before`` held.
+
+    The stored closes are split-adjusted onto today's basis; EDGAR share counts are not. A count from before
+    a split is multiplied by its ratio (``market.shares.split_factor``). Read off the provider's own closes
+    whenever a whole history is fetched (``providers/splits.py``), and replaced with that history.
+    """
+
+    __tablename__ = "asset_splits"
+
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    effective_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    shares_after: Mapped[int] = mapped_column(Integer)
+    shares_before: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))  # twelvedata | demo
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "shares_after > 0 AND shares_before > 0 AND shares_after <> shares_before", name="a_real_ratio"
+        ),
+    )
+
+    @property
+    def ratio(self) -> float:
+        """New shares per old share (10.0 for 10-for-1, 0.125 for 1-for-8)."""
+        return self.shares_after / self.shares_before
+
+
 class AssetShareCount(Base):
     """One share-count fact as SEC EDGAR's companyfacts holds it: known from ``filed``, as of ``end_date``.
 
@@ -161,6 +190,8 @@ class RefreshBatch(Base):
     symbols: Mapped[list[str]] = mapped_column(JsonDocument)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)  # inclusive
+    # Symbols with nothing stored yet: their whole history is fetched, so their splits are read beside it.
+    backfill: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     status: Mapped[BatchStatus] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # A delivery holds the batch until then; a concurrent duplicate delivery backs off instead of fetching twice.

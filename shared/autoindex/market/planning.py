@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +16,7 @@ class PlannedBatch:
     symbols: tuple[str, ...]
     start: date  # inclusive
     end: date  # inclusive
+    backfill: bool = False  # its symbols have nothing stored: whole histories (their splits are read too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +82,10 @@ def plan_refresh(
         for p in progress
         if first_missing(p, history_start=history_start) <= through
     }
+    new = {p.symbol for p in progress if p.last_bar is None and p.checked_through is None}
     return RefreshPlan(
         through=through,
-        batches=plan_batches(next_dates, through=through, batch_symbols=batch_symbols, max_bars=max_bars),
+        batches=plan_batches(next_dates, through=through, batch_symbols=batch_symbols, max_bars=max_bars, backfill=new),
     )
 
 
@@ -127,20 +129,23 @@ def plan_batches(
     through: date,
     batch_symbols: int,
     max_bars: int,
+    backfill: Collection[str] = frozenset(),
 ) -> list[PlannedBatch]:
     """Group symbols that need the same range into batches of at most ``batch_symbols``.
 
     ``next_dates`` maps each symbol to the first date it lacks. A symbol already complete
-    through ``through`` needs nothing and costs nothing.
+    through ``through`` needs nothing and costs nothing. Symbols in ``backfill`` (nothing stored) share
+    batches only with each other, every segment of their history marked so.
     """
-    by_range: dict[tuple[date, date], list[str]] = defaultdict(list)
+    by_range: dict[tuple[date, date, bool], list[str]] = defaultdict(list)
     for symbol, first_missing in sorted(next_dates.items()):
         if first_missing > through:
             continue
-        for piece in _segments(first_missing, through, max_bars):
-            by_range[piece].append(symbol)
+        for start, end in _segments(first_missing, through, max_bars):
+            by_range[(start, end, symbol in backfill)].append(symbol)
     batches = []
-    for (start, end), symbols in sorted(by_range.items()):
+    for (start, end, whole), symbols in sorted(by_range.items()):
         for i in range(0, len(symbols), batch_symbols):
-            batches.append(PlannedBatch(symbols=tuple(symbols[i : i + batch_symbols]), start=start, end=end))
+            chunk = tuple(symbols[i : i + batch_symbols])
+            batches.append(PlannedBatch(symbols=chunk, start=start, end=end, backfill=whole))
     return batches

@@ -12,13 +12,21 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import delete, func, select, text, update
 
 from autoindex.market.batch_results import PriceRow
-from autoindex.market.models import ACTIVE_RUN_STATUSES, Asset, AssetDividend, DailyPrice, RefreshBatch, RefreshRun
+from autoindex.market.models import (
+    ACTIVE_RUN_STATUSES,
+    Asset,
+    AssetDividend,
+    AssetSplit,
+    DailyPrice,
+    RefreshBatch,
+    RefreshRun,
+)
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from autoindex.market.providers.protocol import Dividend
+    from autoindex.market.providers.protocol import Dividend, Split
 
 
 def active_assets(session: Session) -> list[Asset]:
@@ -249,3 +257,38 @@ def dividends_of(session: Session, asset_ids: Sequence[int], start: date, end: d
     for asset_id, day, amount in rows:
         out[asset_id][day] = amount
     return out
+
+
+def splits_between(session: Session, asset_id: int, start: date, end: date) -> dict[date, tuple[int, int]]:
+    """One asset's stored splits effective in ``[start, end]``: date -> (shares_after, shares_before)."""
+    rows = session.execute(
+        select(AssetSplit.effective_date, AssetSplit.shares_after, AssetSplit.shares_before).where(
+            AssetSplit.asset_id == asset_id, AssetSplit.effective_date >= start, AssetSplit.effective_date <= end
+        )
+    )
+    return {day: (after, before) for day, after, before in rows}
+
+
+def write_splits(
+    session: Session, asset_id: int, splits: Sequence[Split], *, source: str, ingested_at: datetime
+) -> int:
+    """Insert or replace splits by (asset_id, effective_date) in the caller's transaction; returns the rows written."""
+    for split in splits:
+        session.merge(
+            AssetSplit(
+                asset_id=asset_id,
+                effective_date=split.date,
+                shares_after=split.shares_after,
+                shares_before=split.shares_before,
+                source=source,
+                ingested_at=ingested_at,
+            )
+        )
+    return len(splits)
+
+
+def delete_splits(session: Session, asset_id: int, dates: Sequence[date]) -> int:
+    if not dates:
+        return 0
+    statement = delete(AssetSplit).where(AssetSplit.asset_id == asset_id, AssetSplit.effective_date.in_(list(dates)))
+    return int(getattr(session.execute(statement), "rowcount", 0) or 0)

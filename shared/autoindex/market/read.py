@@ -10,8 +10,9 @@ from sqlalchemy import or_, select
 
 from autoindex import pagination
 from autoindex.errors import NotFound, ValidationFailed
-from autoindex.market.models import Asset, DailyPrice
+from autoindex.market.models import Asset, AssetSplit, DailyPrice
 from autoindex.market.schemas import (
+    AssetDetail,
     AssetPage,
     AssetQuery,
     AssetRead,
@@ -20,6 +21,7 @@ from autoindex.market.schemas import (
     HistoryRead,
     PricePage,
     PriceQuery,
+    SplitRead,
 )
 
 if TYPE_CHECKING:
@@ -56,9 +58,25 @@ def list_assets(*, uow: UnitOfWork, query: AssetQuery) -> AssetPage:
     return AssetPage(items=items, next_cursor=next_cursor)
 
 
-def get_asset(*, uow: UnitOfWork, symbol: str) -> AssetRead:
+def get_asset(*, uow: UnitOfWork, symbol: str) -> AssetDetail:
     with uow:
-        return AssetRead.model_validate(_asset(uow.session, symbol))
+        asset = _asset(uow.session, symbol)
+        splits = uow.session.scalars(
+            select(AssetSplit).where(AssetSplit.asset_id == asset.id).order_by(AssetSplit.effective_date)
+        )
+        return AssetDetail(
+            **AssetRead.model_validate(asset).model_dump(),
+            splits=[
+                SplitRead(
+                    date=s.effective_date,
+                    shares_after=s.shares_after,
+                    shares_before=s.shares_before,
+                    ratio=s.ratio,
+                    source=s.source,
+                )
+                for s in splits
+            ],
+        )
 
 
 def _decimal_text(value: Decimal) -> str:

@@ -65,7 +65,12 @@ def _record_run(
     for seq, batch in enumerate(plan.batches):
         session.add(
             RefreshBatch(
-                run_id=run.id, seq=seq, symbols=list(batch.symbols), start_date=batch.start, end_date=batch.end
+                run_id=run.id,
+                seq=seq,
+                symbols=list(batch.symbols),
+                start_date=batch.start,
+                end_date=batch.end,
+                backfill=batch.backfill,
             )
         )
     return run

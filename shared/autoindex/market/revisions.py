@@ -12,7 +12,11 @@ from datetime import date
 from decimal import Decimal
 
 from autoindex.market.batch_results import PriceRow
-from autoindex.market.providers.protocol import Bar
+from autoindex.market.providers.protocol import Bar, Split
+
+#: How close a revision's factor must be to a split's ratio for the split to explain it (the factor is read
+#: off two 5-decimal closes; a provider revision of a close is far smaller than any split).
+EXPLAINS = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +26,24 @@ class Revision:
     symbol: str
     first_changed: date  # the oldest date whose close changed
     factor: float  # stored close / new close on that date: 10.0 after a 10-for-1 split
+    split: Split | None = None  # the newly found split that explains it, if one does
 
-    def as_record(self) -> dict[str, str | float]:
-        return {"symbol": self.symbol, "first_changed": self.first_changed.isoformat(), "factor": self.factor}
+    def as_record(self) -> dict[str, object]:
+        split = None if self.split is None else {"date": self.split.date.isoformat(), "ratio": self.split.ratio}
+        return {
+            "symbol": self.symbol,
+            "first_changed": self.first_changed.isoformat(),
+            "factor": self.factor,
+            "split": split,
+        }
+
+
+def explained_by(factor: float, new_splits: Sequence[Split]) -> Split | None:
+    """The newest of ``new_splits`` (not stored before the re-fetch) whose ratio is the revision's factor."""
+    for split in sorted(new_splits, key=lambda s: s.date, reverse=True):
+        if abs(split.ratio / factor - 1.0) <= EXPLAINS:
+            return split
+    return None
 
 
 def differs(stored: Decimal, new: Decimal, tolerance: float) -> bool:

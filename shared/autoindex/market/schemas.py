@@ -32,6 +32,34 @@ class AssetRead(BaseModel):
     is_active: bool
 
 
+class SplitRead(BaseModel):
+    date: Annotated[date, Field(description="The first session on the new share basis.")]
+    shares_after: int = Field(description="New shares for every `shares_before` old ones (10 for a 10-for-1 split).")
+    shares_before: int
+    ratio: float = Field(description="New shares per old share: 10.0 for 10-for-1, 0.125 for a 1-for-8 reverse split.")
+    source: str = Field(description="Where it was read: `twelvedata` or `demo` (from the provider's own closes).")
+
+
+class AssetDetail(AssetRead):
+    """One asset with its corporate actions."""
+
+    splits: list[SplitRead] = Field(
+        default_factory=list,
+        description="Share splits, oldest first. Prices are split-adjusted onto today's basis; EDGAR share counts "
+        "from before a split are multiplied by its ratio for the market cap.",
+    )
+
+
+class UniverseAssetRead(AssetRead):
+    """An asset as the operator sees it after a universe change: with the CIK its share counts come from."""
+
+    cik: int | None = Field(
+        description="SEC's Central Index Key, for share counts from EDGAR. Null for a stock until it is found in "
+        "SEC's ticker map (at once if the map is cached, else by the weekly share-count job) or set here; funds "
+        "need none (they are excluded from the market-cap leg by rule)."
+    )
+
+
 class AssetPage(BaseModel):
     items: list[AssetRead]
     next_cursor: str | None
@@ -95,12 +123,25 @@ class UniverseChange(BaseModel):
     in_universe: bool = True
     is_benchmark: bool | None = None
     is_active: bool = True
+    cik: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = Field(
+        default=None,
+        description="SEC's Central Index Key, when the ticker is not in SEC's ticker map as written (unset: looked "
+        "up there by ticker, a share class written BRK.B or BRK-B alike).",
+    )
+
+
+class RevisionSplit(BaseModel):
+    date: date
+    ratio: float = Field(description="New shares per old share.")
 
 
 class RevisionRead(BaseModel):
     symbol: str
     first_changed: date = Field(description="The oldest date whose stored close changed.")
     factor: float = Field(description="Old close / new close where the overlap first differed (10 for a 10:1 split).")
+    split: RevisionSplit | None = Field(
+        None, description="The newly found split whose ratio is the factor, when one explains the revision."
+    )
 
 
 class RunRead(BaseModel):

@@ -1,31 +1,63 @@
-"""The weekly share-count job: every stock's EDGAR facts fetched, then stored in one transaction.
+"""The weekly share-count job: CIKs found for stocks that lack one, every stock's EDGAR facts fetched, then
+stored in one transaction.
 
 All documents are fetched and parsed before anything is written, so a throttled, failed, garbage or
-truncated response leaves the stored counts exactly as they were (the next run tries again). A 404
-(an issuer without XBRL share facts, most funds) stores nothing for that asset and is not an error.
+truncated companyfacts leaves the stored counts and CIKs exactly as they were (the next run tries
+again). A 404 (an issuer without XBRL share facts, most funds) stores nothing for that asset and is not
+an error.
+
+CIKs: an admin adds a stock by its ticker only. Stocks with a CIK are fetched first; then, if any active
+stock has none, SEC's ticker map (``market.tickers``; cached for days in ``market.ticker_cache``, so at
+most one extra request a run) gives it one, and its filings are fetched in the same run. A ticker the
+map lacks stays without a CIK (its cap falls back by the documented rule). A map that cannot be read
+(throttled, garbage, truncated) resolves nothing and fails nothing: the counts of the stocks whose CIK
+was known are stored as usual, and the outcome says why the others were not looked up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.orm import Session
 
 from autoindex.db.uow import UnitOfWork
 from autoindex.market.models import Asset, AssetShareCount
 from autoindex.market.shares import ShareFact, parse_companyfacts
+from autoindex.market.tickers import normalise_ticker, parse_company_tickers
 from autoindex.observability import add_metric, logger
+
+if TYPE_CHECKING:
+    from autoindex.market.providers.circuit import CircuitBreaker
+    from autoindex.market.ticker_cache import TickerCache
+
+
+# One statement for every row on PostgreSQL: the driver's executemany is a round trip per row (754 for
+# the default universe, most of the job's wall time before this).
+_PG_INSERT = text(
+    """
+    INSERT INTO asset_share_counts (asset_id, accn, end_date, concept, filed, form, shares, source, ingested_at)
+    SELECT t.asset_id, t.accn, t.end_date, t.concept, t.filed, t.form, t.shares, :source, :ingested_at
+    FROM unnest(CAST(:asset_id AS integer[]), CAST(:accn AS varchar[]), CAST(:end_date AS date[]),
+                CAST(:concept AS varchar[]), CAST(:filed AS date[]), CAST(:form AS varchar[]),
+                CAST(:shares AS bigint[])) AS t(asset_id, accn, end_date, concept, filed, form, shares)
+    """
+)
 
 
 class CompanyFacts(Protocol):
-    """Where companyfacts documents come from: SEC EDGAR over HTTP, or the demo market's."""
+    """Where companyfacts documents and the ticker map come from: SEC EDGAR over HTTP, or the demo market's."""
 
     name: str
 
     def companyfacts(self, symbol: str, cik: int) -> object | None:
         """The document, or None when the issuer has none (a 404)."""
+        ...
+
+    def company_tickers(self) -> object:
+        """SEC's ticker → CIK map as sent (``company_tickers.json``)."""
         ...
 
 
@@ -34,16 +66,28 @@ class ShareCountOutcome:
     assets: int  # stocks asked about
     with_counts: int  # of which had share facts
     facts: int  # rows stored
+    resolved: dict[str, int] = field(default_factory=dict)  # symbol -> CIK found in the ticker map this run
+    unresolved: list[str] = field(default_factory=list)  # still without a CIK: absent, ambiguous or not looked up
+    ticker_map: str = "not needed"  # not needed | cached | fetched | failed: <why>
 
 
-def _stocks() -> list[tuple[int, str, int]]:
+@dataclass(frozen=True, slots=True)
+class _Stock:
+    asset_id: int
+    symbol: str
+    cik: int | None
+
+
+def _stocks() -> tuple[list[_Stock], set[int]]:
+    """Active stocks, and every CIK an asset already holds (a second ticker of one issuer would count it twice)."""
     with UnitOfWork(read_only=True) as uow:
         rows = uow.session.execute(
             select(Asset.id, Asset.symbol, Asset.cik)
-            .where(Asset.is_active, Asset.asset_type == "stock", Asset.cik.is_not(None))
+            .where(Asset.is_active, Asset.asset_type == "stock")
             .order_by(Asset.symbol)
         ).all()
-    return [(asset_id, symbol, cik) for asset_id, symbol, cik in rows if cik is not None]
+        held = {c for c in uow.session.scalars(select(Asset.cik)) if c is not None}
+    return [_Stock(asset_id, symbol, cik) for asset_id, symbol, cik in rows], held
 
 
 def _unique(facts: list[ShareFact]) -> list[ShareFact]:
@@ -60,46 +104,149 @@ def _unique(facts: list[ShareFact]) -> list[ShareFact]:
     return list(seen.values())
 
 
-def refresh_share_counts(source: CompanyFacts, *, now: datetime | None = None) -> ShareCountOutcome:
-    """Fetch every active stock's share facts from ``source`` and replace the stored ones, all or nothing.
+@dataclass(frozen=True, slots=True)
+class _Resolution:
+    ciks: dict[str, int]  # symbol -> CIK
+    how: str  # cached | fetched | failed: <why>
+
+
+def _ticker_map(source: CompanyFacts, cache: TickerCache | None, tickers: list[str]) -> _Resolution:
+    """Each ticker's CIK from the cached map, else from one request (then cached); nothing on any failure."""
+    from autoindex.market.edgar_client import EdgarError
+
+    found = cache.lookup(tickers) if cache is not None else None
+    if found is not None:
+        return _Resolution({t: c for t, c in found.items() if c is not None}, "cached")
+    try:
+        mapping = parse_company_tickers(source.company_tickers())
+    except (EdgarError, ValueError) as exc:  # throttled, unavailable, truncated, garbage: resolve nothing
+        add_metric("EdgarTickerMapFailed")
+        logger.warning("ticker map unreadable; stocks without a CIK wait for the next run", extra={"error": str(exc)})
+        return _Resolution({}, f"failed: {exc}")
+    if cache is not None:
+        cache.store(mapping)
+    return _Resolution({t: mapping[t] for t in tickers if t in mapping}, "fetched")
+
+
+def _resolve(
+    source: CompanyFacts, cache: TickerCache | None, missing: list[_Stock], held: set[int]
+) -> tuple[list[_Stock], str]:
+    """The stocks of ``missing`` the map names, with their CIKs; a CIK another asset holds is not given twice."""
+    if not missing:
+        return [], "not needed"
+    resolution = _ticker_map(source, cache, sorted({normalise_ticker(s.symbol) for s in missing}))
+    out: list[_Stock] = []
+    for stock in missing:
+        cik = resolution.ciks.get(normalise_ticker(stock.symbol))
+        if cik is None:
+            continue
+        if cik in held:  # GOOG beside GOOGL: entity-wide counts times each class's price count Alphabet twice
+            logger.warning("CIK held by another asset; not assigned", extra={"symbol": stock.symbol, "cik": cik})
+            continue
+        held.add(cik)
+        out.append(_Stock(stock.asset_id, stock.symbol, cik))
+    return out, resolution.how
+
+
+def refresh_share_counts(
+    source: CompanyFacts, *, cache: TickerCache | None = None, now: datetime | None = None
+) -> ShareCountOutcome:
+    """Find missing CIKs, fetch every active stock's share facts from ``source`` and replace the stored ones.
 
     Raises
     ------
     Exception
-        Whatever the source raised (throttled, unavailable, a garbage or truncated document): nothing is stored.
+        Whatever the source raised for a companyfacts document (throttled, unavailable, garbage or
+        truncated): nothing is stored, CIKs included. A ticker map that cannot be read raises nothing.
     """
     now = now or datetime.now(UTC)
-    stocks = _stocks()
+    stocks, held = _stocks()
+    known = [s for s in stocks if s.cik is not None]
     fetched: dict[int, list[ShareFact]] = {}
-    for asset_id, symbol, cik in stocks:
-        body = source.companyfacts(symbol, cik)
-        fetched[asset_id] = _unique(parse_companyfacts(body)) if body is not None else []
+    for stock in known:
+        fetched[stock.asset_id] = _facts(source, stock)
+    missing = [s for s in stocks if s.cik is None]
+    resolved, how = _resolve(source, cache, missing, held)
+    for stock in resolved:
+        fetched[stock.asset_id] = _facts(source, stock)
     with UnitOfWork() as uow:
         session = uow.session
+        for stock in resolved:
+            session.execute(update(Asset).where(Asset.id == stock.asset_id, Asset.cik.is_(None)).values(cik=stock.cik))
         session.execute(delete(AssetShareCount).where(AssetShareCount.asset_id.in_(list(fetched))))
-        for asset_id, facts in fetched.items():
-            session.add_all(
-                AssetShareCount(
-                    asset_id=asset_id,
-                    accn=f.accn,
-                    end_date=f.end,
-                    concept=f.concept,
-                    filed=f.filed,
-                    form=f.form,
-                    shares=f.shares,
-                    source=source.name,
-                    ingested_at=now,
-                )
-                for f in facts
-            )
+        _insert(session, fetched, source=source.name, ingested_at=now)
     stored = sum(len(f) for f in fetched.values())
+    done = {s.asset_id for s in resolved}
+    outcome = ShareCountOutcome(
+        assets=len(known) + len(resolved),
+        with_counts=sum(1 for f in fetched.values() if f),
+        facts=stored,
+        resolved={s.symbol: s.cik for s in resolved if s.cik is not None},
+        unresolved=[s.symbol for s in missing if s.asset_id not in done],
+        ticker_map=how,
+    )
     add_metric("ShareCountFacts", stored)
-    logger.info("share counts refreshed", extra={"assets": len(stocks), "facts": stored, "source": source.name})
-    return ShareCountOutcome(assets=len(stocks), with_counts=sum(1 for f in fetched.values() if f), facts=stored)
+    logger.info(
+        "share counts refreshed",
+        extra={
+            "assets": outcome.assets,
+            "facts": stored,
+            "source": source.name,
+            "resolved": outcome.resolved,
+            "unresolved": outcome.unresolved,
+            "ticker_map": how,
+        },
+    )
+    return outcome
+
+
+def _insert(session: Session, fetched: dict[int, list[ShareFact]], *, source: str, ingested_at: datetime) -> None:
+    pairs = [(asset_id, f) for asset_id, facts in fetched.items() for f in facts]
+    if not pairs:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _PG_INSERT,
+            {
+                "asset_id": [a for a, _ in pairs],
+                "accn": [f.accn for _, f in pairs],
+                "end_date": [f.end for _, f in pairs],
+                "concept": [f.concept for _, f in pairs],
+                "filed": [f.filed for _, f in pairs],
+                "form": [f.form for _, f in pairs],
+                "shares": [f.shares for _, f in pairs],
+                "source": source,
+                "ingested_at": ingested_at,
+            },
+        )
+        return
+    session.execute(  # SQLite (the embedded mode): in-process, executemany costs no round trips
+        insert(AssetShareCount),
+        [
+            {
+                "asset_id": a,
+                "accn": f.accn,
+                "end_date": f.end,
+                "concept": f.concept,
+                "filed": f.filed,
+                "form": f.form,
+                "shares": f.shares,
+                "source": source,
+                "ingested_at": ingested_at,
+            }
+            for a, f in pairs
+        ],
+    )
+
+
+def _facts(source: CompanyFacts, stock: _Stock) -> list[ShareFact]:
+    assert stock.cik is not None
+    body = source.companyfacts(stock.symbol, stock.cik)
+    return _unique(parse_companyfacts(body)) if body is not None else []
 
 
 class DemoCompanyFacts:
-    """The demo market's filings (``market.edgar_demo``), as of ``today``."""
+    """The demo market's filings and ticker map (``market.edgar_demo``), as of ``today``."""
 
     name = "demo"
 
@@ -107,13 +254,22 @@ class DemoCompanyFacts:
         self._today = today or datetime.now(UTC).date()
 
     def companyfacts(self, symbol: str, cik: int) -> object | None:
-        from autoindex.market.edgar_demo import companyfacts
+        from autoindex.market.edgar_demo import companyfacts_for_cik
 
-        return companyfacts(symbol, cik, self._today)
+        return companyfacts_for_cik(cik, self._today)
+
+    def company_tickers(self) -> object:
+        from autoindex.market.edgar_demo import company_tickers
+
+        return company_tickers()
 
 
 def source_from_settings() -> CompanyFacts:
-    """The configured source; EDGAR refuses to start without an operator and contact in EDGAR_USER_AGENT."""
+    """The configured source; EDGAR refuses to start without an operator and contact in EDGAR_USER_AGENT.
+
+    EDGAR's circuit is shared through Redis (``{<PROVIDER_KEY_PREFIX>:edgar}:circuit``) when REDIS_URL is
+    set, so a retried invocation or the CLI sees a throttle another process met; else it is this client's.
+    """
     from autoindex.settings import get_settings
 
     settings = get_settings()
@@ -122,6 +278,43 @@ def source_from_settings() -> CompanyFacts:
         return DemoCompanyFacts()
     from autoindex.market.edgar_client import EdgarClient
 
+    timeout_s, attempts = 20.0, 3
     return EdgarClient(
-        base_url=settings.edgar_base_url, user_agent=settings.edgar_user_agent, max_rps=settings.edgar_max_rps
+        base_url=settings.edgar_base_url,
+        user_agent=settings.edgar_user_agent,
+        tickers_url=settings.edgar_tickers_url,
+        max_rps=settings.edgar_max_rps,
+        attempts=attempts,
+        timeout_s=timeout_s,
+        circuit=_shared_circuit(lease_ms=int(timeout_s * attempts * 1000) + 5_000),
+        circuit_failures=settings.edgar_circuit_failures,
+        circuit_cooldown_s=settings.edgar_circuit_cooldown_s,
     )
+
+
+def _shared_circuit(*, lease_ms: int) -> CircuitBreaker | None:
+    """EDGAR's circuit in Redis (every process), or None without REDIS_URL (the client keeps its own)."""
+    from autoindex.clients import get_redis
+    from autoindex.market.providers.circuit import RedisCircuitBreaker
+    from autoindex.settings import get_settings
+
+    client = get_redis()
+    if client is None:
+        return None
+    settings = get_settings()
+    return RedisCircuitBreaker(
+        client,
+        # Hash-tagged like the ticker map: EDGAR's keys live in one Redis Cluster slot.
+        key=f"{{{settings.provider_key_prefix}:edgar}}:circuit",
+        threshold=settings.edgar_circuit_failures,
+        window_ms=86_400_000,  # "in a row": a success resets the count, time does not
+        cooldown_ms=settings.edgar_circuit_cooldown_s * 1000,
+        lease_ms=lease_ms,
+        metric_prefix="Edgar",
+    )
+
+
+def cache_from_settings() -> TickerCache:
+    from autoindex.market.ticker_cache import ticker_cache_from_settings
+
+    return ticker_cache_from_settings()

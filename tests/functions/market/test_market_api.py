@@ -94,6 +94,31 @@ def test_asset_detail_for_plain_and_fx_symbols(market: Client, reader: Account) 
     assert missing.status == 404 and missing.headers["content-type"] == "application/problem+json"
 
 
+def test_asset_detail_lists_its_splits_oldest_first(market: Client, reader: Account) -> None:
+    from datetime import UTC, datetime
+
+    from autoindex.market.models import Asset, AssetSplit
+    from sqlalchemy import delete, select
+
+    # Given two splits stored for AAPL (as a whole-history refresh stores them) and none for MSFT
+    with UnitOfWork() as uow:
+        aapl = uow.session.scalars(select(Asset.id).where(Asset.symbol == "AAPL")).one()
+        for day, after, before in ((date(2020, 8, 31), 4, 1), (date(2014, 6, 9), 7, 1)):
+            uow.session.add(AssetSplit(asset_id=aapl, effective_date=day, shares_after=after, shares_before=before,
+                                       source="twelvedata", ingested_at=datetime.now(UTC)))  # fmt: skip
+    try:
+        body = get(market, reader, "/v1/assets/AAPL").json()
+        assert body["splits"] == [
+            {"date": "2014-06-09", "shares_after": 7, "shares_before": 1, "ratio": 7.0, "source": "twelvedata"},
+            {"date": "2020-08-31", "shares_after": 4, "shares_before": 1, "ratio": 4.0, "source": "twelvedata"},
+        ]
+        assert get(market, reader, "/v1/assets/MSFT").json()["splits"] == []
+        assert "splits" not in get(market, reader, "/v1/assets", "limit=1").json()["items"][0]  # detail only
+    finally:
+        with UnitOfWork() as uow:
+            uow.session.execute(delete(AssetSplit))
+
+
 def test_prices_page_through_every_bar_once(market: Client, reader: Account) -> None:
     seen: list[str] = []
     cursor = ""

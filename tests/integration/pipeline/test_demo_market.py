@@ -70,3 +70,32 @@ def test_the_weekly_msft_revision_is_caught_by_the_overlap(
         fx_days = set(uow.session.scalars(select(DailyPrice.date).where(DailyPrice.asset_id == fx)))
         negative = uow.session.scalar(select(func.count()).where(AssetDividend.amount <= 0))
     assert all(is_trading_day(d) for d in days - fx_days) and negative == 0
+
+
+def test_the_demo_split_is_read_off_its_closes_and_stored_like_a_providers(
+    market: pytest.MonkeyPatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autoindex.index.compute_inputs import known_splits
+    from autoindex.market.models import AssetSplit
+    from autoindex.market.providers.demo_actions import SPLITS
+
+    from tests.conftest import clear_process_caches
+    from tests.pipeline_fixtures import reset_market
+
+    # Given a backfill of NVDA from before its 10-for-1 split (and of an FX pair, which cannot split)
+    market.setenv("HISTORY_START", "2024-05-01")
+    clear_process_caches()
+    reset_market(keep={"NVDA", "USD/EUR"})
+    run = _refresh_at(datetime.now(UTC), monkeypatch)
+    # Then the split is stored with its date and ratio, from the demo's own as-traded closes, and the compute
+    # reads it from there (no special case for the demo)
+    assert run.status == "succeeded" and run.revisions == []
+    with UnitOfWork(read_only=True) as uow:
+        rows = uow.session.execute(
+            select(Asset.symbol, AssetSplit.effective_date, AssetSplit.shares_after, AssetSplit.shares_before,
+                   AssetSplit.source).join(Asset, Asset.id == AssetSplit.asset_id)
+        ).all()  # fmt: skip
+        splits = known_splits(uow.session)
+    day, ratio = SPLITS["NVDA"]
+    assert [tuple(r) for r in rows] == [("NVDA", day, ratio, 1, "demo")]
+    assert splits == {"NVDA": [(day, 10.0)]}

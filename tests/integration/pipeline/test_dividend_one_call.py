@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.market.ingest import ingest_batch
-from autoindex.market.models import Asset, AssetDividend, DailyPrice, RefreshRun
+from autoindex.market.models import Asset, AssetDividend, AssetSplit, DailyPrice, RefreshRun
 from autoindex.market.providers.protocol import SymbolBars
 from autoindex.market.providers.twelvedata.client import TwelveDataProvider
 from autoindex.market.refresh import request_refresh
@@ -140,11 +140,12 @@ def test_a_dividend_declared_between_two_refreshes_is_stored_from_one_call_per_s
 ) -> None:
     fake, provider, refresh = clocked
     yesterday, today = _last_weekdays(2)
-    # Given a first fill: the payers in both bases, SPX and USD/EUR (which pay nothing) in one
+    # Given a first fill: the payers in both bases (and unadjusted, for their splits), SPX and USD/EUR (which
+    # pay nothing) in one
     first, asked = refresh(yesterday)
     assert first.status == "succeeded", first.errors
-    assert _asked(asked) == {**{s: ["all", "splits"] for s in PAYERS}, **{s: ["splits"] for s in NON_PAYERS}}
-    assert first.credits_used == 2 + 2 + 1 + 1 == _credits(asked)
+    assert _asked(asked) == {**{s: ["all", "splits", "none"] for s in PAYERS}, **{s: ["splits"] for s in NON_PAYERS}}
+    assert first.credits_used == 3 + 3 + 1 + 1 == _credits(asked)
     # When MSFT goes ex-dividend today, 0.31 a share, and the evening's refresh runs
     fake.set_faults(dividends=[f"MSFT:{today.isoformat()}:0.31"])
     second, asked = refresh(today)
@@ -194,12 +195,13 @@ def test_a_revised_overlap_close_is_still_caught_and_the_history_re_fetched(
         )
     # When the next refresh reads the overlap off one call
     run, asked = refresh(today)
-    # Then the uneven overlap sent MSFT to the split-adjusted call, which saw the revision: history re-fetched
+    # Then the uneven overlap sent MSFT to the split-adjusted call, which saw the revision: its history was
+    # re-fetched in both bases and unadjusted (for its splits)
     assert run.status == "succeeded", run.errors
     assert [(r["symbol"], r["first_changed"]) for r in run.revisions] == [("MSFT", revised_day.isoformat())]
     assert run.revisions[0]["factor"] == pytest.approx(1.002, rel=1e-6)
-    assert _asked(asked)["MSFT"] == ["all", "splits", "splits", "all"]
-    assert run.credits_used == 4 + 1 + 2 == _credits(asked)
+    assert _asked(asked)["MSFT"] == ["all", "splits", "splits", "all", "none"]
+    assert run.credits_used == 4 + 1 + 3 == _credits(asked)
     _as_two_calls_read_it(provider, today)
 
 
@@ -218,5 +220,10 @@ def test_a_five_for_four_split_is_not_taken_for_a_twenty_percent_dividend(
     assert [r["symbol"] for r in run.revisions] == ["AAPL"]
     assert run.revisions[0]["factor"] == pytest.approx(1.25, rel=1e-6)
     assert _dividends() == {}
-    assert run.credits_used == 4 + 1 + 2 == _credits(asked)
+    with UnitOfWork(read_only=True) as uow:
+        splits = uow.session.execute(
+            select(AssetSplit.effective_date, AssetSplit.shares_after, AssetSplit.shares_before)
+        ).all()
+    assert [tuple(row) for row in splits] == [(today, 5, 4)]
+    assert run.credits_used == 4 + 1 + 3 == _credits(asked)
     _as_two_calls_read_it(provider, today)

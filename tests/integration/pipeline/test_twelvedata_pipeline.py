@@ -124,16 +124,18 @@ def test_four_concurrent_ingests_use_the_whole_budget_and_never_get_a_429(
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    # Then every batch landed, the provider never answered 429, and each window's credits were all spent
+    # Then every batch landed, the provider never answered 429, and each window's credits were all spent:
+    # 16 for the bars, and 13 for the unadjusted closes the backfill reads splits from (stocks and ETFs;
+    # SPX and the FX pairs do not split)
     assert errors == []
     run = _run(ticket.run.id)
-    assert (run.status, run.batches_done, run.credits_used) == ("succeeded", 8, 16)
+    assert (run.status, run.batches_done, run.credits_used) == ("succeeded", 8, 16 + 13)
     assert fake.status_count(429) == 0
     per_window: Counter[int] = Counter()
     for request in fake.requests:
         if request.path == "/time_series":
             per_window[int(request.at // 2.0)] += len(request.query["symbol"][0].split(","))
-    assert sum(per_window.values()) == 16 and max(per_window.values()) <= 8
+    assert sum(per_window.values()) == 29 and max(per_window.values()) <= 8
     assert sorted(per_window.values(), reverse=True)[:2] == [8, 8]
 
 
@@ -198,10 +200,10 @@ def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_los
     assert revision["factor"] == pytest.approx(10.0, rel=1e-6) and revision["first_changed"] == before[0][0].isoformat()
     # And the run's credits are what the fake counted: one call per planned symbol (adjust=all for the payers,
     # adjust=splits for SPX and USD/EUR), the split-adjusted call AAPL's fallen overlap asked for, and the
-    # re-fetch of its history in both bases
+    # re-fetch of its history in both bases, and once more unadjusted for its splits (test_splits.py)
     planned = sum(len(b) for b in _batch_symbols(second.run.id))
-    assert run.credits_used == planned + 1 + 2 == _credits_counted(fake.requests[asked_before:])
-    assert _asked(fake.requests[asked_before:])["AAPL"] == ["all", "splits", "splits", "all"]
+    assert run.credits_used == planned + 1 + 2 + 1 == _credits_counted(fake.requests[asked_before:])
+    assert sorted(_asked(fake.requests[asked_before:])["AAPL"]) == ["all", "all", "none", "splits", "splits"]
     after = _closes("AAPL")
     by_day = dict(after)
     for day, old in before:
@@ -274,10 +276,11 @@ def test_dividends_are_read_off_the_adjusted_closes_and_written_once(
     # only: SPX and USD/EUR pay nothing and were asked once
     assert run.status == "succeeded" and run.dividends_written == 1
     assert {k: v[0] for k, v in _dividends().items()} == {("AAPL", early): Decimal("0.2400")}
-    assert _asked(fake.requests) == {s: ["all", "splits"] for s in ("AAPL", "MSFT")} | {
+    # (and, this being their backfill, one more for each stock's unadjusted closes, the splits' source)
+    assert _asked(fake.requests) == {s: ["all", "splits", "none"] for s in ("AAPL", "MSFT")} | {
         s: ["splits"] for s in ("SPX", "USD/EUR")
     }
-    assert run.credits_used == 2 + 2 + 1 + 1 == _credits_counted(fake.requests)
+    assert run.credits_used == 2 + 2 + 1 + 1 + 2 == _credits_counted(fake.requests)
     stored = _dividends()
     # When today's refresh re-reads the overlap and finds MSFT's dividend (a week of new bars: its ex-date is
     # not known from one call, so MSFT is asked with adjust=splits too; AAPL is read off one call)

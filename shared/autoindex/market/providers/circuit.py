@@ -4,6 +4,7 @@ closed: calls go through; ``threshold`` consecutive failures within ``window_ms`
 open: calls are refused without reaching the provider until ``cooldown_ms`` has passed.
 half-open: exactly one caller gets a trial call (its lease lasts ``lease_ms``, in case that
 caller dies); the trial's success closes the circuit, its failure opens it again.
+``trip`` opens it at once, whatever the count: the remote side asked us to stay away (SEC's throttle).
 
 When Redis cannot be reached the breaker fails open (calls go through): it only protects the
 provider and our latency, and the credit budget already refuses calls when Redis is down.
@@ -50,6 +51,10 @@ class CircuitBreaker(Protocol):
         """The provider did not answer usefully after the retries."""
         ...
 
+    def trip(self) -> None:
+        """Open the circuit now for a whole cooldown (the provider told us to back off)."""
+        ...
+
     def state(self) -> CircuitDecision:
         """The current state, without asking for a call (for health and admin views)."""
         ...
@@ -60,7 +65,7 @@ def _check(threshold: int, window_ms: int, cooldown_ms: int, lease_ms: int) -> N
         raise ValueError("circuit thresholds and durations must be positive")
 
 
-# ARGV: op ('acquire' | 'success' | 'failure' | 'peek'), threshold, window ms, cooldown ms, lease ms,
+# ARGV: op ('acquire' | 'success' | 'failure' | 'trip' | 'peek'), threshold, window ms, cooldown ms, lease ms,
 # now ms ('' = server TIME). Reply: allowed (0/1), state, retry-after ms, trial (0/1), failures.
 _CIRCUIT = RedisScript(
     lua_now_ms(6, "now")
@@ -80,6 +85,11 @@ local ttl = math.max(window, cooldown + lease) + 60000
 if op == 'success' then
   if state ~= 'closed' or failures > 0 then redis.call('DEL', key) end
   return {1, 'closed', 0, 0, 0}
+end
+if op == 'trip' then
+  redis.call('HSET', key, 'state', 'open', 'opened_ms', s(now), 'trial_until', '0')
+  redis.call('PEXPIRE', key, ttl)
+  return {0, 'open', cooldown, 0, failures}
 end
 if op == 'failure' then
   if state == 'half_open' then
@@ -138,6 +148,8 @@ class RedisCircuitBreaker:
         See the module docstring.
     clock_ms
         Overrides the Redis server's clock (tests only); None uses ``TIME``.
+    metric_prefix
+        Names its metrics (``<prefix>CircuitOpen``, ...), so each remote service's circuit is told apart.
     """
 
     def __init__(
@@ -150,8 +162,10 @@ class RedisCircuitBreaker:
         cooldown_ms: int = 30_000,
         lease_ms: int = 30_000,
         clock_ms: ClockMs | None = None,
+        metric_prefix: str = "Provider",
     ) -> None:
         _check(threshold, window_ms, cooldown_ms, lease_ms)
+        self._metric = metric_prefix
         self._client = client
         self._key = key
         self._args = (threshold, window_ms, cooldown_ms, lease_ms)
@@ -163,7 +177,7 @@ class RedisCircuitBreaker:
         try:
             allowed, state, retry_ms, trial, failures = _CIRCUIT.run(self._client, [self._key], (op, *self._args, now))
         except self._down as exc:
-            add_metric("ProviderCircuitStoreUnavailable")
+            add_metric(f"{self._metric}CircuitStoreUnavailable")
             logger.warning("circuit-breaker store unavailable; failing open", extra={"error": type(exc).__name__})
             return CircuitDecision(allowed=True, state="unknown")
         name = as_text(state)
@@ -183,7 +197,11 @@ class RedisCircuitBreaker:
 
     def record_failure(self) -> None:
         if self._run("failure").state == "open":
-            add_metric("ProviderCircuitOpen")
+            add_metric(f"{self._metric}CircuitOpen")
+
+    def trip(self) -> None:
+        if self._run("trip").state == "open":
+            add_metric(f"{self._metric}CircuitOpen")
 
     def state(self) -> CircuitDecision:
         return self._run("peek")
@@ -200,8 +218,10 @@ class MemoryCircuitBreaker:
         cooldown_ms: int = 30_000,
         lease_ms: int = 30_000,
         clock_ms: ClockMs | None = None,
+        metric_prefix: str = "Provider",
     ) -> None:
         _check(threshold, window_ms, cooldown_ms, lease_ms)
+        self._metric = metric_prefix
         self._threshold, self._window, self._cooldown, self._lease = threshold, window_ms, cooldown_ms, lease_ms
         self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
         self._lock = threading.Lock()
@@ -239,6 +259,11 @@ class MemoryCircuitBreaker:
         with self._lock:
             self._state, self._failures, self._first_ms, self._trial_until = "closed", 0, 0, 0
 
+    def trip(self) -> None:
+        with self._lock:
+            self._state, self._opened_ms, self._trial_until = "open", self._clock_ms(), 0
+        add_metric(f"{self._metric}CircuitOpen")
+
     def record_failure(self) -> None:
         with self._lock:
             now = self._clock_ms()
@@ -253,4 +278,4 @@ class MemoryCircuitBreaker:
                     self._state, self._opened_ms = "open", now
             opened = self._state == "open"
         if opened:
-            add_metric("ProviderCircuitOpen")
+            add_metric(f"{self._metric}CircuitOpen")

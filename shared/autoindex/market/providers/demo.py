@@ -8,14 +8,15 @@ provider, it never returns a bar for the current UTC date or later: that day is 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from autoindex.market.calendar import is_trading_day
 from autoindex.market.providers import catalog
-from autoindex.market.providers.demo_actions import demo_dividends, preliminary, split_basis
+from autoindex.market.providers.demo_actions import as_traded, demo_dividends, preliminary, split_basis
 from autoindex.market.providers.protocol import (
     Bar,
     Dividend,
@@ -30,6 +31,7 @@ from autoindex.market.providers.protocol import (
     Usage,
 )
 from autoindex.market.providers.sessions import Clock, utc_now
+from autoindex.market.providers.splits import derive_splits
 
 if TYPE_CHECKING:
     # NumPy generates the prices: only the functions that fetch them (ingest, with the NumPy layer) load it, so the
@@ -137,6 +139,18 @@ class DemoProvider:
         today = self._clock().date()
         bars = preliminary(key, split_basis(key, [b for b in every if b.date >= start], today), today)
         return bars, tuple(d for d in dividends if d.ex_date >= start)
+
+    def with_splits(
+        self, histories: Mapping[str, SymbolBars], start: date, end: date
+    ) -> dict[str, SymbolBars | SymbolError]:
+        """Each history with its splits, read off its as-traded bars exactly as a real provider's are."""
+        today = self._clock().date()
+        out: dict[str, SymbolBars | SymbolError] = {}
+        for symbol, history in histories.items():
+            traded = as_traded(symbol.strip().upper(), history.bars, today)
+            since = history.bars[0].date + timedelta(days=1) if history.bars else start
+            out[symbol] = replace(history, splits=derive_splits(history.bars, traded), splits_from=since)
+        return out
 
     def latest_quote(self, symbol: str) -> Quote:
         last = self._last_final_day()

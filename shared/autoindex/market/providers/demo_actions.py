@@ -79,7 +79,19 @@ def split_basis(symbol: str, bars: Sequence[Bar], today: date) -> tuple[Bar, ...
     split = SPLITS.get(symbol)
     if split is None or today >= split[0]:
         return tuple(bars)
-    day, ratio = split
+    return _scaled(bars, *split)
+
+
+def as_traded(symbol: str, bars: Sequence[Bar], today: date) -> tuple[Bar, ...]:
+    """The bars served on ``today`` without split adjustment (the provider's ``adjust=none``)."""
+    split = SPLITS.get(symbol)
+    if split is None or today < split[0]:  # not split yet: served as traded already
+        return tuple(bars)
+    return _scaled(bars, *split)
+
+
+def _scaled(bars: Sequence[Bar], day: date, ratio: int) -> tuple[Bar, ...]:
+    """The bars before ``day`` at ``ratio`` times their split-adjusted prices, as they traded."""
     return tuple(
         Bar(
             b.date,

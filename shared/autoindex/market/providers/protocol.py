@@ -41,6 +41,7 @@ __all__ = [
     "ProviderUnavailable",
     "Quote",
     "RejectedRow",
+    "Split",
     "StockListing",
     "SymbolBars",
     "SymbolError",
@@ -60,10 +61,16 @@ class ProviderCapabilities:
     supports_fx: bool
     supports_market_cap: bool
     max_bars_per_request: int  # the provider truncates longer ranges
+    # Extra credits per symbol when a whole history's splits are read beside it (the adjust=none closes).
+    split_credits_per_symbol: int = 0
 
     def cost(self, symbols: int) -> int:
         """Credits one data call for ``symbols`` symbols consumes."""
         return self.credits_per_symbol * symbols
+
+    def split_cost(self, symbols: int) -> int:
+        """Credits of reading the splits of ``symbols`` whole histories (:meth:`MarketDataProvider.with_splits`)."""
+        return self.split_credits_per_symbol * symbols
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +91,21 @@ class Dividend:
 
     ex_date: date
     amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A share split effective on ``date`` (the first session on the new basis): ``shares_after`` new shares for
+    every ``shares_before`` old ones (10 for 1 forward, 1 for 8 reverse)."""
+
+    date: date
+    shares_after: int
+    shares_before: int
+
+    @property
+    def ratio(self) -> float:
+        """New shares per old share: what a share count from before the split is multiplied by."""
+        return self.shares_after / self.shares_before
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +135,9 @@ class SymbolBars:
     # The first date from which ``dividends`` is complete; None when the provider did not report them
     # (the stored dividends are then left as they are).
     dividends_from: date | None = None
+    splits: tuple[Split, ...] = ()  # effective dates within the bars' range, oldest first
+    # The first date from which ``splits`` is complete; None when they were not read (stored ones stay).
+    splits_from: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +249,15 @@ class MarketDataProvider(Protocol):
 
     def daily_bars(self, symbols: Sequence[str], start: date, end: date) -> dict[str, SymbolBars | SymbolError]:
         """Daily bars of each symbol from ``start`` to ``end`` inclusive, keyed by the symbol as given."""
+        ...
+
+    def with_splits(
+        self, histories: Mapping[str, SymbolBars], start: date, end: date
+    ) -> dict[str, SymbolBars | SymbolError]:
+        """``histories`` (daily bars over ``[start, end]``) each with the splits effective within it.
+
+        Costs ``capabilities.split_cost(len(histories))`` credits; only for instruments that can split.
+        """
         ...
 
     def latest_quote(self, symbol: str) -> Quote:

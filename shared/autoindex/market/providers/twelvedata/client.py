@@ -31,6 +31,7 @@ from autoindex.market.providers.protocol import (
     Usage,
 )
 from autoindex.market.providers.sessions import Clock, Sleep, utc_now
+from autoindex.market.providers.splits import derive_splits
 from autoindex.market.providers.twelvedata.parse import (
     SOURCE,
     error_body,
@@ -62,6 +63,7 @@ CAPABILITIES = ProviderCapabilities(
     supports_fx=True,
     supports_market_cap=False,  # /market_cap is not on the Basic plan; no weight may rely on it
     max_bars_per_request=MAX_BARS,
+    split_credits_per_symbol=1,  # the adjust=none closes of a whole history, read beside it (see with_splits)
 )
 
 
@@ -99,6 +101,12 @@ def _merge(newer: SymbolBars, older: SymbolBars | SymbolError) -> SymbolBars:
         instrument_type=newer.instrument_type,
         unfinished_dropped=newer.unfinished_dropped,
     )
+
+
+def _splits_read(history: SymbolBars, unadjusted: SymbolBars, start: date) -> SymbolBars:
+    """``history`` with the splits read off its unadjusted closes (complete from its second bar on)."""
+    since = history.bars[0].date + timedelta(days=1) if history.bars else start
+    return dataclasses.replace(history, splits=derive_splits(history.bars, unadjusted.bars), splits_from=since)
 
 
 class TwelveDataProvider:
@@ -356,6 +364,26 @@ class TwelveDataProvider:
                 older = self._fetch([symbol], start, page.oldest - timedelta(days=1), adjust=adjust)[symbol]
                 result = _merge(result, older)
             out[symbol] = result
+        return out
+
+    # --- splits of a whole history
+
+    def with_splits(
+        self, histories: Mapping[str, SymbolBars], start: date, end: date
+    ) -> dict[str, SymbolBars | SymbolError]:
+        """Each history with the splits its ``adjust=none`` closes show against its split-adjusted ones.
+
+        One more ``/time_series`` call over the same window, one credit a symbol (``split_cost``): cheaper
+        than ``/splits`` (a fundamentals weight per symbol) and read off the very closes that are stored. A
+        symbol whose unadjusted closes did not come back keeps ``splits_from`` None (its stored splits stay).
+        """
+        symbols = list(histories)
+        out: dict[str, SymbolBars | SymbolError] = dict(histories)
+        for i in range(0, len(symbols), self._chunk):
+            chunk = symbols[i : i + self._chunk]
+            for symbol, raw in self._fetch(chunk, start, end, adjust="none").items():
+                if isinstance(raw, SymbolBars):
+                    out[symbol] = _splits_read(histories[symbol], raw, start)
         return out
 
     # --- single-call endpoints
