@@ -134,3 +134,30 @@ def test_dividend_flags_are_read_strictly() -> None:
     for bad in ("TLT:2024-02-30:0.28", "TLT:2024-03-01:0", "TLT:2024-03-01:-1", "TLT:0.28"):
         with pytest.raises(ValueError):
             parse_dividend(bad)
+
+
+def _weekdays_back(day: date, n: int) -> date:
+    """The ``n``-th weekday counting back from ``day`` (a weekday) as the first."""
+    while n > 1:
+        day -= timedelta(days=1)
+        n -= day.weekday() < 5
+    return day
+
+
+def test_a_whole_history_over_two_pages_shows_the_split_on_the_page_boundary(
+    fake: FakeTwelveData, make_provider: MakeProvider
+) -> None:
+    # A history longer than one 5,000-bar page comes back in two calls per basis; the newest page's oldest bar
+    # is the day a 5-for-4 split took effect, so its step is between the two pages.
+    start, end = date(2001, 1, 2), date(2024, 3, 12)
+    boundary = _weekdays_back(end, 5_000)
+    fake.set_faults(splits=[f"AAPL:{boundary.isoformat()}:1.25"])
+    provider = make_provider(fake)
+    history = provider.daily_bars(["AAPL"], start, end)["AAPL"]
+    assert isinstance(history, SymbolBars) and history.bars[0].date == start
+    read = provider.with_splits({"AAPL": history}, start, end)["AAPL"]
+    assert isinstance(read, SymbolBars)
+    assert [(s.date, s.shares_after, s.shares_before) for s in read.splits] == [(boundary, 5, 4)]
+    assert read.splits_from == start + timedelta(days=1)
+    pages = [r for r in fake.requests if r.path == "/time_series"]
+    assert [r.query["adjust"][0] for r in pages] == ["splits", "splits", "none", "none"]

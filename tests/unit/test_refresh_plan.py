@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 
 from autoindex.market.planning import (
+    SEGMENT_REREAD,
     SymbolProgress,
     add_weekdays,
     first_missing,
@@ -52,6 +53,37 @@ def test_each_missing_day_is_planned_once_within_limits(
         assert pieces[0][0] == first and pieces[-1][1] == THROUGH
         for (_, end), (start, _) in itertools.pairwise(pieces):
             assert start == end + timedelta(days=1)  # contiguous, no overlap, no gap
+
+
+def _weekdays(start: date, end: date) -> list[date]:
+    days = (start + timedelta(days=i) for i in range((end - start).days + 1))
+    return [day for day in days if day.weekday() < 5]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    first=st.dates(min_value=date(2005, 1, 1), max_value=THROUGH),
+    max_bars=st.integers(min_value=1, max_value=5_000),
+)
+def test_a_whole_history_in_segments_shares_its_boundary_days_within_the_bar_limit(first: date, max_bars: int) -> None:
+    batches = plan_batches({"AAPL": first}, through=THROUGH, batch_symbols=8, max_bars=max_bars, backfill={"AAPL"})
+    pieces = [(b.start, b.end) for b in batches]
+    assert all(b.backfill for b in batches) and pieces == sorted(pieces)
+    assert pieces[0][0] == first and pieces[-1][1] == THROUGH
+    assert all(len(_weekdays(start, end)) <= max_bars for start, end in pieces)
+    for (_, end), (start, _) in itertools.pairwise(pieces):
+        # Each later segment re-reads the last days of the one before: the step onto its first new day is
+        # between two bars of one call (a split or an ex-date there is seen), and no day is skipped.
+        assert len(_weekdays(start, end)) == min(SEGMENT_REREAD, max_bars // 2) or start == end + timedelta(days=1)
+        assert start <= end + timedelta(days=1)
+
+
+def test_a_backfill_from_2005_is_two_calls_sharing_two_weeks() -> None:
+    batches = plan_batches({"AAPL": date(2005, 1, 3)}, through=THROUGH, batch_symbols=8, max_bars=5_000,
+                           backfill={"AAPL"})  # fmt: skip
+    [(s1, e1), (s2, e2)] = [(b.start, b.end) for b in batches]
+    assert len(_weekdays(s1, e1)) == 5_000 and e2 == THROUGH
+    assert _weekdays(s2, e1) == _weekdays(s1, e1)[-SEGMENT_REREAD:]
 
 
 def test_symbols_needing_the_same_range_share_calls() -> None:

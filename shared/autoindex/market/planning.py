@@ -111,16 +111,29 @@ def add_weekdays(start: date, count: int) -> date:
     return day
 
 
-def _segments(start: date, end: date, max_bars: int) -> list[tuple[date, date]]:
-    """Split [start, end] so that no piece holds more than ``max_bars`` weekdays (one call each)."""
+#: Weekdays a later segment of a whole history re-reads of the one before it. Splits and dividends are read
+#: off the step between two consecutive bars of one call, so without a shared bar the step onto a later
+#: segment's first day would fall between two calls and be seen by neither. Two weeks hold a bar of the
+#: earlier segment through any market closure on record (the longest, after 2001-09-11, was four sessions).
+SEGMENT_REREAD = 10
+
+
+def _segments(start: date, end: date, max_bars: int, *, reread: int = 0) -> list[tuple[date, date]]:
+    """Split [start, end] so that no piece holds more than ``max_bars`` weekdays (one call each).
+
+    Each piece after the first starts ``reread`` weekdays before the end of the one before it (fewer when
+    ``max_bars`` is small: at most half a piece), so consecutive pieces share those days.
+    """
+    reread = min(reread, max_bars // 2)
     pieces = []
     cursor = start
-    while cursor <= end:
+    while True:
         # The max_bars-th weekday from cursor is the last day this call may cover.
         piece_end = min(end, add_weekdays(cursor, max_bars - 1))
         pieces.append((cursor, piece_end))
-        cursor = piece_end + timedelta(days=1)
-    return pieces
+        if piece_end >= end:
+            return pieces
+        cursor = subtract_weekdays(piece_end, reread - 1) if reread else piece_end + timedelta(days=1)
 
 
 def plan_batches(
@@ -134,14 +147,17 @@ def plan_batches(
     """Group symbols that need the same range into batches of at most ``batch_symbols``.
 
     ``next_dates`` maps each symbol to the first date it lacks. A symbol already complete
-    through ``through`` needs nothing and costs nothing. Symbols in ``backfill`` (nothing stored) share
-    batches only with each other, every segment of their history marked so.
+    through ``through`` needs nothing and costs nothing. Symbols in ``backfill`` (whole histories) share
+    batches only with each other, every segment of their history marked so; a later segment of theirs
+    re-reads the last :data:`SEGMENT_REREAD` weekdays of the one before, so the step onto its first day
+    (a split, an ex-date) is inside one call.
     """
     by_range: dict[tuple[date, date, bool], list[str]] = defaultdict(list)
     for symbol, first_missing in sorted(next_dates.items()):
         if first_missing > through:
             continue
-        for start, end in _segments(first_missing, through, max_bars):
+        reread = SEGMENT_REREAD if symbol in backfill else 0
+        for start, end in _segments(first_missing, through, max_bars, reread=reread):
             by_range[(start, end, symbol in backfill)].append(symbol)
     batches = []
     for (start, end, whole), symbols in sorted(by_range.items()):

@@ -190,6 +190,49 @@ def test_a_history_stored_before_splits_were_read_gets_them_on_the_next_refresh_
     assert _time_series_symbols(server, mark)["none"] == 0 and again.credits_used == caps.cost(_planned_symbols(again))
 
 
+def _nth_weekday(first: date, n: int) -> date:
+    """The ``n``-th weekday counting ``first`` (a weekday) as the first: the fake has a bar on every one."""
+    day = first
+    while n > 1:
+        day += timedelta(days=1)
+        n -= day.weekday() < 5
+    return day
+
+
+def test_a_backfill_longer_than_one_call_finds_the_split_on_the_first_day_of_its_later_segment(
+    fake: tuple[FakeTwelveData, list[float]], dispatcher: RecordingDispatcher, market: pytest.MonkeyPatch
+) -> None:
+    from autoindex.market.models import RefreshBatch
+
+    server, _ = fake
+    caps = _capabilities()
+    # Given a history from 2005 (more than 5,000 sessions: two calls of at most 5,000 bars, the fake's page), and
+    # AAPL splitting 10-for-1 on the 5,001st session (the day after the first call's last bar) and 3-for-2 on an
+    # ordinary day inside the first call
+    history_start = date(2005, 1, 3)
+    boundary, ordinary = _nth_weekday(history_start, 5_001), _nth_weekday(history_start, 2_345)
+    market.setenv("HISTORY_START", history_start.isoformat())
+    reset_market(keep={"AAPL", "SPX"})  # SPX: the benchmark, which has no shares
+    server.set_faults(splits=[f"AAPL:{boundary.isoformat()}:10", f"AAPL:{ordinary.isoformat()}:1.5"])
+    clear_process_caches()
+    # When the backfill runs
+    run = _refresh(dispatcher)
+    # Then it came in two backfill calls, the first ending on the eve of the boundary split
+    with UnitOfWork(read_only=True) as uow:
+        batches = list(uow.session.scalars(select(RefreshBatch).where(RefreshBatch.run_id == run.id)))
+    pieces = sorted((b.start_date, b.end_date) for b in batches if b.backfill)
+    assert len(pieces) == len(batches) == 2 and pieces[0] == (history_start, _nth_weekday(history_start, 5_000))
+    # And both splits are stored with their dates and ratios: the one on the boundary too
+    assert {k: v[:2] for k, v in _splits().items()} == {("AAPL", ordinary): (3, 2), ("AAPL", boundary): (10, 1)}
+    # And the run paid, per segment, AAPL's two bases, SPX's one and AAPL's unadjusted closes, as the fake counted
+    asked = _time_series_symbols(server, 0)
+    assert run.credits_used == caps.cost(2) + 2 + caps.split_cost(2) == sum(asked.values()) and asked["none"] == 2
+    # And the stored closes are on today's basis throughout: no daily move of a tenth or two-thirds
+    closes = _closes("AAPL")
+    assert closes[0][0] == history_start and len(closes) > 5_000
+    assert min(b / a - 1 for (_, a), (_, b) in itertools.pairwise(closes)) > -0.3
+
+
 def _aapl_facts(history_start: date) -> dict[str, Any]:
     """AAPL's cover-page share counts as EDGAR holds them: both filed before the split, on the old basis."""
 
