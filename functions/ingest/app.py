@@ -16,8 +16,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> str:
-    check_time_left(processor.lambda_context.get_remaining_time_in_millis())  # else back to the queue, untouched
     message = IngestMessage.parse_body(record.body)  # a malformed body is logged, counted, and fails the record
+    remaining_ms = processor.lambda_context.get_remaining_time_in_millis()
+    check_time_left(remaining_ms, run_id=message.run_id, seq=message.seq)  # else back to the queue, untouched
     receives = int(record.attributes.approximate_receive_count)
     outcome = ingest_batch(
         run_id=message.run_id,

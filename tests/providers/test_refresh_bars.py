@@ -11,7 +11,7 @@ from autoindex.market.providers.protocol import SymbolBars
 from autoindex.market.providers.twelvedata.client import TwelveDataProvider
 from autoindex_dev.fake_twelvedata.server import FakeTwelveData
 
-from tests.providers.conftest import MakeProvider
+from tests.providers.conftest import MakeProvider, ManualClock
 
 # The manual clock stands at Wednesday 2024-03-13, 15:00 UTC (the session has opened in New York).
 OTHERS = {"SPX": SymbolState(pays_cash=False), "USD/EUR": SymbolState(pays_cash=False)}
@@ -88,3 +88,29 @@ def test_price_return_only_asks_once_for_everyone(fake: FakeTwelveData, make_pro
     provider = make_provider(fake, dividends="off")
     got = provider.refresh_bars(["AAPL", "SPX"], date(2024, 3, 5), date(2024, 3, 12), {})
     assert _asked(fake, 0) == [("AAPL", "splits"), ("SPX", "splits")] and got.credits == 2
+
+
+def test_the_calls_a_whole_history_batch_may_make_are_the_ones_it_makes_at_worst(
+    fake: FakeTwelveData, make_provider: MakeProvider, clock: ManualClock
+) -> None:
+    from autoindex.market.providers.twelvedata.transport import TransportConfig, TwelveDataTransport
+
+    from tests.providers.conftest import API_KEY
+
+    # Three stocks with nothing stored, two symbols a call: both bases of each chunk, then the unadjusted closes
+    config = TransportConfig(base_url=fake.url)
+    transport = TwelveDataTransport(api_key=API_KEY, config=config, clock=clock, sleep=clock.sleep)
+    provider = TwelveDataProvider(transport, clock=clock, max_symbols_per_call=2, dividends="derived")
+    symbols = ["AAPL", "MSFT", "NVDA"]
+    start, end = date(2024, 2, 1), date(2024, 3, 12)
+    got = provider.refresh_bars(symbols, start, end, {s: SymbolState(pays_cash=True) for s in symbols})
+    histories = {s: r for s, r in got.results.items() if isinstance(r, SymbolBars)}
+    provider.with_splits(histories, start, end)
+    made = [len(r.query["symbol"][0].split(",")) for r in fake.requests if r.path == "/time_series"]
+    assert provider.batch_calls(3, whole_history=True) == tuple(made) == (2, 2, 1, 1, 2, 1)
+    assert sum(made) == fake.credits_used()[1]
+    # An incremental batch makes the first four at most; without dividends one call a chunk; /dividends per payer
+    assert provider.batch_calls(3, whole_history=False) == (2, 2, 1, 1)
+    assert make_provider(fake, dividends="off").batch_calls(3, whole_history=True) == (3, 3)
+    assert make_provider(fake, dividends="endpoint").batch_calls(2, whole_history=False) == (2, 20, 20)
+    transport.close()

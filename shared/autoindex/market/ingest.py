@@ -20,12 +20,12 @@ from autoindex.events import transport
 from autoindex.events.names import EventName
 from autoindex.market import queries as market_repo
 from autoindex.market.batch_results import MAX_REASON, sort_results
-from autoindex.market.deadline import batch_fits, wait_for_room
+from autoindex.market.deadline import batch_fits, wait_for_calls
 from autoindex.market.dividend_sync import dividend_changes
 from autoindex.market.models import RefreshBatch, RefreshRun
 from autoindex.market.providers import factory
 from autoindex.market.providers.dividend_decode import StoredWindow
-from autoindex.market.providers.incremental import IncrementalBars, SymbolState
+from autoindex.market.providers.incremental import IncrementalBars, PlannedCalls, SymbolState
 from autoindex.market.providers.payers import pays_cash
 from autoindex.market.providers.protocol import (
     AuthenticationFailed,
@@ -418,23 +418,47 @@ class OutOfTime(RuntimeError):
     """Too little of the invocation is left for another batch: the record goes back to the queue untouched."""
 
 
-def _wait_s(cost: int) -> float:
-    if cost <= 0:
+def _batch_calls(run_id: uuid.UUID | None, seq: int | None) -> tuple[int, ...]:
+    """The credits of each call the queued batch may make: its own size and kind when it can be read, else the
+    largest batch, taken for a whole history (the most a batch can spend)."""
+    settings = get_settings()
+    provider = factory.get_provider()
+    symbols, whole = settings.refresh_batch_symbols, True
+    if run_id is not None and seq is not None:
+        with UnitOfWork(read_only=True) as uow:
+            batch = uow.session.get(RefreshBatch, (run_id, seq))
+            if batch is not None:
+                symbols, whole = len(batch.symbols), batch.backfill
+    if isinstance(provider, PlannedCalls):
+        return provider.batch_calls(symbols, whole_history=whole)
+    caps = provider.capabilities
+    return (caps.cost(symbols) + (caps.split_cost(symbols) if whole else 0),)
+
+
+def _wait_s(calls: tuple[int, ...]) -> float:
+    if sum(calls) <= 0:
         return 0.0
     try:
-        return wait_for_room(factory.get_credit_budget().usage(), cost)
+        return wait_for_calls(factory.get_credit_budget().usage(), calls)
     except Exception:  # an unreadable budget: the transport decides (and waits or refuses) as usual
         logger.warning("credit budget unreadable; assuming room", exc_info=True)
         return 0.0
 
 
-def check_time_left(remaining_ms: int) -> None:
-    """Raise OutOfTime unless a batch that starts now (budget wait, provider call, store) can finish in time."""
+def check_time_left(remaining_ms: int, *, run_id: uuid.UUID | None = None, seq: int | None = None) -> None:
+    """Raise OutOfTime unless the batch (``run_id``, ``seq``) can finish in time if it starts now: the waits for
+    room for all its calls (a whole history's unadjusted closes too), one provider call at its worst, the store.
+
+    The calls' own time is counted once at its worst: timeouts are rare, and at the template's numbers
+    (three attempts of 10 s per call) a whole history's three calls at their worst would not fit in the
+    Timeout beside their waits, so such a batch would be handed back for ever.
+    """
     settings = get_settings()
-    cost = factory.get_provider().capabilities.cost(settings.refresh_batch_symbols)
+    calls = _batch_calls(run_id, seq)
     call_s = (
         settings.twelvedata_timeout_s * settings.twelvedata_retry_attempts + settings.twelvedata_retry_backoff_max_s
     )
-    if not batch_fits(remaining_ms / 1000, wait_s=_wait_s(cost), call_s=call_s, store_s=settings.ingest_store_margin_s):
+    wait_s = _wait_s(calls)
+    if not batch_fits(remaining_ms / 1000, wait_s=wait_s, call_s=call_s, store_s=settings.ingest_store_margin_s):
         add_metric("IngestDeferred")
         raise OutOfTime(f"{remaining_ms} ms left: not enough for another batch")

@@ -17,7 +17,7 @@ import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.index import compute_inputs as inputs
 from autoindex.market.edgar_client import EdgarClient
-from autoindex.market.models import Asset, AssetSplit, DailyPrice, RefreshRun
+from autoindex.market.models import Asset, AssetSplit, DailyPrice, RefreshBatch, RefreshRun
 from autoindex.market.providers.protocol import ProviderCapabilities
 from autoindex.market.providers.twelvedata.client import TwelveDataProvider
 from autoindex.market.refresh import request_refresh
@@ -344,3 +344,70 @@ def test_after_a_split_the_index_equals_a_clean_backfill_and_the_cap_stays_conti
         np.testing.assert_allclose(values, clean, rtol=1e-9, atol=0)
     finally:
         reset_index()
+
+
+def _batch_kinds(run_id: uuid.UUID) -> dict[bool, RefreshBatch]:
+    with UnitOfWork(read_only=True) as uow:
+        return {b.backfill: b for b in uow.session.scalars(select(RefreshBatch).where(RefreshBatch.run_id == run_id))}
+
+
+def test_a_whole_history_batch_that_cannot_finish_in_time_goes_back_to_the_queue_and_a_smaller_one_runs(
+    fake: tuple[FakeTwelveData, list[float]], dispatcher: RecordingDispatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from autoindex.clients import get_redis
+    from autoindex.market.providers import factory
+    from autoindex.market.providers.budget import RedisCreditBudget
+    from autoindex_dev.envelopes import sqs_event, sqs_record
+    from sqlalchemy import update
+
+    from tests.integration.pipeline.test_refresh import LambdaClock, ingest_handler
+
+    server, offset = fake
+    server.set_faults(splits=[])
+    # Given AAPL and MSFT stored a week ago, and NVDA and AMZN added since: today's run is one incremental batch
+    # of two payers (at most two calls of two credits) and one whole-history batch of two stocks (three calls)
+    reset_market(keep={"AAPL", "MSFT"})
+    offset[0] = -7 * 86_400.0
+    _refresh(dispatcher, datetime.now(UTC) - timedelta(days=7))
+    offset[0] = 0.0
+    with UnitOfWork() as uow:
+        uow.session.execute(update(Asset).where(Asset.symbol.in_(["NVDA", "AMZN"])).values(is_active=True))
+    queued: list[dict[str, Any]] = []
+    monkeypatch.setattr("autoindex.events.transport.enqueue", lambda queue, payloads: queued.extend(payloads))
+    monkeypatch.setattr("autoindex.events.transport.publish", lambda detail_type, detail: None)
+    ticket = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
+    kinds = _batch_kinds(ticket.run.id)
+    assert sorted(kinds) == [False, True] and len(queued) == 2
+    by_seq = {p["seq"]: sqs_record(json.dumps(p), queue_name="ingest") for p in queued}
+    records = [by_seq[kinds[False].seq], by_seq[kinds[True].seq]]
+    # And the shared budget, read on a scripted clock 18 s into its minute, has 4 credits of room left: enough for
+    # the incremental batch now, while the whole history's third call waits 42 s for the next minute
+    factory.get_provider()  # built first: its calls reserve in the budget on the real clock
+    settings, redis = get_settings(), get_redis()
+    assert redis is not None
+    now_ms = 1_800_000_000_000 // 60_000 * 60_000 + 18_000
+    scripted = RedisCreditBudget(
+        redis,
+        minute_limit=settings.provider_credits_per_minute,
+        day_limit=100_000,
+        key_prefix=f"{settings.provider_key_prefix}:scripted",
+        clock_ms=lambda: now_ms,
+    )
+    assert scripted.reserve(settings.provider_credits_per_minute - 4).granted
+    with pytest.MonkeyPatch.context() as scoped:  # scoped: the fixtures clear the real, cached budget after
+        scoped.setattr(factory, "get_credit_budget", lambda: scripted)
+        # When both batches come with 60 s left (a call at its worst, 38 s, and the store's 20 s fit; 42 s more not)
+        result = ingest_handler()(sqs_event(records), LambdaClock([60_000, 60_000]))
+        # Then the incremental batch ran and the whole history went back to the queue untouched
+        assert result == {"batchItemFailures": [{"itemIdentifier": records[1]["messageId"]}]}
+        batches = _batch_kinds(ticket.run.id)
+        assert batches[False].status == "done" and (batches[True].status, batches[True].attempts) == ("pending", 0)
+        # And its redelivery with the wait's 42 s more left runs it, its splits read
+        assert ingest_handler()(sqs_event(records[1:]), LambdaClock([100_000])) == {"batchItemFailures": []}
+    with UnitOfWork(read_only=True) as uow:
+        run = uow.session.get(RefreshRun, ticket.run.id)
+        assert run is not None and run.status == "succeeded"
+        read = uow.session.scalars(select(Asset.symbol).where(Asset.splits_checked_through.is_not(None)))
+        assert {"NVDA", "AMZN"} <= set(read)

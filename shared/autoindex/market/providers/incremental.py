@@ -36,6 +36,14 @@ class RefreshedBars:
 
 
 @runtime_checkable
+class PlannedCalls(Protocol):
+    def batch_calls(self, symbols: int, *, whole_history: bool) -> tuple[int, ...]:
+        """The credits of each call a batch of ``symbols`` may make at most, in order (its splits' too when
+        ``whole_history``): what the ingest's time-left check waits for room for."""
+        ...
+
+
+@runtime_checkable
 class IncrementalBars(Protocol):
     def refresh_bars(
         self, symbols: Sequence[str], start: date, end: date, states: Mapping[str, SymbolState]

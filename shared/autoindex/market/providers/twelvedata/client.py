@@ -386,6 +386,30 @@ class TwelveDataProvider:
                     out[symbol] = _splits_read(histories[symbol], raw, start)
         return out
 
+    # --- what a batch may spend, call by call (the ingest's time-left check)
+
+    def batch_calls(self, symbols: int, *, whole_history: bool) -> tuple[int, ...]:
+        """The credits of each call a batch of ``symbols`` makes at most, in the order :meth:`refresh_bars` and
+        :meth:`with_splits` make them: per chunk the split-adjusted call and the dividends' (``adjust=all``, or
+        ``/dividends`` per symbol), then for a whole history the unadjusted call per chunk.
+
+        At most: every symbol a payer, every payer falling back to two calls, every history a stock's. A window
+        of at most ``MAX_BARS`` sessions (the planner's limit) is one page; a revision's re-fetch is not known
+        in advance and not counted.
+        """
+        chunks = [min(self._chunk, symbols - i) for i in range(0, max(symbols, 0), self._chunk)]
+        per_call = CAPABILITIES.credits_per_symbol
+        calls: list[int] = []
+        for size in chunks:
+            calls.append(per_call * size)
+            if self._dividends == "derived":
+                calls.append(per_call * size)
+            elif self._dividends == "endpoint":
+                calls.extend([DIVIDENDS_ENDPOINT_CREDITS] * size)
+        if whole_history:
+            calls.extend(CAPABILITIES.split_cost(size) for size in chunks)
+        return tuple(calls)
+
     # --- single-call endpoints
 
     def _call(self, path: str, params: dict[str, str]) -> Payload:
