@@ -116,6 +116,21 @@ class Fetched:
     credits: int
 
 
+def _read_splits(
+    provider: MarketDataProvider,
+    results: dict[str, SymbolBars | SymbolError],
+    splitting: set[str],
+    start: date,
+    end: date,
+) -> tuple[dict[str, SymbolBars | SymbolError], int]:
+    """Whole histories with their splits read beside them (stocks and ETFs that sent bars), and the credits."""
+    histories = {s: r for s, r in results.items() if s in splitting and isinstance(r, SymbolBars) and r.bars}
+    if not histories:
+        return results, 0
+    found = provider.with_splits(histories, start, end)
+    return {**results, **found}, provider.capabilities.split_cost(len(histories))
+
+
 def _states(session: Session, batch: RefreshBatch) -> dict[str, SymbolState]:
     """What is stored of each batch symbol inside its window, and whether the instrument can pay cash."""
     assets = market_repo.assets_by_symbol(session, batch.symbols)
@@ -150,21 +165,6 @@ def _fetch_window(batch: RefreshBatch, provider: MarketDataProvider) -> tuple[di
         logger.info("dividends not readable off one call; asked twice", extra={"symbols": got.two_calls})
     add_metric("DividendCallsSaved", len(got.one_call))
     return got.results, got.credits
-
-
-def _read_splits(
-    provider: MarketDataProvider,
-    results: dict[str, SymbolBars | SymbolError],
-    splitting: set[str],
-    start: date,
-    end: date,
-) -> tuple[dict[str, SymbolBars | SymbolError], int]:
-    """Whole histories with their splits read beside them (stocks and ETFs that sent bars), and the credits."""
-    histories = {s: r for s, r in results.items() if s in splitting and isinstance(r, SymbolBars) and r.bars}
-    if not histories:
-        return results, 0
-    found = provider.with_splits(histories, start, end)
-    return {**results, **found}, provider.capabilities.split_cost(len(histories))
 
 
 def _fetch(batch: RefreshBatch, provider: MarketDataProvider) -> Fetched:

@@ -231,34 +231,6 @@ def delete_dividends(session: Session, asset_id: int, ex_dates: Sequence[date] |
     return int(getattr(session.execute(statement), "rowcount", 0) or 0)
 
 
-def closes_and_volumes_between(
-    session: Session, asset_ids: Sequence[int], start: date, end: date
-) -> dict[int, dict[date, tuple[Decimal, int | None]]]:
-    """The stored closes and volumes of ``asset_ids`` over ``[start, end]``, by asset and date."""
-    out: dict[int, dict[date, tuple[Decimal, int | None]]] = {asset_id: {} for asset_id in asset_ids}
-    rows = session.execute(
-        select(DailyPrice.asset_id, DailyPrice.date, DailyPrice.close, DailyPrice.volume).where(
-            DailyPrice.asset_id.in_(list(asset_ids)), DailyPrice.date >= start, DailyPrice.date <= end
-        )
-    )
-    for asset_id, day, close, volume in rows:
-        out[asset_id][day] = (close, volume)
-    return out
-
-
-def dividends_of(session: Session, asset_ids: Sequence[int], start: date, end: date) -> dict[int, dict[date, Decimal]]:
-    """The stored dividends of ``asset_ids`` with ex-dates in ``[start, end]``, by asset and ex-date."""
-    out: dict[int, dict[date, Decimal]] = {asset_id: {} for asset_id in asset_ids}
-    rows = session.execute(
-        select(AssetDividend.asset_id, AssetDividend.ex_date, AssetDividend.amount).where(
-            AssetDividend.asset_id.in_(list(asset_ids)), AssetDividend.ex_date >= start, AssetDividend.ex_date <= end
-        )
-    )
-    for asset_id, day, amount in rows:
-        out[asset_id][day] = amount
-    return out
-
-
 def splits_between(session: Session, asset_id: int, start: date, end: date) -> dict[date, tuple[int, int]]:
     """One asset's stored splits effective in ``[start, end]``: date -> (shares_after, shares_before)."""
     rows = session.execute(
@@ -292,3 +264,31 @@ def delete_splits(session: Session, asset_id: int, dates: Sequence[date]) -> int
         return 0
     statement = delete(AssetSplit).where(AssetSplit.asset_id == asset_id, AssetSplit.effective_date.in_(list(dates)))
     return int(getattr(session.execute(statement), "rowcount", 0) or 0)
+
+
+def closes_and_volumes_between(
+    session: Session, asset_ids: Sequence[int], start: date, end: date
+) -> dict[int, dict[date, tuple[Decimal, int | None]]]:
+    """The stored closes and volumes of ``asset_ids`` over ``[start, end]``, by asset and date."""
+    out: dict[int, dict[date, tuple[Decimal, int | None]]] = {asset_id: {} for asset_id in asset_ids}
+    rows = session.execute(
+        select(DailyPrice.asset_id, DailyPrice.date, DailyPrice.close, DailyPrice.volume).where(
+            DailyPrice.asset_id.in_(list(asset_ids)), DailyPrice.date >= start, DailyPrice.date <= end
+        )
+    )
+    for asset_id, day, close, volume in rows:
+        out[asset_id][day] = (close, volume)
+    return out
+
+
+def dividends_of(session: Session, asset_ids: Sequence[int], start: date, end: date) -> dict[int, dict[date, Decimal]]:
+    """The stored dividends of ``asset_ids`` with ex-dates in ``[start, end]``, by asset and ex-date."""
+    out: dict[int, dict[date, Decimal]] = {asset_id: {} for asset_id in asset_ids}
+    rows = session.execute(
+        select(AssetDividend.asset_id, AssetDividend.ex_date, AssetDividend.amount).where(
+            AssetDividend.asset_id.in_(list(asset_ids)), AssetDividend.ex_date >= start, AssetDividend.ex_date <= end
+        )
+    )
+    for asset_id, day, amount in rows:
+        out[asset_id][day] = amount
+    return out

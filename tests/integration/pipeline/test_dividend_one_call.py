@@ -140,8 +140,8 @@ def test_a_dividend_declared_between_two_refreshes_is_stored_from_one_call_per_s
 ) -> None:
     fake, provider, refresh = clocked
     yesterday, today = _last_weekdays(2)
-    # Given a first fill: the payers in both bases (and unadjusted, for their splits), SPX and USD/EUR (which
-    # pay nothing) in one
+    # Given a first fill: the payers in both bases and unadjusted (their splits' source, a backfill's), SPX and
+    # USD/EUR (which pay nothing and do not split) in one
     first, asked = refresh(yesterday)
     assert first.status == "succeeded", first.errors
     assert _asked(asked) == {**{s: ["all", "splits", "none"] for s in PAYERS}, **{s: ["splits"] for s in NON_PAYERS}}
@@ -195,13 +195,13 @@ def test_a_revised_overlap_close_is_still_caught_and_the_history_re_fetched(
         )
     # When the next refresh reads the overlap off one call
     run, asked = refresh(today)
-    # Then the uneven overlap sent MSFT to the split-adjusted call, which saw the revision: its history was
-    # re-fetched in both bases and unadjusted (for its splits)
+    # Then the uneven overlap sent MSFT to the split-adjusted call, which saw the revision: history re-fetched
     assert run.status == "succeeded", run.errors
     assert [(r["symbol"], r["first_changed"]) for r in run.revisions] == [("MSFT", revised_day.isoformat())]
     assert run.revisions[0]["factor"] == pytest.approx(1.002, rel=1e-6)
+    # (the whole history in both bases, and unadjusted for its splits)
     assert _asked(asked)["MSFT"] == ["all", "splits", "splits", "all", "none"]
-    assert run.credits_used == 4 + 1 + 3 == _credits(asked)
+    assert run.credits_used == 4 + 1 + 2 + 1 == _credits(asked)
     _as_two_calls_read_it(provider, today)
 
 
@@ -225,5 +225,5 @@ def test_a_five_for_four_split_is_not_taken_for_a_twenty_percent_dividend(
             select(AssetSplit.effective_date, AssetSplit.shares_after, AssetSplit.shares_before)
         ).all()
     assert [tuple(row) for row in splits] == [(today, 5, 4)]
-    assert run.credits_used == 4 + 1 + 3 == _credits(asked)
+    assert run.credits_used == 4 + 1 + 2 + 1 == _credits(asked)
     _as_two_calls_read_it(provider, today)

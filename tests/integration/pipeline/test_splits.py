@@ -126,8 +126,9 @@ def test_a_split_between_two_refreshes_is_stored_with_its_date_and_ratio_at_the_
     # SPX and the FX pair), and there was none to store
     offset[0] = -7 * 86_400.0
     first = _refresh(dispatcher, datetime.now(UTC) - timedelta(days=7))
-    # (a first fill: the payers AAPL and MSFT in both bases, SPX and USD/EUR, which pay nothing, in one)
-    assert first.credits_used == 2 * 2 + 1 * 2 + caps.split_cost(2) == sum(_time_series_symbols(server, 0).values())
+    # (a backfill asks the payers AAPL and MSFT in both bases, SPX and USD/EUR split-adjusted only)
+    assert _planned_symbols(first) == 4
+    assert first.credits_used == 2 + 2 + 1 + 1 + caps.split_cost(2) == sum(_time_series_symbols(server, 0).values())
     assert _time_series_symbols(server, 0)["none"] == 2
     assert _splits() == {}
     before = _closes("AAPL")
@@ -141,11 +142,10 @@ def test_a_split_between_two_refreshes_is_stored_with_its_date_and_ratio_at_the_
     assert revision["split"] == {"date": SPLIT_DAY.isoformat(), "ratio": 10.0}
     stored = _splits()
     assert {k: v[:3] for k, v in stored.items()} == {("AAPL", SPLIT_DAY): (10, 1, "twelvedata")}
-    # And the run paid what planning says: one call per planned symbol (adjust=all for the payers, read against
-    # the stored overlap), the split-adjusted call AAPL's fallen overlap asked for, the whole history in both
-    # bases and its unadjusted closes
+    # And the run paid what planning says: one call per planned symbol (adjust=all for the payers), the
+    # split-adjusted call AAPL's fallen overlap asked for, then its whole history in both bases and unadjusted
     planned = _planned_symbols(second)
-    assert second.credits_used == planned + 1 + caps.cost(1) + caps.split_cost(1)
+    assert second.credits_used == planned + 1 + 2 + caps.split_cost(1)
     asked = _time_series_symbols(server, mark)
     assert sum(asked.values()) == second.credits_used and asked["none"] == 1
     # And the history is re-based: no stored daily move below -50 %, the old closes a tenth of what they were

@@ -200,10 +200,11 @@ def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_los
     assert revision["factor"] == pytest.approx(10.0, rel=1e-6) and revision["first_changed"] == before[0][0].isoformat()
     # And the run's credits are what the fake counted: one call per planned symbol (adjust=all for the payers,
     # adjust=splits for SPX and USD/EUR), the split-adjusted call AAPL's fallen overlap asked for, and the
-    # re-fetch of its history in both bases, and once more unadjusted for its splits (test_splits.py)
+    # re-fetch of its history in both bases and unadjusted, the closes its splits are read from
+    # (tests/integration/pipeline/test_splits.py)
     planned = sum(len(b) for b in _batch_symbols(second.run.id))
     assert run.credits_used == planned + 1 + 2 + 1 == _credits_counted(fake.requests[asked_before:])
-    assert sorted(_asked(fake.requests[asked_before:])["AAPL"]) == ["all", "all", "none", "splits", "splits"]
+    assert _asked(fake.requests[asked_before:])["AAPL"] == ["all", "splits", "splits", "all", "none"]
     after = _closes("AAPL")
     by_day = dict(after)
     for day, old in before:
@@ -280,7 +281,7 @@ def test_dividends_are_read_off_the_adjusted_closes_and_written_once(
     assert _asked(fake.requests) == {s: ["all", "splits", "none"] for s in ("AAPL", "MSFT")} | {
         s: ["splits"] for s in ("SPX", "USD/EUR")
     }
-    assert run.credits_used == 2 + 2 + 1 + 1 + 2 == _credits_counted(fake.requests)
+    assert run.credits_used == 3 + 3 + 1 + 1 == _credits_counted(fake.requests)
     stored = _dividends()
     # When today's refresh re-reads the overlap and finds MSFT's dividend (a week of new bars: its ex-date is
     # not known from one call, so MSFT is asked with adjust=splits too; AAPL is read off one call)
