@@ -81,6 +81,7 @@ bench: install services
 	$(BIN)/python -m bench.ingest_throughput
 	$(BIN)/python -m bench.refresh_budget
 	$(BIN)/python -m bench.refresh_credits
+	$(BIN)/python -m bench.edgar_refresh
 	$(BIN)/python -m bench.backtest_job
 	$(BIN)/python -m bench.webhook_fanout
 	$(BIN)/python -m bench.web_dashboard

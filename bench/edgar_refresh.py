@@ -6,6 +6,10 @@ HTTP, with the real PostgreSQL (a throwaway database, migrated, the seeded unive
 their CIKs, funds excluded by rule) and Redis (EDGAR's shared circuit and the cached ticker map), as
 ``source_from_settings`` builds it. Wall time covers the whole job: fetching, parsing and storing.
 
+The pace spaces requests ``1 / EDGAR_MAX_RPS`` apart and the first needs no wait, so ``n`` requests take at
+least ``(n - 1) / rps``: at SEC's 10/s that is a little under the ``n / 10`` floor (0.9x for seven), which
+is why the default pace is 8/s.
+
 Rows:
 1. the steady state: every stock has a CIK (seven companyfacts requests), at the default pace
    (``EDGAR_MAX_RPS=8``) and at SEC's limit (10);

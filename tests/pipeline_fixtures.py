@@ -54,7 +54,9 @@ def reset_market(*, keep: set[str] | None = None) -> None:
         for model in (RefreshBatch, RefreshRun, DailyPrice, AssetDividend, AssetSplit, AssetShareCount, ProcessedEvent):
             uow.session.execute(delete(model))
         uow.session.execute(delete(Asset).where(Asset.symbol.not_in(_seeded)))
-        uow.session.execute(update(Asset).values(prices_checked_through=None, is_active=True))
+        uow.session.execute(
+            update(Asset).values(prices_checked_through=None, splits_checked_through=None, is_active=True)
+        )
         if keep is not None:
             uow.session.execute(update(Asset).where(Asset.symbol.not_in(keep)).values(is_active=False))
 

@@ -329,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--if-empty", action="store_true", help="only when no share counts are stored yet (first run)")
     p.set_defaults(run=_share_counts)
 
-    p = sub.add_parser("fake-edgar", help="serve a fake SEC EDGAR (companyfacts) on 127.0.0.1 for local experiments")
+    p = sub.add_parser("fake-edgar", help="serve a fake SEC EDGAR (companyfacts, ticker map) on 127.0.0.1")
     p.add_argument("--port", type=int, default=8766, help="port on 127.0.0.1 (default: 8766)")
     p.set_defaults(run=_fake_edgar)
 

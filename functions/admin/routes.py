@@ -50,7 +50,15 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(rat
 SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, max_length=32)]
 
 
-@router.get("/audit")
+@router.get(
+    "/audit",
+    responses={
+        422: {
+            "description": "Invalid parameters. Also when `since` is not before `until` (a bound across two "
+            "parameters, which a schema cannot state)."
+        }
+    },
+)
 def read_audit(_: AdminPrincipal, query: Annotated[AuditQuery, Query()], uow: ReadUowDep) -> AuditPage:
     """The audit trail, newest first, filtered and cursor-paginated."""
     return audit_log.list_events(uow=uow, query=query)
@@ -105,7 +113,16 @@ def provider_usage(_: AdminPrincipal) -> ProviderUsageRead:
     return pipeline_admin.provider_usage()
 
 
-@router.put("/universe/{symbol:path}", responses={201: {"description": "Created (the asset was new)"}})
+@router.put(
+    "/universe/{symbol:path}",
+    responses={
+        201: {"description": "Created (the asset was new)"},
+        422: {
+            "description": "Invalid body. Also when the symbol is not stored yet and `name`, `asset_type` or "
+            "`currency` is missing or null: a new asset needs all three, a change to a stored one needs none."
+        },
+    },
+)
 def put_universe(
     *,
     symbol: SymbolPath,

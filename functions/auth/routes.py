@@ -44,6 +44,12 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
     "/register",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[Depends(rate_limit("register"))],
+    responses={
+        422: {
+            "description": "Invalid body. Also when the password breaks the policy beyond its length: it contains "
+            "the e-mail address, is a common password, or uses fewer than 5 different characters."
+        }
+    },
 )
 def register(body: RegisterRequest, uow: UowDep, meta: RequestMetaDep) -> RegisterAccepted:
     """Create an account (role `user`), then log in. An address that already has an account gets the

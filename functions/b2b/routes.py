@@ -36,7 +36,15 @@ BacktesterPrincipal = Annotated[Principal, Depends(require_scope("backtest"))]
     "/backtests",
     status_code=status.HTTP_202_ACCEPTED,
     tags=["backtests"],
-    responses={429: {"description": "Too many running, or the daily quota is used up"}},
+    responses={
+        422: {
+            "description": "Invalid body. Also, by rules across fields or resources: a symbol not in the live "
+            "universe; `strategy` parameters that, merged with the live ones, break a rule across fields (the "
+            "blend weights sum to 1); `start` after `end` or more than BACKTEST_MAX_RANGE_DAYS before it; more "
+            "symbols than BACKTEST_MAX_ASSETS where a deploy lowers it."
+        },
+        429: {"description": "Too many running, or the daily quota is used up"},
+    },
 )
 def create_backtest(
     body: BacktestCreate, principal: BacktesterPrincipal, uow: UowDep, response: Response

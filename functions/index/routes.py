@@ -35,13 +35,27 @@ _OK: dict[int | str, dict[str, Any]] = {
 }
 
 
+# A 422 no schema can rule out: the stored index decides which dates it has.
+_OUTSIDE_DATA: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Invalid parameters. Also when the dates asked for lie wholly outside the index data."}
+}
+_TOO_SHORT: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "Invalid parameters. Also when the dates asked for lie outside the index data, hold fewer "
+        "than two index dates, or start before the benchmark's first close."
+    }
+}
+
+
 @router.get("/v1/index/current", response_model=IndexCurrent, responses=_OK)
 async def current(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
     """Today's allocation: drifted weights at the last close, with the last rebalance's notes."""
     return cached_json(request, index_read.current(uow=uow))
 
 
-@router.get("/v1/index/history", response_model=IndexHistory, responses={**_OK, **export.CSV_RESPONSES})
+@router.get(
+    "/v1/index/history", response_model=IndexHistory, responses={**_OK, **export.CSV_RESPONSES, **_OUTSIDE_DATA}
+)
 async def history(
     query: Annotated[HistoryQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
@@ -51,7 +65,15 @@ async def history(
     return export.respond(request, cached.body, cached.etag, rows=export.items, name="index-history", headers=x_cache)
 
 
-@router.get("/v1/index/allocations", response_model=AllocationsRead, responses={**_OK, **export.CSV_RESPONSES})
+@router.get(
+    "/v1/index/allocations",
+    response_model=AllocationsRead,
+    responses={
+        **_OK,
+        **export.CSV_RESPONSES,
+        422: {"description": "Invalid parameters. Also when `date` lies outside the index data."},
+    },
+)
 async def allocations(
     query: Annotated[AllocationQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
@@ -72,7 +94,18 @@ async def rebalances(
     return cached_json(request, index_read.rebalances(uow=uow, query=query))
 
 
-@router.post("/v1/index/simulate", responses={409: {"description": "The index has not been computed yet"}})
+@router.post(
+    "/v1/index/simulate",
+    responses={
+        409: {"description": "The index has not been computed yet"},
+        422: {
+            "description": "Invalid body. Also, by rules that depend on the data or on two fields: `start_date` "
+            "after `end_date` or more than INDEX_MAX_RANGE_DAYS before it; dates outside the index data or with "
+            "no trading day between them; a currency without stored USD rates (GET /v1/currencies lists those "
+            "accepted); an `amount` with more decimals than the currency has minor units."
+        },
+    },
+)
 def simulate(body: SimulationRequest, _: ReaderPrincipal, uow: ReadUowDep) -> SimulationRead:
     """What an investment would be worth, converted at each date's historical FX rate."""
     return index_analytics.simulate(uow=uow, request=body)
@@ -84,7 +117,7 @@ async def currencies(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> R
     return cached_json(request, index_read.currencies(uow=uow))
 
 
-@router.get("/v1/benchmark/series", response_model=BenchmarkSeries, responses=_OK)
+@router.get("/v1/benchmark/series", response_model=BenchmarkSeries, responses={**_OK, **_OUTSIDE_DATA})
 async def benchmark_series(
     query: Annotated[SeriesQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
@@ -92,7 +125,7 @@ async def benchmark_series(
     return cached_json(request, index_read.benchmark_series(uow=uow, query=query))
 
 
-@router.get("/v1/benchmark/compare", response_model=BenchmarkCompare, responses=_OK)
+@router.get("/v1/benchmark/compare", response_model=BenchmarkCompare, responses={**_OK, **_TOO_SHORT})
 async def benchmark_compare(
     query: Annotated[CompareQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:

@@ -40,7 +40,17 @@ def get_config(principal: ReaderPrincipal, uow: ReadUowDep, request: Request) ->
     return etag_json(request, strategy.get_config(uow=uow, show_author=principal.has("admin")))
 
 
-@router.put("/config", status_code=status.HTTP_202_ACCEPTED, dependencies=[Depends(rate_limit("admin"))])
+@router.put(
+    "/config",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Depends(rate_limit("admin"))],
+    responses={
+        422: {
+            "description": "Invalid body. Also when the three blend weights do not sum to 1, or a "
+            "`benchmark_blend` names an asset twice or its weights do not sum to 1 (rules across fields)."
+        }
+    },
+)
 def put_config(
     body: StrategyChange, principal: AdminPrincipal, uow: UowDep, meta: RequestMetaDep, response: Response
 ) -> StrategyAccepted:

@@ -24,8 +24,13 @@ def _storable(value: str) -> str:
     return value
 
 
-# Any free text a client sends that may reach the database or a log line.
-CleanText = Annotated[str, AfterValidator(_storable)]
+# `_storable`'s rule as the schema states it: no C0/C1 control character except tab, line feed and carriage
+# return (a JSON string cannot carry a lone surrogate to a client that follows the schema).
+CLEAN_TEXT_PATTERN = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+
+# Any free text a client sends that may reach the database or a log line. The pattern is the schema's only:
+# the validator gives the clearer message.
+CleanText = Annotated[str, AfterValidator(_storable), Field(json_schema_extra={"pattern": CLEAN_TEXT_PATTERN})]
 
 
 def _not_a_number(value: object) -> object:
@@ -90,7 +95,15 @@ class RangeQuery(BaseModel):
 
 # An opaque keyset cursor (autoindex.pagination): URL-safe base64 of a kind tag and the last key seen.
 CURSOR_MAX_LENGTH = 200
-Cursor = Annotated[str, Field(min_length=1, max_length=CURSOR_MAX_LENGTH, pattern=r"^[A-Za-z0-9_-]+$")]
+Cursor = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=CURSOR_MAX_LENGTH,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Opaque: a `next_cursor` this list returned, passed back unchanged. Any other value is a 422.",
+    ),
+]
 
 
 class PageQuery(BaseModel):

@@ -6,6 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from autoindex.index.engine.strategy import StrategyParams
+from autoindex.schemas import CLEAN_TEXT_PATTERN
+from autoindex.settings import Settings
+from autoindex.web.openapi import CURSOR_RULE, RANGE_RULE
 
 from tests.functions.conftest import Account, Client
 from tests.lambda_http import ROOT, function_handler
@@ -53,3 +57,47 @@ def test_a_number_is_not_a_date(user: Account, start: str) -> None:
     result = index.get("/v1/benchmark/series", query=f"start={start}", headers=user.bearer())
     assert result.status == 422, result.body
     assert result.json()["title"] == "Unprocessable Content"
+
+
+def _parameter(path: str, method: str, name: str) -> dict[str, Any]:
+    parameter: dict[str, Any] = next(p for p in DOCUMENT["paths"][path][method]["parameters"] if p["name"] == name)
+    return parameter
+
+
+def test_rules_a_schema_can_state_are_in_it() -> None:
+    # Free text refuses control characters (autoindex.schemas.CleanText): the schema's pattern says so.
+    for schema, field in [
+        ("LoginRequest", "email"),
+        ("RefreshRequest", "refresh_token"),
+        ("RebalanceRequestBody", "reason"),
+    ]:
+        assert SCHEMAS[schema]["properties"][field]["pattern"] == CLEAN_TEXT_PATTERN, (schema, field)
+    # Lists that refuse a repeat say `uniqueItems`; the backtest's bound is the default BACKTEST_MAX_ASSETS.
+    assert SCHEMAS["ApiKeyCreate"]["properties"]["scopes"]["uniqueItems"] is True
+    symbols = SCHEMAS["BacktestCreate"]["properties"]["symbols"]["anyOf"][0]
+    assert symbols["uniqueItems"] is True
+    assert symbols["maxItems"] == Settings().backtest_max_assets
+    # The rolling window takes 30 or 90 only.
+    assert _parameter("/v1/strategy/risk-metrics", "get", "window")["schema"]["enum"] == [30, 90]
+    # A backtest's strategy names live parameters only, each with its own bounds (no defaults: unnamed ones
+    # keep the live values).
+    strategy = SCHEMAS["BacktestCreate"]["properties"]["strategy"]
+    assert strategy["additionalProperties"] is False
+    assert strategy["properties"].keys() == StrategyParams.model_fields.keys()
+    assert strategy["properties"]["momentum_lookback_days"] == {
+        "type": "integer",
+        "minimum": 2,
+        "maximum": 1260,
+        "description": "Trading days of the momentum window.",
+    }
+    assert not any("default" in prop for prop in strategy["properties"].values())
+
+
+def test_refusals_no_schema_can_state_are_documented() -> None:
+    # Every keyset list says a cursor it did not issue is a 422; every range read, the two-field bound.
+    for path, method, operation in OPERATIONS:
+        names = {p["name"] for p in operation.get("parameters", [])}
+        description = operation["responses"].get("422", {}).get("description", "")
+        assert ("cursor" in names) == (CURSOR_RULE in description), (method, path)
+        assert ({"start", "end"} <= names) == (RANGE_RULE in description), (method, path)
+    # The rules across fields or stored data: tests/fuzz/test_api_fuzz.py (REFUSALS, documented per operation).

@@ -4,17 +4,24 @@ Every operation, every schemathesis check, positive and negative data, as an adm
 API key: the server does what its OpenAPI document says (statuses, bodies, headers, content types,
 valid data accepted, invalid data refused), never answers 500, and sends every error as RFC 9457
 problem+json. The server runs over real HTTP on 127.0.0.1, with a database of its own.
+
+Schema-valid data is accepted (2xx, or an auth, not-found, conflict or rate-limit answer) except where a rule
+cannot be written in OpenAPI: a cursor the list never issued, a bound across two fields, data that must exist.
+Those refusals are listed per operation in REFUSALS, stated in that operation's documented response, and a
+refused valid request must name one of them (docs/architecture.md, "Refusals the schema cannot state").
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,8 +37,99 @@ from tests.conftest import ADMIN_URL, REDIS_URL
 from tests.lambda_http import ROOT
 from tests.net import free_port
 
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal of schema-valid data for a rule OpenAPI cannot state; the operation's response documents it."""
+
+    status: int
+    says: str  # a regular expression the problem's detail, or each of its errors' msg, matches
+    documented: str  # words of the operation's response description for `status` that state the rule
+
+
+# Opaque keyset cursors (autoindex.pagination): only a `next_cursor` the list returned is valid, and no schema
+# can tell a value the server issued from one it did not.
+CURSOR = Refusal(422, r"^The cursor is not valid; start again without it\.$", "A `cursor` is opaque")
+# `start` <= `end`, a span of at most INDEX_MAX_RANGE_DAYS: a bound across two fields (schemas.check_range).
+RANGE = Refusal(422, r"start must not be after end|the date range may span at most \d+ days", "`start` after `end`")
+# A range or date wholly outside the stored index, or too short to measure: depends on the data, not the request.
+INDEX_DATES = Refusal(
+    422,
+    r"outside the index data|must hold at least two index dates|date must be between .* \(the index data\)"
+    r"|has no close on or before",
+    "outside the index data",
+)
+
+# `since` before `until` on the audit trail: a bound across two parameters.
+SINCE_UNTIL = Refusal(422, r"since must be before until", "`since` is not before `until`")
+# A symbol not stored yet needs name, asset_type and currency; a stored one needs none (the database decides).
+NEW_ASSET = Refusal(422, r"^A new asset needs name, asset_type and currency\.$", "a new asset needs all three")
+# The password policy beyond length: the e-mail inside it, the common-password list, 5 distinct characters.
+PASSWORD_POLICY = Refusal(
+    422,
+    r"must not contain the e-mail address|is too common|must use at least \d+ different characters",
+    "is a common password",
+)
+# The blend's weights sum to 1, a benchmark blend's too and names each asset once: rules across fields.
+BLEND = Refusal(422, r"must sum to 1|benchmark_blend names an asset twice", "do not sum to 1")
+# A backtest: symbols of the live universe, parameters valid once merged with the live ones, its own range.
+BACKTEST = Refusal(
+    422,
+    r"^not in the universe: |^strategy\.|start must not be after end|the range may span at most \d+ days"
+    r"|^at most \d+ symbols",
+    "not in the live universe",
+)
+# A simulation: its range, the index's dates, a currency with stored rates and its minor units (ISO 4217).
+SIMULATION = Refusal(
+    422,
+    r"start must not be after end|the date range may span at most \d+ days|\(the index data\)"
+    r"|\(the start of the index data\)|no trading day between|Unsupported currency|exchange rates are available"
+    r"|more decimals than",
+    "minor units",
+)
+
+REFUSALS: dict[str, tuple[Refusal, ...]] = {
+    # The keyset lists: a never-issued cursor.
+    "GET /v1/admin/compute-runs": (CURSOR,),
+    "GET /v1/admin/runs": (CURSOR,),
+    "GET /v1/assets": (CURSOR,),
+    "GET /v1/backtests": (CURSOR,),
+    "GET /v1/strategy/config/history": (CURSOR,),
+    "GET /v1/webhooks/{webhook_id}/deliveries": (CURSOR,),
+    # The audit trail: a never-issued cursor, and `since` before `until`.
+    "GET /v1/admin/audit": (CURSOR, SINCE_UNTIL),
+    # Dated reads: the two-field range; a keyset series also a never-issued cursor; the index's dates.
+    "GET /v1/assets/{symbol}/history": (RANGE,),
+    "GET /v1/assets/{symbol}/prices": (CURSOR, RANGE),
+    "GET /v1/index/rebalances": (CURSOR, RANGE),
+    "GET /v1/benchmark/series": (CURSOR, RANGE, INDEX_DATES),
+    "GET /v1/index/history": (CURSOR, RANGE, INDEX_DATES),
+    "GET /v1/benchmark/compare": (RANGE, INDEX_DATES),
+    "GET /v1/index/allocations": (INDEX_DATES,),
+    "POST /v1/index/simulate": (SIMULATION,),
+    # Writes whose rules span fields or stored data.
+    "PUT /v1/admin/universe/{symbol}": (NEW_ASSET,),
+    "POST /v1/auth/register": (PASSWORD_POLICY,),
+    "PUT /v1/strategy/config": (BLEND,),
+    "POST /v1/backtests": (BACKTEST,),
+}
+# Statuses positive data may get anywhere (schemathesis' defaults): success, auth, not found, conflict, rate limit.
+_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
+
 CONFIG = SchemathesisConfig.from_dict(
     {
+        # Exactly the operations above may refuse valid data, with exactly their rules' statuses.
+        "operations": [
+            {
+                "include-name": name,
+                "checks": {
+                    "positive_data_acceptance": {
+                        "expected-statuses": _ACCEPTED + sorted({str(r.status) for r in refusals})
+                    }
+                },
+            }
+            for name, refusals in REFUSALS.items()
+        ],
         "generation": {
             "mode": "all",  # positive and negative data
             "deterministic": True,  # the same examples every run: a red build is a real regression
@@ -111,6 +209,22 @@ def problem_json_errors(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
+@schemathesis.check
+def refusals_name_their_rule(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A schema-valid request refused by an operation of REFUSALS is refused for one of its listed rules only."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code < 400:
+        return None
+    refusals = [r for r in REFUSALS.get(case.operation.label, ()) if r.status == response.status_code]
+    if not refusals:
+        return None  # not one of the documented refusals: positive_data_acceptance judges it
+    body = json.loads(response.content)
+    reasons = [error["msg"] for error in body.get("errors") or []] or [body["detail"]]
+    for reason in reasons:
+        assert any(re.search(r.says, reason) for r in refusals), (case.operation.label, reason)
+    return None
+
+
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     schemathesis.checks.status_code_conformance,
@@ -118,10 +232,12 @@ CHECKS = [
     schemathesis.checks.response_headers_conformance,
     schemathesis.checks.response_schema_conformance,
     schemathesis.checks.negative_data_rejection,
+    schemathesis.checks.positive_data_acceptance,
     schemathesis.checks.unsupported_method,
     schemathesis.checks.missing_required_header,
     schemathesis.checks.ignored_auth,
     problem_json_errors,
+    refusals_name_their_rule,
 ]
 
 
@@ -151,3 +267,18 @@ def test_every_operation_keeps_its_contract(case: Any, server: dict[str, str], c
         # The server's own log says why (the client only ever sees a request id).
         tail = open(server["log"], encoding="utf-8", errors="replace").read()[-4000:]  # noqa: SIM115
         raise AssertionError(f"{exc}\n--- autoindex serve log (tail) ---\n{tail}") from exc
+
+
+def test_every_refusal_of_valid_data_is_documented() -> None:
+    # The run's exceptions are the document's: each listed operation documents its refusal beyond the generic
+    # words, and every keyset list (a `cursor` parameter) is listed with the cursor rule.
+    document = SCHEMA.raw_schema
+    for name, refusals in REFUSALS.items():
+        method, path = name.split(" ", 1)
+        responses = document["paths"][path][method.lower()]["responses"]
+        for refusal in refusals:
+            assert refusal.documented in responses[str(refusal.status)]["description"], (name, refusal.documented)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if any(p["name"] == "cursor" for p in operation.get("parameters", [])):
+                assert CURSOR in REFUSALS.get(f"{method.upper()} {path}", ()), (method, path)

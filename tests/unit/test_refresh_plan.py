@@ -149,3 +149,24 @@ def test_symbols_with_nothing_stored_are_planned_in_backfill_batches_of_their_ow
     assert by_kind[(start, True)] == ("NEW1", "NEW2")
     assert by_kind[(start, False)] == ("OLD",)
     assert [b.symbols for b in plan.batches if b.backfill] == [("NEW1", "NEW2")]
+
+
+def test_a_stored_stock_whose_splits_were_never_read_gets_its_whole_history_once() -> None:
+    start = date(2026, 11, 2)
+    progress = [
+        SymbolProgress("OLDSTOCK", date(2026, 12, 1), date(2026, 12, 1), splits_unread=True),  # stored before splits
+        SymbolProgress("DONE", date(2026, 12, 1), date(2026, 12, 1)),
+    ]
+    plan = plan_refresh(
+        progress,
+        now=datetime(2026, 12, 2, 23, 0, tzinfo=UTC),
+        exchange_timezone="America/New_York",
+        settle=timedelta(minutes=30),
+        history_start=start,
+        batch_symbols=8,
+        max_bars=5000,
+        overlap=5,
+    )
+    whole = [b for b in plan.batches if b.backfill]
+    assert [(b.symbols, b.start, b.end) for b in whole] == [(("OLDSTOCK",), start, date(2026, 12, 2))]
+    assert [b.symbols for b in plan.batches if not b.backfill] == [("DONE",)]  # its overlap, as every day

@@ -10,12 +10,33 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from autoindex.index.engine.strategy import StrategyParams
 from autoindex.schemas import IsoDate
-from autoindex.settings import get_settings
+from autoindex.settings import Settings, get_settings
 
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9.\-]{0,11}(/[A-Z]{3})?$")]
 Scheme = Literal["blend", "equal_weight"]
 ReturnType = Literal["price", "total"]
 Status = Literal["queued", "running", "succeeded", "failed"]
+
+
+def _strategy_overrides_schema(schema: dict[str, Any]) -> None:
+    """State the parameter rule in the schema: the live strategy's names, each with its own constraints.
+
+    The body stays a plain object (unnamed parameters keep their live values, so none has a default here);
+    the cross-field rules (blend weights summing to 1 once merged with the live ones) are the 422's.
+    """
+    params = StrategyParams.model_json_schema(ref_template="#/components/schemas/{model}")
+    properties = {
+        name: {k: v for k, v in prop.items() if k not in ("default", "title")}
+        for name, prop in params["properties"].items()
+    }
+    schema.update(properties=properties, additionalProperties=False)
+
+
+# The schema states the default BACKTEST_MAX_ASSETS; a deploy that lowers it refuses more (422).
+_DEFAULT_MAX_ASSETS = Settings.model_fields["backtest_max_assets"].default
+SymbolList = Annotated[
+    list[Symbol], Field(min_length=1, json_schema_extra={"uniqueItems": True, "maxItems": _DEFAULT_MAX_ASSETS})
+]
 
 
 class BacktestCreate(BaseModel):
@@ -25,13 +46,12 @@ class BacktestCreate(BaseModel):
         default_factory=dict,
         description="Any parameters of the live strategy (GET /v1/strategy/config); the others keep their live values.",
         examples=[{"rebalance_frequency": "monthly", "momentum_lookback_days": 120}],
+        json_schema_extra=_strategy_overrides_schema,
     )
     scheme: Scheme = Field(
         "blend", description="blend: the strategy's three schemes; equal_weight: equal weights among eligible assets."
     )
-    symbols: Annotated[list[Symbol], Field(min_length=1)] | None = Field(
-        None, description="A subset of the universe (default: the whole live universe)."
-    )
+    symbols: SymbolList | None = Field(None, description="A subset of the universe (default: the whole live universe).")
     start: IsoDate | None = Field(None, description="First date of the reported range (default: the index's first).")
     end: IsoDate | None = Field(None, description="Last date of the reported range (default: the newest close).")
     return_type: ReturnType = Field(

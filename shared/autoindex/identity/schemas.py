@@ -97,7 +97,7 @@ Scope = Literal["read", "write", "admin", "backtest"]
 
 class ApiKeyCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w .:@/-]+$")]
-    scopes: Annotated[list[Scope], Field(min_length=1, max_length=4)]
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=4, json_schema_extra={"uniqueItems": True})]
     # The schema's bound is the default API_KEY_MAX_TTL_DAYS; a deploy that lowers it refuses more (422).
     expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
 

@@ -73,7 +73,8 @@ class AllocationQuery(BaseModel):
 class RiskMetricsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    window: int = 30
+    # The validator's rule, stated in the schema too (a query string "30" is an int here, not a Literal).
+    window: Annotated[int, Field(json_schema_extra={"enum": list(ROLLING_WINDOWS)})] = 30
     return_type: ReturnType = return_type_param()
 
     @field_validator("window")

@@ -8,6 +8,7 @@ and does nothing; a crash before the final commit leaves no row, and the retry c
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -123,12 +124,21 @@ def _read_splits(
     start: date,
     end: date,
 ) -> tuple[dict[str, SymbolBars | SymbolError], int]:
-    """Whole histories with their splits read beside them (stocks and ETFs that sent bars), and the credits."""
-    histories = {s: r for s, r in results.items() if s in splitting and isinstance(r, SymbolBars) and r.bars}
-    if not histories:
-        return results, 0
-    found = provider.with_splits(histories, start, end)
-    return {**results, **found}, provider.capabilities.split_cost(len(histories))
+    """Whole histories with their splits read beside them (stocks and ETFs), and the credits that cost.
+
+    A history without a bar has no split to show: it is read as such without asking the provider.
+    """
+    out = dict(results)
+    histories: dict[str, SymbolBars] = {}
+    for symbol, result in results.items():
+        if symbol in splitting and isinstance(result, SymbolBars):
+            if result.bars:
+                histories[symbol] = result
+            else:
+                out[symbol] = dataclasses.replace(result, splits=(), splits_from=start)
+    if histories:
+        out.update(provider.with_splits(histories, start, end))
+    return out, provider.capabilities.split_cost(len(histories))
 
 
 def _states(session: Session, batch: RefreshBatch) -> dict[str, SymbolState]:
@@ -160,6 +170,8 @@ def _fetch_window(batch: RefreshBatch, provider: MarketDataProvider) -> tuple[di
         return results, provider.capabilities.cost(len(batch.symbols))
     with UnitOfWork(read_only=True) as uow:
         states = _states(uow.session, batch)
+    if batch.backfill:  # a whole history, its splits read off it: every bar comes back, none decoded away
+        states = {symbol: dataclasses.replace(state, stored=None) for symbol, state in states.items()}
     got = provider.refresh_bars(batch.symbols, batch.start_date, batch.end_date, states)
     if got.two_calls:
         logger.info("dividends not readable off one call; asked twice", extra={"symbols": got.two_calls})
@@ -202,6 +214,7 @@ class Replaced:
     rows: int = 0
     dividends: int = 0
     splits: int = 0
+    splits_read: list[int] = field(default_factory=list)  # asset ids whose splits this whole history read
     revisions: list[dict[str, Any]] = field(default_factory=list)  # as recorded on the run
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -224,7 +237,10 @@ def _replace_histories(session: Session, fetched: Fetched, ids: dict[str, int], 
             out.dividends += market_repo.write_dividends(
                 session, ids[symbol], full.dividends, source=full.source, ingested_at=now
             )
-        new_splits = _sync_splits(session, ids[symbol], full, end, now) if isinstance(full, SymbolBars) else []
+        new_splits = _sync_splits(session, ids[symbol], full, end, now) if isinstance(full, SymbolBars) else None
+        if new_splits is not None:
+            out.splits_read.append(ids[symbol])
+        new_splits = new_splits or []
         out.splits += len(new_splits)
         split = explained_by(found.factor, new_splits)
         out.revisions.append(Revision(symbol=symbol, first_changed=first, factor=found.factor, split=split).as_record())
@@ -232,19 +248,34 @@ def _replace_histories(session: Session, fetched: Fetched, ids: dict[str, int], 
     return out
 
 
-def _sync_splits(session: Session, asset_id: int, history: SymbolBars, end: date, now: datetime) -> list[Split]:
+def _sync_splits(session: Session, asset_id: int, history: SymbolBars, end: date, now: datetime) -> list[Split] | None:
     """Store the splits a whole history showed (new or changed ones; vanished ones deleted); returns those written.
 
-    Nothing when they were not read (``splits_from`` None): the stored ones stay. Unchanged ones are not
+    None when they were not read (``splits_from`` None): the stored ones stay. Unchanged ones are not
     written again, so a re-fetch that shows the same splits leaves them (and the compute) alone.
     """
-    if history.splits_from is None or history.splits_from > end:
+    if history.splits_from is None:
+        return None
+    if history.splits_from > end:
         return []
     stored = market_repo.splits_between(session, asset_id, history.splits_from, end)
     changes = split_changes(stored, history.splits, since=history.splits_from, through=end)
     market_repo.delete_splits(session, asset_id, changes.delete)
     market_repo.write_splits(session, asset_id, changes.write, source=history.source, ingested_at=now)
     return changes.write
+
+
+def _store_splits(
+    session: Session, fetched: Fetched, *, symbols: list[str], ids: dict[str, int], end: date, now: datetime
+) -> list[int]:
+    """Store the splits of the batch's whole histories (a backfill's); returns the asset ids whose splits were read."""
+    read = []
+    for symbol in symbols:
+        result = fetched.results.get(symbol) if symbol in ids else None
+        stored = _sync_splits(session, ids[symbol], result, end, now) if isinstance(result, SymbolBars) else None
+        if stored is not None:
+            read.append(ids[symbol])
+    return read
 
 
 def _sync_dividends(
@@ -282,16 +313,14 @@ def _store(batch: RefreshBatch, fetched: Fetched, now: datetime) -> BatchOutcome
         fresh = without_unchanged(got.rows, fetched.overlap, tolerance=tolerance)
         written = market_repo.upsert_prices(session, fresh, source=got.source or "twelvedata", ingested_at=now)
         dividends = _sync_dividends(session, batch, fetched, symbols=unrevised, ids=ids, now=now)
-        for symbol in unrevised:  # a backfill's histories carry their splits
-            result = fetched.results.get(symbol)
-            if isinstance(result, SymbolBars) and symbol in ids:
-                _sync_splits(session, ids[symbol], result, batch.end_date, now)
+        splits_read = _store_splits(session, fetched, symbols=unrevised, ids=ids, end=batch.end_date, now=now)
         replaced = _replace_histories(session, fetched, ids, batch.end_date, now)
         written += replaced.rows
         dividends += replaced.dividends
         checked = got.checked + [ids[str(r["symbol"])] for r in replaced.revisions]
         if checked:
             market_repo.mark_checked_through(session, checked, batch.end_date)
+        market_repo.mark_splits_checked_through(session, splits_read + replaced.splits_read, batch.end_date)
         credits = fetched.credits
         current.status, current.rows_written, current.credits_used = "done", written, credits
         current.finished_at, current.lease_until = now, None

@@ -36,6 +36,9 @@ class Asset(Base):
     is_active: Mapped[bool] = mapped_column(default=True)  # refreshed by the pipeline
     # Last date the provider was asked about with success, bars or not (holidays): the next plan starts after it.
     prices_checked_through: Mapped[date | None] = mapped_column(Date)
+    # Last date through which its splits were read off a whole history (stocks and ETFs); None: never, and the
+    # next refresh fetches its whole history once to read them.
+    splits_checked_through: Mapped[date | None] = mapped_column(Date)
     cik: Mapped[int | None] = mapped_column(Integer)  # SEC's Central Index Key, for share counts from EDGAR
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -16,7 +16,7 @@ class PlannedBatch:
     symbols: tuple[str, ...]
     start: date  # inclusive
     end: date  # inclusive
-    backfill: bool = False  # its symbols have nothing stored: whole histories (their splits are read too)
+    backfill: bool = False  # whole histories (nothing stored, or splits never read): their splits are read too
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class SymbolProgress:
     symbol: str
     last_bar: date | None  # the newest stored bar
     checked_through: date | None  # the newest day the provider was asked about (it may have had no bar)
+    splits_unread: bool = False  # a stock or ETF whose splits were never read: its whole history is fetched once
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,18 +76,17 @@ def plan_refresh(
     overlap: int = 0,
 ) -> RefreshPlan:
     """Everything a run must fetch at ``now``: each symbol lacking a day, from its first missing day (less
-    ``overlap`` stored bars) to the last final session. A symbol complete through that session costs nothing."""
+    ``overlap`` stored bars) to the last final session. A symbol complete through that session costs nothing.
+    A symbol with nothing stored, or whose splits were never read, gets its whole history (a backfill batch)."""
     through = last_final_session(now, exchange_timezone, settle=settle)
+    whole = {p.symbol for p in progress if (p.last_bar is None and p.checked_through is None) or p.splits_unread}
     next_dates = {
-        p.symbol: fetch_from(p, history_start=history_start, overlap=overlap)
+        p.symbol: history_start if p.symbol in whole else fetch_from(p, history_start=history_start, overlap=overlap)
         for p in progress
-        if first_missing(p, history_start=history_start) <= through
+        if p.symbol in whole or first_missing(p, history_start=history_start) <= through
     }
-    new = {p.symbol for p in progress if p.last_bar is None and p.checked_through is None}
-    return RefreshPlan(
-        through=through,
-        batches=plan_batches(next_dates, through=through, batch_symbols=batch_symbols, max_bars=max_bars, backfill=new),
-    )
+    batches = plan_batches(next_dates, through=through, batch_symbols=batch_symbols, max_bars=max_bars, backfill=whole)
+    return RefreshPlan(through=through, batches=batches)
 
 
 def last_final_session(now: datetime, exchange_timezone: str, *, settle: timedelta) -> date:

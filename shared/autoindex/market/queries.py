@@ -53,6 +53,12 @@ def mark_checked_through(session: Session, asset_ids: Sequence[int], through: da
     )
 
 
+def mark_splits_checked_through(session: Session, asset_ids: Sequence[int], through: date) -> None:
+    """The assets' splits were read off a whole history ending ``through``."""
+    if asset_ids:
+        session.execute(update(Asset).where(Asset.id.in_(list(asset_ids))).values(splits_checked_through=through))
+
+
 # Bulk path on PostgreSQL: COPY the batch into a transaction-local temp table, then one set-based upsert.
 _PG_STAGE = text(
     "CREATE TEMP TABLE IF NOT EXISTS incoming_prices "

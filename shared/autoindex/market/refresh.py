@@ -15,6 +15,7 @@ from autoindex.identity import audit
 from autoindex.market import queries as market_repo
 from autoindex.market.models import RefreshBatch, RefreshRun
 from autoindex.market.planning import RefreshPlan, SymbolProgress, plan_refresh
+from autoindex.market.providers.splits import SPLITTING_TYPES
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
@@ -41,7 +42,12 @@ def _run_to_join(session: Session, key: str | None) -> RefreshRun | None:
 def _progress(session: Session) -> list[SymbolProgress]:
     last_bars = market_repo.last_price_dates(session)
     return [
-        SymbolProgress(symbol=a.symbol, last_bar=last_bars.get(a.id), checked_through=a.prices_checked_through)
+        SymbolProgress(
+            symbol=a.symbol,
+            last_bar=last_bars.get(a.id),
+            checked_through=a.prices_checked_through,
+            splits_unread=a.asset_type in SPLITTING_TYPES and a.splits_checked_through is None,
+        )
         for a in market_repo.active_assets(session)
     ]
 

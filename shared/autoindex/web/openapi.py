@@ -103,9 +103,37 @@ def _error_statuses(route: APIRoute, operation: dict[str, Any], *, rate_limited:
     return statuses
 
 
-def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str, Any]:
+# Refusals of requests the schema cannot rule out, stated on the 422 of every operation that can meet them.
+CURSOR_RULE = (
+    "A `cursor` is opaque: only a `next_cursor` this list returned, passed back unchanged, is valid. Any other "
+    "value (forged, truncated, another list's) is a 422 (`The cursor is not valid; start again without it.`)."
+)
+RANGE_RULE = (
+    "`start` after `end`, or a range wider than INDEX_MAX_RANGE_DAYS (11000 days by default), is a 422 naming "
+    "the rule (one field cannot state a bound on two)."
+)
+_FASTAPI_422 = "Validation Error"
+
+
+def _validation_description(operation: dict[str, Any], existing: dict[str, Any] | None) -> str:
+    """The 422's description: the generic one (or the route's own rule) plus the cross-field rules it meets."""
+    declared = (existing or {}).get("description")
+    parts = [declared if declared and declared != _FASTAPI_422 else _DESCRIPTIONS[422]]
+    names = {p.get("name") for p in operation.get("parameters", [])}
+    if "cursor" in names:
+        parts.append(CURSOR_RULE)
+    if {"start", "end"} <= names:
+        parts.append(RANGE_RULE)
+    return "\n\n".join(parts)
+
+
+def _problem_response(status: int, existing: dict[str, Any] | None, operation: dict[str, Any]) -> dict[str, Any]:
+    if status == 422:
+        description = _validation_description(operation, existing)
+    else:
+        description = (existing or {}).get("description") or _DESCRIPTIONS.get(status, "Error")
     response: dict[str, Any] = {
-        "description": (existing or {}).get("description") or _DESCRIPTIONS.get(status, "Error"),
+        "description": description,
         "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
     }
     if status in (429, 503):
@@ -130,7 +158,7 @@ def problem_openapi(app: FastAPI, routers: Sequence[APIRouter], *, rate_limited:
                 operation["security"] = []  # reachable without credentials
             responses = operation.setdefault("responses", {})
             for status in sorted(_error_statuses(route, operation, rate_limited=rate_limited)):
-                responses[str(status)] = _problem_response(status, responses.get(str(status)))
+                responses[str(status)] = _problem_response(status, responses.get(str(status)), operation)
             operation["responses"] = dict(sorted(responses.items()))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)

@@ -160,6 +160,36 @@ def test_a_split_between_two_refreshes_is_stored_with_its_date_and_ratio_at_the_
     assert _splits() == stored
 
 
+def test_a_history_stored_before_splits_were_read_gets_them_on_the_next_refresh_once(
+    fake: tuple[FakeTwelveData, list[float]], dispatcher: RecordingDispatcher
+) -> None:
+    from autoindex.market.models import RefreshBatch
+    from sqlalchemy import delete, update
+
+    server, _ = fake
+    caps = _capabilities()
+    # Given histories stored after AAPL's split by a version that read no splits (none stored, none marked read)
+    _refresh(dispatcher)
+    with UnitOfWork() as uow:
+        uow.session.execute(delete(AssetSplit))
+        uow.session.execute(update(Asset).values(splits_checked_through=None))
+    # When the next refresh runs
+    mark = len(server.requests)
+    run = _refresh(dispatcher)
+    # Then the stocks' whole histories were fetched once more, in backfill batches, and AAPL's split is stored
+    with UnitOfWork(read_only=True) as uow:
+        batches = list(uow.session.scalars(select(RefreshBatch).where(RefreshBatch.run_id == run.id)))
+    assert sorted(s for b in batches if b.backfill for s in b.symbols) == ["AAPL", "MSFT"]
+    assert {k: v[:2] for k, v in _splits().items()} == {("AAPL", SPLIT_DAY): (10, 1)}
+    assert run.rows_written == 0 and run.revisions == []  # the same closes: nothing re-written
+    assert run.credits_used == caps.cost(_planned_symbols(run)) + caps.split_cost(2)
+    assert _time_series_symbols(server, mark)["none"] == 2
+    # And the refresh after it is incremental again (no whole history, no unadjusted closes)
+    mark = len(server.requests)
+    again = _refresh(dispatcher)
+    assert _time_series_symbols(server, mark)["none"] == 0 and again.credits_used == caps.cost(_planned_symbols(again))
+
+
 def _aapl_facts(history_start: date) -> dict[str, Any]:
     """AAPL's cover-page share counts as EDGAR holds them: both filed before the split, on the old basis."""
 

@@ -1,4 +1,5 @@
-"""Splits per asset (read off the provider's closes with each whole history), and backfill batches marked.
+"""Splits per asset (read off the provider's closes with each whole history), backfill batches marked, and how far
+each asset's splits were read.
 
 Revision ID: 0013
 Revises: 0012
@@ -36,12 +37,16 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("asset_id", "effective_date", name=op.f("pk_asset_splits")),
     )
-    # A batch of symbols with nothing stored yet: the ingest reads their splits beside the bars.
+    # A batch of whole histories: the ingest reads their splits beside the bars.
     op.add_column(
         "refresh_batches", sa.Column("backfill", sa.Boolean(), nullable=False, server_default=sa.text("false"))
     )
+    # The day through which a stock's or ETF's splits were read; NULL (every asset stored before this
+    # migration) plans one whole-history fetch, so existing histories get their splits too.
+    op.add_column("assets", sa.Column("splits_checked_through", sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("assets", "splits_checked_through")
     op.drop_column("refresh_batches", "backfill")
     op.drop_table("asset_splits")
