@@ -14,10 +14,16 @@ import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.market.edgar_client import EdgarCircuitOpen, EdgarClient, EdgarThrottled
 from autoindex.market.models import Asset, AssetShareCount
-from autoindex.market.share_counts import cache_from_settings, refresh_share_counts, source_from_settings
+from autoindex.market.share_counts import (
+    DemoCompanyFacts,
+    cache_from_settings,
+    refresh_share_counts,
+    source_from_settings,
+)
+from autoindex.market.ticker_cache import MemoryTickerCache
 from autoindex_dev.fake_edgar import TICKERS_PATH, FakeEdgar
 from redis import Redis
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from tests.conftest import REDIS_URL, clear_process_caches
 from tests.lambda_http import ROOT
@@ -186,3 +192,18 @@ def test_outages_seen_by_one_client_open_the_circuit_for_another(fake: FakeEdgar
     second.close()
     # Without Redis the client keeps its own circuit: a fresh client (another process) is not held back
     assert _client(fake).companyfacts("AAPL", 320193) is not None
+
+
+def test_the_demo_market_resolves_like_edgar(market: pytest.MonkeyPatch) -> None:
+    # `make run` (SHARE_COUNT_SOURCE=demo) goes through the same resolution: the demo's map, then its filings
+    _add("NFLX")
+    _add("BRK.B")
+    outcome = refresh_share_counts(DemoCompanyFacts(), cache=MemoryTickerCache(ttl_s=3600))
+    assert outcome.ticker_map == "fetched" and outcome.resolved == {"BRK.B": 1067983, "NFLX": 1065280}
+    demo = _counted()
+    assert set(demo) == {"AAPL", "MSFT", "NFLX"}
+    with UnitOfWork() as uow:
+        uow.session.execute(delete(AssetShareCount))
+    with FakeEdgar() as fake:
+        refresh_share_counts(_client(fake), cache=None)
+    assert _counted() == demo  # the fake serves the same documents over HTTP

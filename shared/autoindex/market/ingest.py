@@ -179,6 +179,17 @@ def _fetch_window(batch: RefreshBatch, provider: MarketDataProvider) -> tuple[di
     return got.results, got.credits
 
 
+def _fetch_whole(
+    provider: MarketDataProvider, symbol: str, pays: bool, end: date
+) -> tuple[SymbolBars | SymbolError, int]:
+    """One symbol's whole history (a revision's re-fetch) and its credits: without a dividend call if it cannot pay."""
+    start = get_settings().history_start
+    if not isinstance(provider, IncrementalBars):
+        return provider.daily_bars([symbol], start, end)[symbol], provider.capabilities.cost(1)
+    got = provider.refresh_bars([symbol], start, end, {symbol: SymbolState(pays_cash=pays)})
+    return got.results[symbol], got.credits
+
+
 def _fetch(batch: RefreshBatch, provider: MarketDataProvider) -> Fetched:
     """The batch's bars; a symbol whose re-fetched overlap moved gets its whole history fetched again.
 
@@ -201,8 +212,8 @@ def _fetch(batch: RefreshBatch, provider: MarketDataProvider) -> Fetched:
         found = detect_revision(symbol, overlap[ids[symbol]], result.bars, tolerance=settings.revision_tolerance)
         if found is not None:
             logger.warning("history revised; re-fetching it whole", extra=found.as_record())
-            full = provider.daily_bars([symbol], settings.history_start, batch.end_date)[symbol]
-            credits += provider.capabilities.cost(1)
+            full, cost = _fetch_whole(provider, symbol, pays_cash(assets[symbol].asset_type), batch.end_date)
+            credits += cost
             whole, extra = _read_splits(provider, {symbol: full}, splitting, settings.history_start, batch.end_date)
             credits += extra
             revised[symbol] = (found, whole[symbol])

@@ -7,11 +7,10 @@ again). A 404 (an issuer without XBRL share facts, most funds) stores nothing fo
 an error.
 
 CIKs: an admin adds a stock by its ticker only. Stocks with a CIK are fetched first; then, if any active
-stock has none, SEC's ticker map (``market.tickers``; cached for days in ``market.ticker_cache``, so at
-most one extra request a run) gives it one, and its filings are fetched in the same run. A ticker the
-map lacks stays without a CIK (its cap falls back by the documented rule). A map that cannot be read
-(throttled, garbage, truncated) resolves nothing and fails nothing: the counts of the stocks whose CIK
-was known are stored as usual, and the outcome says why the others were not looked up.
+stock has none, SEC's ticker map gives it one (``market.cik_resolution``; cached for days, so at most one
+extra request a run), its filings are fetched in the same run, and its CIK is stored with the counts. A
+map that cannot be read resolves nothing and fails nothing: the counts of the stocks whose CIK was
+known are stored as usual, and the outcome says why the others were not looked up.
 """
 
 from __future__ import annotations
@@ -21,15 +20,16 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import delete, insert, select, text, update
-from sqlalchemy.orm import Session
 
 from autoindex.db.uow import UnitOfWork
+from autoindex.market.cik_resolution import Stock, resolve_ciks
 from autoindex.market.models import Asset, AssetShareCount
 from autoindex.market.shares import ShareFact, parse_companyfacts
-from autoindex.market.tickers import normalise_ticker, parse_company_tickers
 from autoindex.observability import add_metric, logger
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from autoindex.market.providers.circuit import CircuitBreaker
     from autoindex.market.ticker_cache import TickerCache
 
@@ -71,14 +71,7 @@ class ShareCountOutcome:
     ticker_map: str = "not needed"  # not needed | cached | fetched | failed: <why>
 
 
-@dataclass(frozen=True, slots=True)
-class _Stock:
-    asset_id: int
-    symbol: str
-    cik: int | None
-
-
-def _stocks() -> tuple[list[_Stock], set[int]]:
+def _stocks() -> tuple[list[Stock], set[int]]:
     """Active stocks, and every CIK an asset already holds (a second ticker of one issuer would count it twice)."""
     with UnitOfWork(read_only=True) as uow:
         rows = uow.session.execute(
@@ -87,7 +80,7 @@ def _stocks() -> tuple[list[_Stock], set[int]]:
             .order_by(Asset.symbol)
         ).all()
         held = {c for c in uow.session.scalars(select(Asset.cik)) if c is not None}
-    return [_Stock(asset_id, symbol, cik) for asset_id, symbol, cik in rows], held
+    return [Stock(asset_id, symbol, cik) for asset_id, symbol, cik in rows], held
 
 
 def _unique(facts: list[ShareFact]) -> list[ShareFact]:
@@ -102,50 +95,6 @@ def _unique(facts: list[ShareFact]) -> list[ShareFact]:
         else:
             seen[key] = fact
     return list(seen.values())
-
-
-@dataclass(frozen=True, slots=True)
-class _Resolution:
-    ciks: dict[str, int]  # symbol -> CIK
-    how: str  # cached | fetched | failed: <why>
-
-
-def _ticker_map(source: CompanyFacts, cache: TickerCache | None, tickers: list[str]) -> _Resolution:
-    """Each ticker's CIK from the cached map, else from one request (then cached); nothing on any failure."""
-    from autoindex.market.edgar_client import EdgarError
-
-    found = cache.lookup(tickers) if cache is not None else None
-    if found is not None:
-        return _Resolution({t: c for t, c in found.items() if c is not None}, "cached")
-    try:
-        mapping = parse_company_tickers(source.company_tickers())
-    except (EdgarError, ValueError) as exc:  # throttled, unavailable, truncated, garbage: resolve nothing
-        add_metric("EdgarTickerMapFailed")
-        logger.warning("ticker map unreadable; stocks without a CIK wait for the next run", extra={"error": str(exc)})
-        return _Resolution({}, f"failed: {exc}")
-    if cache is not None:
-        cache.store(mapping)
-    return _Resolution({t: mapping[t] for t in tickers if t in mapping}, "fetched")
-
-
-def _resolve(
-    source: CompanyFacts, cache: TickerCache | None, missing: list[_Stock], held: set[int]
-) -> tuple[list[_Stock], str]:
-    """The stocks of ``missing`` the map names, with their CIKs; a CIK another asset holds is not given twice."""
-    if not missing:
-        return [], "not needed"
-    resolution = _ticker_map(source, cache, sorted({normalise_ticker(s.symbol) for s in missing}))
-    out: list[_Stock] = []
-    for stock in missing:
-        cik = resolution.ciks.get(normalise_ticker(stock.symbol))
-        if cik is None:
-            continue
-        if cik in held:  # GOOG beside GOOGL: entity-wide counts times each class's price count Alphabet twice
-            logger.warning("CIK held by another asset; not assigned", extra={"symbol": stock.symbol, "cik": cik})
-            continue
-        held.add(cik)
-        out.append(_Stock(stock.asset_id, stock.symbol, cik))
-    return out, resolution.how
 
 
 def refresh_share_counts(
@@ -166,7 +115,7 @@ def refresh_share_counts(
     for stock in known:
         fetched[stock.asset_id] = _facts(source, stock)
     missing = [s for s in stocks if s.cik is None]
-    resolved, how = _resolve(source, cache, missing, held)
+    resolved, how = resolve_ciks(source, cache, missing, held)
     for stock in resolved:
         fetched[stock.asset_id] = _facts(source, stock)
     with UnitOfWork() as uow:
@@ -239,7 +188,7 @@ def _insert(session: Session, fetched: dict[int, list[ShareFact]], *, source: st
     )
 
 
-def _facts(source: CompanyFacts, stock: _Stock) -> list[ShareFact]:
+def _facts(source: CompanyFacts, stock: Stock) -> list[ShareFact]:
     assert stock.cik is not None
     body = source.companyfacts(stock.symbol, stock.cik)
     return _unique(parse_companyfacts(body)) if body is not None else []

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.market.ingest import ingest_batch
-from autoindex.market.models import Asset, AssetDividend, DailyPrice, RefreshRun
+from autoindex.market.models import Asset, AssetDividend, AssetSplit, DailyPrice, RefreshRun
 from autoindex.market.providers.protocol import SymbolBars
 from autoindex.market.providers.twelvedata.client import TwelveDataProvider
 from autoindex.market.refresh import request_refresh
@@ -200,7 +200,7 @@ def test_a_revised_overlap_close_is_still_caught_and_the_history_re_fetched(
     assert [(r["symbol"], r["first_changed"]) for r in run.revisions] == [("MSFT", revised_day.isoformat())]
     assert run.revisions[0]["factor"] == pytest.approx(1.002, rel=1e-6)
     # (the whole history in both bases, and unadjusted for its splits)
-    assert _asked(asked)["MSFT"] == ["all", "splits", "splits", "all", "none"]
+    assert _asked(asked)["MSFT"] == ["all", "splits", "all", "splits", "none"]
     assert run.credits_used == 4 + 1 + 2 + 1 == _credits(asked)
     _as_two_calls_read_it(provider, today)
 
@@ -220,5 +220,36 @@ def test_a_five_for_four_split_is_not_taken_for_a_twenty_percent_dividend(
     assert [r["symbol"] for r in run.revisions] == ["AAPL"]
     assert run.revisions[0]["factor"] == pytest.approx(1.25, rel=1e-6)
     assert _dividends() == {}
+    with UnitOfWork(read_only=True) as uow:
+        splits = uow.session.execute(
+            select(AssetSplit.effective_date, AssetSplit.shares_after, AssetSplit.shares_before)
+        ).all()
+    assert [tuple(row) for row in splits] == [(today, 5, 4)]
     assert run.credits_used == 4 + 1 + 2 + 1 == _credits(asked)
     _as_two_calls_read_it(provider, today)
+
+
+@pytest.mark.parametrize("symbol", NON_PAYERS)
+def test_a_revised_fx_pair_or_index_is_re_fetched_without_a_dividend_call(
+    clocked: tuple[FakeTwelveData, TwelveDataProvider, Refresh], symbol: str
+) -> None:
+    _, _, refresh = clocked
+    yesterday, today = _last_weekdays(2)
+    assert refresh(yesterday)[0].status == "succeeded"
+    # Given a stored close the provider has since corrected
+    revised_day, close = _closes(symbol)[-2]
+    with UnitOfWork() as uow:
+        asset = uow.session.scalars(select(Asset.id).where(Asset.symbol == symbol)).one()
+        uow.session.execute(
+            update(DailyPrice)
+            .where(DailyPrice.asset_id == asset, DailyPrice.date == revised_day)
+            .values(close=close * Decimal("1.002"), high=DailyPrice.high * Decimal("1.002"))
+        )
+    # When the next refresh sees it
+    run, asked = refresh(today)
+    # Then its whole history was re-fetched split-adjusted only: it pays nothing (and does not split)
+    assert run.status == "succeeded", run.errors
+    assert [(r["symbol"], r["first_changed"]) for r in run.revisions] == [(symbol, revised_day.isoformat())]
+    assert _asked(asked)[symbol] == ["splits", "splits"]
+    assert run.credits_used == 4 + 1 == _credits(asked)
+    assert dict(_closes(symbol))[revised_day] == close

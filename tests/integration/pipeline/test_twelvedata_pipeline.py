@@ -204,7 +204,7 @@ def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_los
     # (tests/integration/pipeline/test_splits.py)
     planned = sum(len(b) for b in _batch_symbols(second.run.id))
     assert run.credits_used == planned + 1 + 2 + 1 == _credits_counted(fake.requests[asked_before:])
-    assert _asked(fake.requests[asked_before:])["AAPL"] == ["all", "splits", "splits", "all", "none"]
+    assert _asked(fake.requests[asked_before:])["AAPL"] == ["all", "splits", "all", "splits", "none"]
     after = _closes("AAPL")
     by_day = dict(after)
     for day, old in before:
