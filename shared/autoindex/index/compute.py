@@ -219,9 +219,7 @@ def _extend(
     total_state = _stored_total(state_row)
     if total_state is None or last is None:
         return None
-    if inputs.revised_since(session, ids, through=last, seen_at=seen) or inputs.dividends_revised_since(
-        session, ids, through=last, seen_at=seen
-    ):
+    if inputs.revised_since(session, ids, through=last, seen_at=seen):  # prices or dividends
         return None
     shares_at = _newest(inputs.shares_seen_at(session), inputs.splits_seen_at(session))
     if shares_at is not None and (seen is None or shares_at > seen):  # new filings or splits: past caps change

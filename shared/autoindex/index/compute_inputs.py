@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 
 from autoindex.index.engine.benchmark import blend_values
 from autoindex.index.models import RebalanceRequest
@@ -71,17 +71,16 @@ def load_closes(session: Session, asset_ids: Sequence[int], *, after: date | Non
 
 
 def revised_since(session: Session, asset_ids: Sequence[int], *, through: date, seen_at: datetime | None) -> bool:
-    """Whether a bar on or before ``through`` was written after ``seen_at`` (a revision or a late bar)."""
+    """Whether a bar or a dividend dated on or before ``through`` was written after ``seen_at``: a revision, a
+    late bar, or a dividend found late. Either changes the stored states, so the compute runs in full."""
     if seen_at is None:
         return False
-    statement = select(
-        exists().where(
-            DailyPrice.asset_id.in_(list(asset_ids)),
-            DailyPrice.date <= through,
-            DailyPrice.ingested_at > seen_at,
-        )
-    )
-    return bool(session.scalar(statement))
+    ids = list(asset_ids)
+    written = [
+        exists().where(model.asset_id.in_(ids), day <= through, model.ingested_at > seen_at)
+        for model, day in ((DailyPrice, DailyPrice.date), (AssetDividend, AssetDividend.ex_date))
+    ]
+    return bool(session.scalar(select(or_(*written))))
 
 
 def load_dividends(
@@ -115,22 +114,6 @@ def dividends_seen_at(session: Session, asset_ids: Sequence[int]) -> datetime | 
     return session.scalar(
         select(func.max(AssetDividend.ingested_at)).where(AssetDividend.asset_id.in_(list(asset_ids)))
     )
-
-
-def dividends_revised_since(
-    session: Session, asset_ids: Sequence[int], *, through: date, seen_at: datetime | None
-) -> bool:
-    """Whether a dividend with an ex-date on or before ``through`` was written after ``seen_at``."""
-    if seen_at is None:
-        return False
-    statement = select(
-        exists().where(
-            AssetDividend.asset_id.in_(list(asset_ids)),
-            AssetDividend.ex_date <= through,
-            AssetDividend.ingested_at > seen_at,
-        )
-    )
-    return bool(session.scalar(statement))
 
 
 def aligned_closes(session: Session, asset_id: int, dates: Sequence[date]) -> FloatArray | None:
