@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -20,10 +23,13 @@ from autoindex.market.models import (
     RefreshRun,
 )
 from autoindex_dev.dispatch import LocalDispatcher
+from autoindex_dev.fake_twelvedata.server import FakeTwelveData
+from autoindex_dev.fake_twelvedata.state import RecordedRequest
 from autoindex_dev.runner import Runner
 from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 
+from tests.conftest import clear_process_caches
 from tests.lambda_http import ROOT
 
 RECENT_START = (datetime.now(UTC) - timedelta(days=45)).date()
@@ -82,3 +88,48 @@ def dispatcher(migrated: Engine) -> Iterator[RecordingDispatcher]:
 
 def weekdays_between(start: date, end: date) -> int:
     return sum(1 for i in range((end - start).days + 1) if (start + timedelta(days=i)).weekday() < 5)
+
+
+def weekdays_before(day: date, count: int) -> date:
+    """The weekday ``count`` weekdays before ``day``."""
+    while count:
+        day -= timedelta(days=1)
+        count -= day.weekday() < 5
+    return day
+
+
+@contextmanager
+def clocked_fake(
+    market: pytest.MonkeyPatch, key: str, *, splits: tuple[str, ...] = ()
+) -> Iterator[tuple[FakeTwelveData, list[float]]]:
+    """The fake Twelve Data as the pipeline's provider, on a clock the test can move (``offset[0]`` seconds added).
+
+    ``splits`` are the fake's ``--split SYMBOL:YYYY-MM-DD:RATIO`` faults, applied from the start.
+    """
+    offset = [0.0]
+    with FakeTwelveData(api_key=key, credits_per_minute=800, clock=lambda: time.time() + offset[0]) as server:
+        market.setenv("MARKET_DATA_PROVIDER", "twelvedata")
+        market.setenv("TWELVEDATA_BASE_URL", server.url)
+        market.setenv("TWELVEDATA_API_KEY", key)
+        market.setenv("PROVIDER_CREDITS_PER_MINUTE", "800")
+        market.setenv("PROVIDER_KEY_PREFIX", f"prov-{uuid.uuid4().hex[:8]}")
+        if splits:
+            server.set_faults(splits=list(splits))
+        clear_process_caches()
+        yield server, offset
+    clear_process_caches()
+
+
+def asked_adjust(requests: list[RecordedRequest]) -> dict[str, list[str]]:
+    """The ``adjust`` of each /time_series call the fake received, by symbol, in the order they were asked."""
+    out: dict[str, list[str]] = {}
+    for r in requests:
+        if r.path == "/time_series":
+            for symbol in r.query["symbol"][0].split(","):
+                out.setdefault(symbol, []).append(r.query["adjust"][0])
+    return out
+
+
+def credits_charged(requests: list[RecordedRequest]) -> int:
+    """What the fake charged for these requests: one credit per symbol of each /time_series call."""
+    return sum(len(r.query["symbol"][0].split(",")) for r in requests if r.path == "/time_series")

@@ -25,7 +25,7 @@ from autoindex_dev.fake_twelvedata.state import RecordedRequest
 from sqlalchemy import select, update
 
 from tests.conftest import clear_process_caches
-from tests.pipeline_fixtures import RECENT_START
+from tests.pipeline_fixtures import RECENT_START, asked_adjust, credits_charged
 
 KEY = "one-call-fake-key-51aa"
 PAYERS = ("AAPL", "MSFT")
@@ -90,21 +90,6 @@ def clocked(market: pytest.MonkeyPatch) -> Iterator[tuple[FakeTwelveData, Twelve
     clear_process_caches()
 
 
-def _asked(requests: list[RecordedRequest]) -> dict[str, list[str]]:
-    """The ``adjust`` of each /time_series call, by symbol, in the order they were asked."""
-    out: dict[str, list[str]] = {}
-    for r in requests:
-        if r.path == "/time_series":
-            for symbol in r.query["symbol"][0].split(","):
-                out.setdefault(symbol, []).append(r.query["adjust"][0])
-    return out
-
-
-def _credits(requests: list[RecordedRequest]) -> int:
-    """What the fake charged: one credit per symbol of each /time_series call."""
-    return sum(len(r.query["symbol"][0].split(",")) for r in requests if r.path == "/time_series")
-
-
 def _closes(symbol: str) -> list[tuple[date, Decimal]]:
     with UnitOfWork(read_only=True) as uow:
         asset = uow.session.scalars(select(Asset.id).where(Asset.symbol == symbol)).one()
@@ -144,15 +129,18 @@ def test_a_dividend_declared_between_two_refreshes_is_stored_from_one_call_per_s
     # USD/EUR (which pay nothing and do not split) in one
     first, asked = refresh(yesterday)
     assert first.status == "succeeded", first.errors
-    assert _asked(asked) == {**{s: ["all", "splits", "none"] for s in PAYERS}, **{s: ["splits"] for s in NON_PAYERS}}
-    assert first.credits_used == 3 + 3 + 1 + 1 == _credits(asked)
+    assert asked_adjust(asked) == {
+        **{s: ["all", "splits", "none"] for s in PAYERS},
+        **{s: ["splits"] for s in NON_PAYERS},
+    }
+    assert first.credits_used == 3 + 3 + 1 + 1 == credits_charged(asked)
     # When MSFT goes ex-dividend today, 0.31 a share, and the evening's refresh runs
     fake.set_faults(dividends=[f"MSFT:{today.isoformat()}:0.31"])
     second, asked = refresh(today)
     # Then every symbol cost one call, one credit: the payers adjust=all only, the others adjust=splits only
     assert second.status == "succeeded", second.errors
-    assert _asked(asked) == {**{s: ["all"] for s in PAYERS}, **{s: ["splits"] for s in NON_PAYERS}}
-    assert second.credits_used == 4 == _credits(asked)
+    assert asked_adjust(asked) == {**{s: ["all"] for s in PAYERS}, **{s: ["splits"] for s in NON_PAYERS}}
+    assert second.credits_used == 4 == credits_charged(asked)
     # And the dividend is stored with its amount and ex-date, and today's close split-adjusted (not cut by it)
     assert second.dividends_written == 1
     assert _dividends() == {("MSFT", today): Decimal("0.3100")}
@@ -171,8 +159,8 @@ def test_a_dividend_after_a_two_day_gap_falls_back_to_two_calls_and_is_still_rig
     run, asked = refresh(today)
     # Then two new bars under one factor cannot say which was the ex-date: MSFT was asked again, split-adjusted
     assert run.status == "succeeded", run.errors
-    assert _asked(asked)["MSFT"] == ["all", "splits"] and _asked(asked)["AAPL"] == ["all"]
-    assert run.credits_used == 4 + 1 == _credits(asked)
+    assert asked_adjust(asked)["MSFT"] == ["all", "splits"] and asked_adjust(asked)["AAPL"] == ["all"]
+    assert run.credits_used == 4 + 1 == credits_charged(asked)
     # And the dividend sits on its ex-date with its amount, the closes as the two-call path has them
     assert _dividends() == {("MSFT", missed): Decimal("0.4200")}
     _as_two_calls_read_it(provider, today)
@@ -200,8 +188,8 @@ def test_a_revised_overlap_close_is_still_caught_and_the_history_re_fetched(
     assert [(r["symbol"], r["first_changed"]) for r in run.revisions] == [("MSFT", revised_day.isoformat())]
     assert run.revisions[0]["factor"] == pytest.approx(1.002, rel=1e-6)
     # (the whole history in both bases, and unadjusted for its splits)
-    assert _asked(asked)["MSFT"] == ["all", "splits", "all", "splits", "none"]
-    assert run.credits_used == 4 + 1 + 2 + 1 == _credits(asked)
+    assert asked_adjust(asked)["MSFT"] == ["all", "splits", "all", "splits", "none"]
+    assert run.credits_used == 4 + 1 + 2 + 1 == credits_charged(asked)
     _as_two_calls_read_it(provider, today)
 
 
@@ -225,7 +213,7 @@ def test_a_five_for_four_split_is_not_taken_for_a_twenty_percent_dividend(
             select(AssetSplit.effective_date, AssetSplit.shares_after, AssetSplit.shares_before)
         ).all()
     assert [tuple(row) for row in splits] == [(today, 5, 4)]
-    assert run.credits_used == 4 + 1 + 2 + 1 == _credits(asked)
+    assert run.credits_used == 4 + 1 + 2 + 1 == credits_charged(asked)
     _as_two_calls_read_it(provider, today)
 
 
@@ -250,6 +238,6 @@ def test_a_revised_fx_pair_or_index_is_re_fetched_without_a_dividend_call(
     # Then its whole history was re-fetched split-adjusted only: it pays nothing (and does not split)
     assert run.status == "succeeded", run.errors
     assert [(r["symbol"], r["first_changed"]) for r in run.revisions] == [(symbol, revised_day.isoformat())]
-    assert _asked(asked)[symbol] == ["splits", "splits"]
-    assert run.credits_used == 4 + 1 == _credits(asked)
+    assert asked_adjust(asked)[symbol] == ["splits", "splits"]
+    assert run.credits_used == 4 + 1 == credits_charged(asked)
     assert dict(_closes(symbol))[revised_day] == close

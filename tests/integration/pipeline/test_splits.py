@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import ADMIN_URL, clear_process_caches
 from tests.integration.compute.seeding import reset_index, stored_values
-from tests.pipeline_fixtures import RecordingDispatcher, reset_market
+from tests.pipeline_fixtures import RecordingDispatcher, clocked_fake, reset_market, weekdays_before
 
 KEY = "splits-fake-key-51b0"
 KEEP = {"AAPL", "MSFT", "SPX", "USD/EUR"}
@@ -39,31 +38,15 @@ AGENT = "AutoIndex tests ops@example.com"
 PRE_SPLIT_SHARES = 1_500_000_000  # as filed, before the 10-for-1 split
 
 
-def _weekdays_before(day: date, count: int) -> date:
-    while count:
-        day -= timedelta(days=1)
-        count -= day.weekday() < 5
-    return day
-
-
 TODAY = datetime.now(UTC).date()
-SPLIT_DAY = _weekdays_before(TODAY, 3)
+SPLIT_DAY = weekdays_before(TODAY, 3)
 
 
 @pytest.fixture
 def fake(market: pytest.MonkeyPatch) -> Iterator[tuple[FakeTwelveData, list[float]]]:
     """The fake on a clock the test can move (``offset[0]`` seconds added), AAPL splitting 10-for-1 on SPLIT_DAY."""
-    offset = [0.0]
-    with FakeTwelveData(api_key=KEY, credits_per_minute=800, clock=lambda: time.time() + offset[0]) as server:
-        market.setenv("MARKET_DATA_PROVIDER", "twelvedata")
-        market.setenv("TWELVEDATA_BASE_URL", server.url)
-        market.setenv("TWELVEDATA_API_KEY", KEY)
-        market.setenv("PROVIDER_CREDITS_PER_MINUTE", "800")
-        market.setenv("PROVIDER_KEY_PREFIX", f"prov-{uuid.uuid4().hex[:8]}")
-        server.set_faults(splits=[f"AAPL:{SPLIT_DAY.isoformat()}:10"])
-        clear_process_caches()
+    with clocked_fake(market, KEY, splits=(f"AAPL:{SPLIT_DAY.isoformat()}:10",)) as (server, offset):
         yield server, offset
-    clear_process_caches()
 
 
 def _refresh(dispatcher: RecordingDispatcher, now: datetime | None = None) -> RefreshRun:

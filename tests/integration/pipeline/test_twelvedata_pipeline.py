@@ -22,12 +22,11 @@ from autoindex.market.providers.twelvedata.client import TwelveDataProvider
 from autoindex.market.refresh import request_refresh
 from autoindex.settings import get_settings
 from autoindex_dev.fake_twelvedata.server import FakeTwelveData
-from autoindex_dev.fake_twelvedata.state import RecordedRequest
 from redis import Redis
 from sqlalchemy import select, update
 
 from tests.conftest import REDIS_URL, clear_process_caches
-from tests.pipeline_fixtures import RecordingDispatcher
+from tests.pipeline_fixtures import RecordingDispatcher, asked_adjust, clocked_fake, credits_charged, weekdays_before
 
 KEY = "pipeline-fake-key-7c1d"
 
@@ -148,26 +147,11 @@ def _closes(symbol: str) -> list[tuple[date, float]]:
         return [(day, float(close)) for day, close in rows]
 
 
-def _weekdays_before(day: date, count: int) -> date:
-    while count:
-        day -= timedelta(days=1)
-        count -= day.weekday() < 5
-    return day
-
-
 @pytest.fixture
 def shifting_fake(market: pytest.MonkeyPatch) -> Iterator[tuple[FakeTwelveData, list[float]]]:
     """The fake on a clock the test can move: ``offset[0]`` seconds added to the real time."""
-    offset = [0.0]
-    with FakeTwelveData(api_key=KEY, credits_per_minute=800, clock=lambda: time.time() + offset[0]) as server:
-        market.setenv("MARKET_DATA_PROVIDER", "twelvedata")
-        market.setenv("TWELVEDATA_BASE_URL", server.url)
-        market.setenv("TWELVEDATA_API_KEY", KEY)
-        market.setenv("PROVIDER_CREDITS_PER_MINUTE", "800")
-        market.setenv("PROVIDER_KEY_PREFIX", f"prov-{uuid.uuid4().hex[:8]}")
-        clear_process_caches()
+    with clocked_fake(market, KEY) as (server, offset):
         yield server, offset
-    clear_process_caches()
 
 
 def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_loss(
@@ -175,7 +159,7 @@ def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_los
 ) -> None:
     fake, offset = shifting_fake
     today = datetime.now(UTC).date()
-    split_day = _weekdays_before(today, 3)
+    split_day = weekdays_before(today, 3)
     fake.set_faults(splits=[f"AAPL:{split_day.isoformat()}:10"])
     # Given a refresh a week ago, before the 10-for-1 split: AAPL traded (and is stored) at ten times its later price
     offset[0] = -7 * 86_400.0
@@ -203,8 +187,8 @@ def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_los
     # re-fetch of its history in both bases and unadjusted, the closes its splits are read from
     # (tests/integration/pipeline/test_splits.py)
     planned = sum(len(b) for b in _batch_symbols(second.run.id))
-    assert run.credits_used == planned + 1 + 2 + 1 == _credits_counted(fake.requests[asked_before:])
-    assert _asked(fake.requests[asked_before:])["AAPL"] == ["all", "splits", "all", "splits", "none"]
+    assert run.credits_used == planned + 1 + 2 + 1 == credits_charged(fake.requests[asked_before:])
+    assert asked_adjust(fake.requests[asked_before:])["AAPL"] == ["all", "splits", "all", "splits", "none"]
     after = _closes("AAPL")
     by_day = dict(after)
     for day, old in before:
@@ -216,21 +200,6 @@ def test_a_split_between_two_refreshes_rebases_the_history_instead_of_a_fake_los
     # And the next refresh finds nothing revised
     third = request_refresh(uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None)
     assert dispatcher.drain(120) and _run(third.run.id).revisions == []
-
-
-def _credits_counted(requests: list[RecordedRequest]) -> int:
-    """Credits the fake charged for these requests: one per symbol of each /time_series call."""
-    return sum(len(r.query["symbol"][0].split(",")) for r in requests if r.path == "/time_series")
-
-
-def _asked(requests: list[RecordedRequest]) -> dict[str, list[str]]:
-    """The ``adjust`` of each /time_series call, by symbol, in the order they were asked."""
-    out: dict[str, list[str]] = {}
-    for r in requests:
-        if r.path == "/time_series":
-            for symbol in r.query["symbol"][0].split(","):
-                out.setdefault(symbol, []).append(r.query["adjust"][0])
-    return out
 
 
 def _batches(run_id: uuid.UUID) -> list[tuple[str, int, str | None]]:
@@ -263,7 +232,7 @@ def test_dividends_are_read_off_the_adjusted_closes_and_written_once(
 ) -> None:
     fake, offset = shifting_fake
     today = datetime.now(UTC).date()
-    early, late = _weekdays_before(today, 12), _weekdays_before(today, 2)
+    early, late = weekdays_before(today, 12), weekdays_before(today, 2)
     fake.set_faults(dividends=[f"AAPL:{early.isoformat()}:0.24", f"MSFT:{late.isoformat()}:0.83"])
     # Given a refresh a week ago: AAPL's dividend had gone ex, MSFT's had not
     offset[0] = -7 * 86_400.0
@@ -278,10 +247,10 @@ def test_dividends_are_read_off_the_adjusted_closes_and_written_once(
     assert run.status == "succeeded" and run.dividends_written == 1
     assert {k: v[0] for k, v in _dividends().items()} == {("AAPL", early): Decimal("0.2400")}
     # (and, this being their backfill, one more for each stock's unadjusted closes, the splits' source)
-    assert _asked(fake.requests) == {s: ["all", "splits", "none"] for s in ("AAPL", "MSFT")} | {
+    assert asked_adjust(fake.requests) == {s: ["all", "splits", "none"] for s in ("AAPL", "MSFT")} | {
         s: ["splits"] for s in ("SPX", "USD/EUR")
     }
-    assert run.credits_used == 3 + 3 + 1 + 1 == _credits_counted(fake.requests)
+    assert run.credits_used == 3 + 3 + 1 + 1 == credits_charged(fake.requests)
     stored = _dividends()
     # When today's refresh re-reads the overlap and finds MSFT's dividend (a week of new bars: its ex-date is
     # not known from one call, so MSFT is asked with adjust=splits too; AAPL is read off one call)
@@ -291,7 +260,7 @@ def test_dividends_are_read_off_the_adjusted_closes_and_written_once(
     assert dispatcher.drain(120)
     # Then only the new one is written; AAPL's is not stamped again (that would look like a revision)
     assert _run(second.run.id).dividends_written == 1
-    assert _run(second.run.id).credits_used == 4 + 1 == _credits_counted(fake.requests[asked_before:])
+    assert _run(second.run.id).credits_used == 4 + 1 == credits_charged(fake.requests[asked_before:])
     now_stored = _dividends()
     assert now_stored[("MSFT", late)][0] == Decimal("0.8300")
     assert now_stored[("AAPL", early)] == stored[("AAPL", early)]
