@@ -18,7 +18,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import ADMIN_URL, REDIS_URL
 from tests.lambda_http import ROOT
-from tests.net import free_port
+from tests.net import free_port, wait_until_serving
 
 
 @dataclass(frozen=True)
@@ -173,12 +172,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     proc = subprocess.Popen([*cli, "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_serving(f"{base}/health", proc)
         login = httpx.post(f"{base}/v1/auth/login", json={"email": email, "password": ADMIN_PASSWORD}, timeout=30)
         login.raise_for_status()
         token = login.json()["access_token"]

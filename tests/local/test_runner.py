@@ -17,7 +17,7 @@ import pytest
 from autoindex_dev.loader import load_handler
 
 from tests.lambda_http import ROOT
-from tests.net import free_port
+from tests.net import free_port, wait_until_serving
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +33,7 @@ def served(migrated: object) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None:
-                    pytest.fail(f"serve exited: {proc.stdout.read().decode() if proc.stdout else ''}")
-                time.sleep(0.1)
+        wait_until_serving(f"{base}/health", proc)
         yield base
     finally:
         proc.terminate()
@@ -262,12 +255,7 @@ def test_serve_prints_one_readable_access_line_per_request(migrated: object) -> 
         stderr=subprocess.STDOUT,
     )
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_serving(f"http://127.0.0.1:{port}/health", proc)
         assert httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=10).status_code == 200
         assert httpx.delete(f"http://127.0.0.1:{port}/v1/assets", timeout=10).status_code == 405
     finally:
