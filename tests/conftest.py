@@ -14,6 +14,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -73,24 +74,33 @@ def test_environment() -> Iterator[None]:
     os.environ.update(saved)
 
 
-@pytest.fixture(scope="session")
-def database_url(test_environment: None) -> Iterator[str]:
-    """A database of its own for this test session, created empty and dropped at the end."""
-    name = f"autoindex_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+@contextmanager
+def scratch_database(prefix: str = "autoindex_test") -> Iterator[str]:
+    """An empty PostgreSQL database of its own (its URL), dropped afterwards with whatever still holds it."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
-            ),
-            {"n": name},
-        )
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    try:
+        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(test_environment: None) -> Iterator[str]:
+    """A database of its own for this test session, created empty and dropped at the end."""
+    with scratch_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

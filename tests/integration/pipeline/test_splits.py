@@ -24,10 +24,9 @@ from autoindex.market.share_counts import refresh_share_counts
 from autoindex.settings import get_settings
 from autoindex_dev.fake_edgar import FakeEdgar
 from autoindex_dev.fake_twelvedata.server import FakeTwelveData
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
-from tests.conftest import ADMIN_URL, clear_process_caches
+from tests.conftest import clear_process_caches, scratch_database
 from tests.integration.compute.seeding import reset_index, stored_values
 from tests.pipeline_fixtures import RecordingDispatcher, clocked_fake, reset_market, weekdays_before
 
@@ -249,50 +248,26 @@ def _caps_of_aapl() -> tuple[list[date], np.ndarray, np.ndarray, list[int | None
     return closes.dates, closes.matrix[:, j], caps.matrix[:, j], shares
 
 
-def _fresh_database() -> str:
-    name = f"autoindex_splits_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_database(url: str) -> None:
-    name = make_url(url).database
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
-            ),
-            {"n": name},
-        )
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
-
-
 def _clean_backfill(dispatcher: RecordingDispatcher, edgar: FakeEdgar) -> tuple[list[date], np.ndarray]:
     """The index computed from scratch in a fresh database, backfilled after the split (clean adjusted history)."""
     from autoindex.db.engine import write_engine
     from autoindex.migrations import migrate
 
     saved = os.environ["DATABASE_URL"]
-    url = _fresh_database()
-    try:
-        os.environ["DATABASE_URL"] = url
-        clear_process_caches()
-        migrate.upgrade(write_engine())
-        reset_market(keep=KEEP)
-        _store_share_counts(edgar)
-        run = _refresh(dispatcher)
-        assert run.revisions == []
-        assert {k: v[:2] for k, v in _splits().items()} == {("AAPL", SPLIT_DAY): (10, 1)}  # read off the backfill
-        return stored_values(1)
-    finally:
-        os.environ["DATABASE_URL"] = saved
-        clear_process_caches()
-        _drop_database(url)
+    with scratch_database("autoindex_splits") as url:
+        try:
+            os.environ["DATABASE_URL"] = url
+            clear_process_caches()
+            migrate.upgrade(write_engine())
+            reset_market(keep=KEEP)
+            _store_share_counts(edgar)
+            run = _refresh(dispatcher)
+            assert run.revisions == []
+            assert {k: v[:2] for k, v in _splits().items()} == {("AAPL", SPLIT_DAY): (10, 1)}  # read off the backfill
+            return stored_values(1)
+        finally:
+            os.environ["DATABASE_URL"] = saved
+            clear_process_caches()
 
 
 def test_after_a_split_the_index_equals_a_clean_backfill_and_the_cap_stays_continuous(
