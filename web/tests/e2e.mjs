@@ -352,6 +352,8 @@ const steps = {
       const status = document.querySelector("section[aria-labelledby=h-refresh-runs] [data-run-status]");
       return status && !["running", "pending", "queued"].includes(status.getAttribute("data-run-status"));
     }, null, { timeout: 90_000 });
+    const runHeads = await page.locator("section[aria-labelledby=h-refresh-runs] thead th").allTextContents();
+    check(runHeads.includes("Credits") && runHeads.includes("Notes"), `each run shows its credits and notes: ${runHeads}`);
     await page.getByText(/Expected through \d{4}-\d{2}-\d{2}/).waitFor();
     await page.getByText("Circuit").waitFor();
     // The audit log, filtered.

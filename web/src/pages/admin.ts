@@ -15,6 +15,8 @@ interface Run {
   rows_rejected: number;
   credits_used: number;
   errors: Record<string, string>;
+  revisions?: { symbol: string; first_changed: string; factor: number; split: { date: string; ratio: number } | null }[];
+  dividend_fallbacks?: Record<string, string>;
   created_at: string;
   finished_at: string | null;
 }
@@ -58,10 +60,23 @@ function runs(list: Page<Run>): HTMLElement {
       h("progress", { max: Math.max(r.batches_total, 1), value: r.batches_done, "aria-label": `batches done of run ${r.id.slice(0, 8)}` }),
       `${r.batches_done}/${r.batches_total}${r.batches_failed ? ` (${r.batches_failed} failed)` : ""}`,
       num(r.rows_written).replace(/[.,]00$/, ""),
+      num(r.credits_used).replace(/[.,]00$/, ""),
       errors.length ? h("ul", { class: "errors" }, ...errors.map(([symbol, message]) => h("li", {}, h("strong", {}, symbol), `: ${message}`))) : "none",
+      runNotes(r),
     ];
   });
-  return table(["Created", "Status", "Trigger", "Progress", "Batches", "Rows", "Errors by symbol"], rows);
+  return table(["Created", "Status", "Trigger", "Progress", "Batches", "Rows", "Credits", "Errors by symbol", "Notes"], rows);
+}
+
+// Why a run cost or changed more than a plain evening: histories replaced, and payers asked twice for dividends.
+function runNotes(r: Run): HTMLElement | string {
+  const notes = [
+    ...(r.revisions || []).map((v) =>
+      h("li", {}, h("strong", {}, v.symbol), v.split ? `: history re-based from ${v.split.date} (split ${v.split.ratio}:1)` : `: history revised from ${v.first_changed} (factor ${v.factor})`),
+    ),
+    ...Object.entries(r.dividend_fallbacks || {}).map(([symbol, reason]) => h("li", {}, h("strong", {}, symbol), `: dividends asked separately — ${reason}`)),
+  ];
+  return notes.length ? h("ul", { class: "notes" }, ...notes) : "none";
 }
 
 function freshness(f: Freshness): HTMLElement[] {
