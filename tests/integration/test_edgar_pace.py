@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import pytest
 from autoindex.db.uow import UnitOfWork
@@ -18,14 +18,13 @@ from redis import Redis
 from sqlalchemy import func, select
 
 from tests.conftest import REDIS_URL, clear_process_caches
+from tests.edgar_workers import EACH, arrivals, ask_edgar, busiest_second, container_ciks, ran_together
 from tests.lambda_http import function_handler
-from tests.workers import StartGate, race
+from tests.workers import race
 
 AGENT = "AutoIndex tests ops@example.com"
 MAX_RPS = 4
 WORKERS = 3
-EACH = 5  # requests per worker
-FIRST_CIK = 9_000_000  # CIKs the fake does not know: a small 404 ("no facts"), each worker its own
 
 
 @pytest.fixture
@@ -50,30 +49,6 @@ def edgar(market: pytest.MonkeyPatch) -> Iterator[FakeEdgar]:
     client.close()
 
 
-def _ask(gate: StartGate, ciks: Sequence[int]) -> None:
-    """One container: the job's EDGAR source as ``source_from_settings`` builds it (the spawn inherits the env)."""
-    from autoindex.market.share_counts import source_from_settings
-
-    source = source_from_settings()
-    gate.wait_for_start()
-    gate.report([source.companyfacts(f"CIK{cik}", cik) for cik in ciks])
-
-
-def _worker_ciks(worker: int) -> list[int]:
-    return [FIRST_CIK + 100 * worker + n for n in range(EACH)]
-
-
-def _busiest_second(arrivals: Sequence[float]) -> int:
-    """The most requests that arrived within any one second (each window starts at an arrival)."""
-    times = sorted(arrivals)
-    return max(sum(1 for t in times[i:] if t - start < 1.0) for i, start in enumerate(times))
-
-
-def _arrivals(fake: FakeEdgar, ciks: Sequence[int] | None = None) -> list[float]:
-    paths = None if ciks is None else {f"/api/xbrl/companyfacts/CIK{cik:010d}.json" for cik in ciks}
-    return [at for at, path in fake.requests if paths is None or path in paths]
-
-
 def _stored_counts() -> int:
     with UnitOfWork(read_only=True) as uow:
         return int(uow.session.scalar(select(func.count()).select_from(AssetShareCount)) or 0)
@@ -82,17 +57,15 @@ def _stored_counts() -> int:
 @pytest.mark.slow
 def test_processes_asking_at_once_keep_to_edgar_max_rps_together(edgar: FakeEdgar) -> None:
     # Given three containers (the weekly job, its retry, the CLI), each pacing itself at MAX_RPS, released at once
-    outcomes = race(_ask, [(_worker_ciks(w),) for w in range(WORKERS)], start_at=lambda now: now + 0.2)
+    outcomes = race(ask_edgar, [(container_ciks(w),) for w in range(WORKERS)], start_at=lambda now: now + 0.2)
     # Then every request was answered (404: no facts, nothing failed)
     assert outcomes == [[None] * EACH] * WORKERS
-    arrivals = _arrivals(edgar)
-    assert len(arrivals) == WORKERS * EACH
-    # and they really ran together: every worker had asked before any worker was done
-    firsts = [min(_arrivals(edgar, _worker_ciks(w))) for w in range(WORKERS)]
-    lasts = [max(_arrivals(edgar, _worker_ciks(w))) for w in range(WORKERS)]
-    assert max(firsts) < min(lasts)
+    seen = arrivals(edgar)
+    assert len(seen) == WORKERS * EACH
+    # and they really ran together: every one had asked before any one was done
+    assert ran_together(edgar, WORKERS)
     # and SEC's side never saw more than MAX_RPS in a second, all three together (each alone would send MAX_RPS)
-    assert _busiest_second(arrivals) <= MAX_RPS
+    assert busiest_second(seen) <= MAX_RPS
 
 
 @pytest.mark.slow
@@ -104,13 +77,13 @@ def test_with_redis_stopped_each_process_keeps_its_own_pace_and_nothing_fails(
     server.kill()
     server.wait()
     market.setenv("REDIS_URL", url)
-    outcomes = race(_ask, [(_worker_ciks(w),) for w in range(2)], start_at=lambda now: now + 0.2)
+    outcomes = race(ask_edgar, [(container_ciks(w),) for w in range(2)], start_at=lambda now: now + 0.2)
     # Then every request was made and answered (the circuit and the pace fail open)
     assert outcomes == [[None] * EACH] * 2
-    assert len(_arrivals(edgar)) == 2 * EACH
+    assert len(arrivals(edgar)) == 2 * EACH
     # and each process still kept MAX_RPS on its own (together they may not: that is what Redis was for)
     for worker in range(2):
-        assert _busiest_second(_arrivals(edgar, _worker_ciks(worker))) <= MAX_RPS
+        assert busiest_second(arrivals(edgar, container_ciks(worker))) <= MAX_RPS
 
 
 def test_a_request_whose_slot_is_past_the_deadline_is_not_made(edgar: FakeEdgar) -> None:
