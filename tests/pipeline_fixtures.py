@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 import pytest
 from autoindex.db.uow import UnitOfWork
 from autoindex.events.ledger import ProcessedEvent
 from autoindex.events.transport import use_local_dispatcher
+from autoindex.market.ingest import ingest_batch
 from autoindex.market.models import (
     Asset,
     AssetDividend,
@@ -22,6 +24,9 @@ from autoindex.market.models import (
     RefreshBatch,
     RefreshRun,
 )
+from autoindex.market.providers.twelvedata.client import TwelveDataProvider
+from autoindex.market.refresh import request_refresh
+from autoindex.settings import get_settings
 from autoindex_dev.dispatch import LocalDispatcher
 from autoindex_dev.fake_twelvedata.server import FakeTwelveData
 from autoindex_dev.fake_twelvedata.state import RecordedRequest
@@ -133,3 +138,64 @@ def asked_adjust(requests: list[RecordedRequest]) -> dict[str, list[str]]:
 def credits_charged(requests: list[RecordedRequest]) -> int:
     """What the fake charged for these requests: one credit per symbol of each /time_series call."""
     return sum(len(r.query["symbol"][0].split(",")) for r in requests if r.path == "/time_series")
+
+
+def last_weekdays(count: int) -> list[date]:
+    """The ``count`` weekdays before today, oldest first."""
+    out: list[date] = []
+    day = datetime.now(UTC).date()
+    while len(out) < count:
+        day -= timedelta(days=1)
+        if day.weekday() < 5:
+            out.insert(0, day)
+    return out
+
+
+Refresh = Callable[[date], tuple[RefreshRun, list[RecordedRequest]]]
+
+
+@contextmanager
+def evening_refreshes(
+    market: pytest.MonkeyPatch, key: str
+) -> Iterator[tuple[FakeTwelveData, TwelveDataProvider, Refresh]]:
+    """The fake, a client and the refresh on one clock; ``refresh(day)`` runs a whole refresh that evening.
+
+    22:30 UTC, as the scheduled refresh runs: the day's bar is final and no later ex-date has come. The
+    batches are ingested in turn, in this thread; ``refresh`` returns the run and the requests it made.
+    """
+    at = [datetime.now(UTC)]
+
+    def seconds() -> float:  # read at each request: the test moves ``at``
+        return at[0].timestamp()
+
+    with FakeTwelveData(api_key=key, credits_per_minute=800, clock=seconds) as server:
+        market.setenv("MARKET_DATA_PROVIDER", "twelvedata")
+        market.setenv("TWELVEDATA_BASE_URL", server.url)
+        market.setenv("TWELVEDATA_API_KEY", key)
+        market.setenv("PROVIDER_CREDITS_PER_MINUTE", "800")
+        market.setenv("PROVIDER_KEY_PREFIX", f"prov-{uuid.uuid4().hex[:8]}")
+        clear_process_caches()
+        provider = TwelveDataProvider.from_settings(get_settings(), clock=lambda: at[0])
+        queued: list[dict[str, Any]] = []
+        market.setattr("autoindex.events.transport.enqueue", lambda q, payloads: queued.extend(payloads))
+        market.setattr("autoindex.events.transport.publish", lambda detail_type, detail: None)
+
+        def refresh(day: date) -> tuple[RefreshRun, list[RecordedRequest]]:
+            at[0] = datetime.combine(day, clock_time(22, 30), tzinfo=UTC)
+            queued.clear()
+            asked = len(server.requests)
+            ticket = request_refresh(
+                uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None, now=at[0]
+            )
+            for message in queued:
+                run_id = uuid.UUID(message["run_id"])
+                ingest_batch(run_id=run_id, seq=message["seq"], provider=provider, final_attempt=False, now=at[0])
+            with UnitOfWork(read_only=True) as uow:
+                run = uow.session.get(RefreshRun, ticket.run.id)
+                assert run is not None
+                uow.session.expunge(run)
+            return run, server.requests[asked:]
+
+        yield server, provider, refresh
+        provider.close()
+    clear_process_caches()

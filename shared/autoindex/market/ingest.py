@@ -22,8 +22,10 @@ from autoindex.market import queries as market_repo
 from autoindex.market.batch_results import MAX_REASON, sort_results
 from autoindex.market.deadline import batch_fits, wait_for_calls
 from autoindex.market.dividend_sync import dividend_changes
+from autoindex.market.fallbacks import merge_fallbacks
 from autoindex.market.models import RefreshBatch, RefreshRun
 from autoindex.market.providers import factory
+from autoindex.market.providers.credit_meter import metering
 from autoindex.market.providers.dividend_decode import StoredWindow
 from autoindex.market.providers.incremental import IncrementalBars, PlannedCalls, SymbolState
 from autoindex.market.providers.payers import pays_cash
@@ -87,11 +89,21 @@ def _claim(run_id: uuid.UUID, seq: int, now: datetime) -> tuple[RefreshBatch | N
         return batch, None
 
 
-def _release(run_id: uuid.UUID, seq: int) -> None:
+def _charge(session: Session, batch: RefreshBatch, credits: int) -> None:
+    """Add what a delivery of ``batch`` reserved to it and to its run, in the caller's transaction."""
+    if credits:
+        batch.credits_used += credits
+        market_repo.run_for_update(session, batch.run_id).credits_used += credits
+
+
+def _release(run_id: uuid.UUID, seq: int, credits: int) -> None:
+    """Hand the batch back for another delivery, keeping the credits this one spent on the record."""
     with UnitOfWork() as uow:
         batch = market_repo.batch_for_update(uow.session, run_id, seq)
-        if batch is not None and batch.status == "pending":
-            batch.lease_until = None
+        if batch is not None:
+            _charge(uow.session, batch, credits)
+            if batch.status == "pending":
+                batch.lease_until = None
 
 
 def _finish_run(run: RefreshRun, now: datetime) -> bool:
@@ -114,7 +126,7 @@ class Fetched:
     results: dict[str, SymbolBars | SymbolError]
     overlap: dict[int, dict[date, Decimal]]  # stored closes of the batch's range, by asset id
     revised: dict[str, tuple[Revision, SymbolBars | SymbolError]]
-    credits: int
+    fallbacks: dict[str, str] = field(default_factory=dict)  # payers asked twice after all, and why
 
 
 def _read_splits(
@@ -123,8 +135,8 @@ def _read_splits(
     splitting: set[str],
     start: date,
     end: date,
-) -> tuple[dict[str, SymbolBars | SymbolError], int]:
-    """Whole histories with their splits read beside them (stocks and ETFs), and the credits that cost.
+) -> dict[str, SymbolBars | SymbolError]:
+    """Whole histories with their splits read beside them (stocks and ETFs).
 
     A history without a bar has no split to show: it is read as such without asking the provider.
     """
@@ -138,7 +150,7 @@ def _read_splits(
                 out[symbol] = dataclasses.replace(result, splits=(), splits_from=start)
     if histories:
         out.update(provider.with_splits(histories, start, end))
-    return out, provider.capabilities.split_cost(len(histories))
+    return out
 
 
 def _states(session: Session, batch: RefreshBatch) -> dict[str, SymbolState]:
@@ -159,15 +171,17 @@ def _states(session: Session, batch: RefreshBatch) -> dict[str, SymbolState]:
     return out
 
 
-def _fetch_window(batch: RefreshBatch, provider: MarketDataProvider) -> tuple[dict[str, SymbolBars | SymbolError], int]:
-    """The batch's window and the credits it cost: knowing what is stored when the provider can use it.
+def _fetch_window(
+    batch: RefreshBatch, provider: MarketDataProvider
+) -> tuple[dict[str, SymbolBars | SymbolError], dict[str, str]]:
+    """The batch's window, and the payers that needed a second call after all with why: knowing what is
+    stored when the provider can use it.
 
     There an instrument that cannot pay gets no dividend call, and a payer's overlap usually lets one call
-    do (``providers/dividend_decode.py``); the run's credits are what the calls reserved.
+    do (``providers/dividend_decode.py``).
     """
     if not isinstance(provider, IncrementalBars):
-        results = provider.daily_bars(batch.symbols, batch.start_date, batch.end_date)
-        return results, provider.capabilities.cost(len(batch.symbols))
+        return provider.daily_bars(batch.symbols, batch.start_date, batch.end_date), {}
     with UnitOfWork(read_only=True) as uow:
         states = _states(uow.session, batch)
     if batch.backfill:  # a whole history, its splits read off it: every bar comes back, none decoded away
@@ -176,35 +190,32 @@ def _fetch_window(batch: RefreshBatch, provider: MarketDataProvider) -> tuple[di
     if got.two_calls:
         logger.info("dividends not readable off one call; asked twice", extra={"symbols": got.two_calls})
     add_metric("DividendCallsSaved", len(got.one_call))
-    return got.results, got.credits
+    return got.results, got.two_calls
 
 
-def _fetch_whole(
-    provider: MarketDataProvider, symbol: str, pays: bool, end: date
-) -> tuple[SymbolBars | SymbolError, int]:
-    """One symbol's whole history (a revision's re-fetch) and its credits: without a dividend call if it cannot pay."""
+def _fetch_whole(provider: MarketDataProvider, symbol: str, pays: bool, end: date) -> SymbolBars | SymbolError:
+    """One symbol's whole history (a revision's re-fetch): without a dividend call if it cannot pay."""
     start = get_settings().history_start
     if not isinstance(provider, IncrementalBars):
-        return provider.daily_bars([symbol], start, end)[symbol], provider.capabilities.cost(1)
-    got = provider.refresh_bars([symbol], start, end, {symbol: SymbolState(pays_cash=pays)})
-    return got.results[symbol], got.credits
+        return provider.daily_bars([symbol], start, end)[symbol]
+    return provider.refresh_bars([symbol], start, end, {symbol: SymbolState(pays_cash=pays)}).results[symbol]
 
 
 def _fetch(batch: RefreshBatch, provider: MarketDataProvider) -> Fetched:
     """The batch's bars; a symbol whose re-fetched overlap moved gets its whole history fetched again.
 
     A whole history (a backfill batch, or that re-fetch) comes with its splits, at ``split_cost`` credits.
+    What it all cost is counted where the transport reserves it (``providers/credit_meter.py``), not here.
     """
     settings = get_settings()
-    results, credits = _fetch_window(batch, provider)
+    results, fallbacks = _fetch_window(batch, provider)
     with UnitOfWork(read_only=True) as uow:
         assets = market_repo.assets_by_symbol(uow.session, batch.symbols)
         ids = {s: a.id for s, a in assets.items()}
         splitting = {s for s, a in assets.items() if a.asset_type in SPLITTING_TYPES}
         overlap = market_repo.closes_between(uow.session, list(ids.values()), batch.start_date, batch.end_date)
     if batch.backfill:
-        results, extra = _read_splits(provider, results, splitting, batch.start_date, batch.end_date)
-        credits += extra
+        results = _read_splits(provider, results, splitting, batch.start_date, batch.end_date)
     revised: dict[str, tuple[Revision, SymbolBars | SymbolError]] = {}
     for symbol, result in results.items():
         if not isinstance(result, SymbolBars) or symbol not in ids:
@@ -212,12 +223,10 @@ def _fetch(batch: RefreshBatch, provider: MarketDataProvider) -> Fetched:
         found = detect_revision(symbol, overlap[ids[symbol]], result.bars, tolerance=settings.revision_tolerance)
         if found is not None:
             logger.warning("history revised; re-fetching it whole", extra=found.as_record())
-            full, cost = _fetch_whole(provider, symbol, pays_cash(assets[symbol].asset_type), batch.end_date)
-            credits += cost
-            whole, extra = _read_splits(provider, {symbol: full}, splitting, settings.history_start, batch.end_date)
-            credits += extra
+            full = _fetch_whole(provider, symbol, pays_cash(assets[symbol].asset_type), batch.end_date)
+            whole = _read_splits(provider, {symbol: full}, splitting, settings.history_start, batch.end_date)
             revised[symbol] = (found, whole[symbol])
-    return Fetched(results=results, overlap=overlap, revised=revised, credits=credits)
+    return Fetched(results=results, overlap=overlap, revised=revised, fallbacks=fallbacks)
 
 
 @dataclass(slots=True)
@@ -310,12 +319,14 @@ def _sync_dividends(
     return written
 
 
-def _store(batch: RefreshBatch, fetched: Fetched, now: datetime) -> BatchOutcome:
+def _store(batch: RefreshBatch, fetched: Fetched, credits: int, now: datetime) -> BatchOutcome:
     tolerance = get_settings().revision_tolerance
     with UnitOfWork() as uow:
         session = uow.session
         current = market_repo.batch_for_update(session, batch.run_id, batch.seq)
         if current is None or current.status != "pending":
+            if current is not None:  # another delivery stored it; this one's calls were spent all the same
+                _charge(session, current, credits)
             return BatchOutcome(status="duplicate")
         assets = market_repo.assets_by_symbol(session, batch.symbols)
         ids = {symbol: asset.id for symbol, asset in assets.items()}
@@ -332,31 +343,34 @@ def _store(batch: RefreshBatch, fetched: Fetched, now: datetime) -> BatchOutcome
         if checked:
             market_repo.mark_checked_through(session, checked, batch.end_date)
         market_repo.mark_splits_checked_through(session, splits_read + replaced.splits_read, batch.end_date)
-        credits = fetched.credits
-        current.status, current.rows_written, current.credits_used = "done", written, credits
+        current.status, current.rows_written = "done", written
         current.finished_at, current.lease_until = now, None
+        _charge(session, current, credits)
         run = market_repo.run_for_update(session, batch.run_id)
         run.batches_done += 1
         run.rows_written += written
         run.dividends_written += dividends
         run.rows_rejected += got.rejected
-        run.credits_used += credits
         errors = {**got.errors, **replaced.errors}
         if errors:
             run.errors = {**run.errors, **errors}
         if replaced.revisions:
             run.revisions = [*run.revisions, *replaced.revisions]
             add_metric("HistoriesRevised", len(replaced.revisions))
+        if fetched.fallbacks:
+            run.dividend_fallbacks = merge_fallbacks(run.dividend_fallbacks, fetched.fallbacks)
         finished = _finish_run(run, now)
-    add_metric("RowsIngested", written)
-    add_metric("ProviderCreditsUsed", credits)
+    add_metric("RowsIngested", written)  # (ProviderCreditsUsed is the transport's, per reserved attempt)
     return BatchOutcome(status="done", rows_written=written, run_finished=finished)
 
 
-def _fail(batch: RefreshBatch, reason: str, now: datetime) -> BatchOutcome:
+def _fail(batch: RefreshBatch, reason: str, credits: int, now: datetime) -> BatchOutcome:
+    """Record the batch failed, with the credits its calls reserved before it gave up: they are spent all the same."""
     with UnitOfWork() as uow:
         current = market_repo.batch_for_update(uow.session, batch.run_id, batch.seq)
         if current is None or current.status != "pending":
+            if current is not None:
+                _charge(uow.session, current, credits)
             return BatchOutcome(status="duplicate")
         current.status, current.error, current.finished_at, current.lease_until = (
             "failed",
@@ -364,6 +378,7 @@ def _fail(batch: RefreshBatch, reason: str, now: datetime) -> BatchOutcome:
             now,
             None,
         )
+        _charge(uow.session, current, credits)
         run = market_repo.run_for_update(uow.session, batch.run_id)
         run.batches_failed += 1
         run.errors = {**run.errors, **{symbol: reason[:MAX_REASON] for symbol in batch.symbols}}
@@ -400,25 +415,28 @@ def ingest_batch(
         if early == "duplicate":
             publish_if_finished(run_id)  # a crash may have come between the last commit and the event
         return BatchOutcome(status=early or "unknown")
-    try:
-        fetched = _fetch(batch, provider)
-    except (DailyLimitExhausted, AuthenticationFailed) as exc:
-        # Retrying cannot help before the UTC day turns (or the key is fixed): record it; the next run resumes.
-        logger.warning("batch failed", extra={"run_id": str(run_id), "seq": seq, "error": type(exc).__name__})
-        outcome = _fail(batch, f"{type(exc).__name__}: {exc}", now)
-    except ProviderError as exc:
-        if not final_attempt:
-            _release(run_id, seq)
-            raise
-        outcome = _fail(batch, f"{type(exc).__name__}: {exc}", now)
-    except Exception:
-        _release(run_id, seq)
-        raise
-    else:
+    # Every credit the calls reserve is recorded, whichever way the batch ends: stored, failed, or handed back.
+    fetched: Fetched | None = None
+    with metering() as meter:
         try:
-            outcome = _store(batch, fetched, now)
+            fetched = _fetch(batch, provider)
+        except (DailyLimitExhausted, AuthenticationFailed) as exc:
+            # Retrying cannot help before the UTC day turns (or the key is fixed): record it; the next run resumes.
+            logger.warning("batch failed", extra={"run_id": str(run_id), "seq": seq, "error": type(exc).__name__})
+            outcome = _fail(batch, f"{type(exc).__name__}: {exc}", meter.reserved, now)
+        except ProviderError as exc:
+            if not final_attempt:
+                _release(run_id, seq, meter.reserved)
+                raise
+            outcome = _fail(batch, f"{type(exc).__name__}: {exc}", meter.reserved, now)
         except Exception:
-            _release(run_id, seq)  # nothing was stored; let the retry claim it at once
+            _release(run_id, seq, meter.reserved)
+            raise
+    if fetched is not None:
+        try:
+            outcome = _store(batch, fetched, meter.reserved, now)
+        except Exception:
+            _release(run_id, seq, meter.reserved)  # nothing was stored; let the retry claim it at once
             raise
     if outcome.run_finished:
         publish_if_finished(run_id)

@@ -166,6 +166,8 @@ class RefreshRun(Base):
     errors: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)  # symbol -> reason
     # Histories replaced because a re-fetched close moved (a split, a re-basing, a provider revision).
     revisions: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
+    # Payers whose dividends took a second call after all: symbol -> the decoder's reason (market/fallbacks.py).
+    dividend_fallbacks: Mapped[dict[str, str]] = mapped_column(JsonDocument, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

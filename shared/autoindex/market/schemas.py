@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from autoindex.market.fallbacks import MAX_FALLBACK_REASON, MAX_FALLBACKS
 from autoindex.schemas import CleanText, PageQuery, RangeQuery, field_list, fields_param
 
 AssetType = Literal["stock", "etf", "index", "fx", "crypto"]
@@ -157,10 +158,19 @@ class RunRead(BaseModel):
     rows_written: int
     dividends_written: int = Field(0, description="Dividends written: new, changed, or replaced with a history.")
     rows_rejected: int
-    credits_used: int
+    credits_used: int = Field(
+        description="Provider credits the run's calls took from the shared budget: every page and every retry, "
+        "failed batches included."
+    )
     errors: dict[str, str]
     revisions: list[RevisionRead] = Field(
         default_factory=list, description="Symbols whose whole history was re-fetched and replaced, and why."
+    )
+    dividend_fallbacks: dict[str, str] = Field(
+        default_factory=dict,
+        description="Payers whose dividends could not be read off one call and took a second one (a credit "
+        "more each), with the reason: why a refresh cost more than planned. At most "
+        f"{MAX_FALLBACKS} symbols, each reason cut at {MAX_FALLBACK_REASON} characters.",
     )
     created_at: datetime
     started_at: datetime | None

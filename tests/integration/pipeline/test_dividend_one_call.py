@@ -6,88 +6,37 @@ come), as the scheduled refresh does. The universe is AAPL and MSFT (payers), SP
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from autoindex.db.uow import UnitOfWork
-from autoindex.market.ingest import ingest_batch
-from autoindex.market.models import Asset, AssetDividend, AssetSplit, DailyPrice, RefreshRun
+from autoindex.market.models import Asset, AssetDividend, AssetSplit, DailyPrice
 from autoindex.market.providers.protocol import SymbolBars
 from autoindex.market.providers.twelvedata.client import TwelveDataProvider
-from autoindex.market.refresh import request_refresh
-from autoindex.settings import get_settings
 from autoindex_dev.fake_twelvedata.server import FakeTwelveData
-from autoindex_dev.fake_twelvedata.state import RecordedRequest
 from sqlalchemy import select, update
 
-from tests.conftest import clear_process_caches
-from tests.pipeline_fixtures import RECENT_START, asked_adjust, credits_charged
+from tests.pipeline_fixtures import (
+    RECENT_START,
+    Refresh,
+    asked_adjust,
+    credits_charged,
+    evening_refreshes,
+    last_weekdays,
+)
 
 KEY = "one-call-fake-key-51aa"
 PAYERS = ("AAPL", "MSFT")
 NON_PAYERS = ("SPX", "USD/EUR")
 
-Refresh = Callable[[date], tuple[RefreshRun, list[RecordedRequest]]]
-
-
-def _evening(day: date) -> datetime:
-    return datetime.combine(day, time(22, 30), tzinfo=UTC)
-
-
-def _last_weekdays(count: int) -> list[date]:
-    """The ``count`` weekdays before today, oldest first."""
-    out: list[date] = []
-    day = datetime.now(UTC).date()
-    while len(out) < count:
-        day -= timedelta(days=1)
-        if day.weekday() < 5:
-            out.insert(0, day)
-    return out
-
 
 @pytest.fixture
 def clocked(market: pytest.MonkeyPatch) -> Iterator[tuple[FakeTwelveData, TwelveDataProvider, Refresh]]:
     """The fake, a client and the refresh on one clock; ``refresh(day)`` runs a whole refresh that evening."""
-    at = [datetime.now(UTC)]
-
-    def seconds() -> float:  # read at each request: the test moves ``at``
-        return at[0].timestamp()
-
-    with FakeTwelveData(api_key=KEY, credits_per_minute=800, clock=seconds) as server:
-        market.setenv("MARKET_DATA_PROVIDER", "twelvedata")
-        market.setenv("TWELVEDATA_BASE_URL", server.url)
-        market.setenv("TWELVEDATA_API_KEY", KEY)
-        market.setenv("PROVIDER_CREDITS_PER_MINUTE", "800")
-        market.setenv("PROVIDER_KEY_PREFIX", f"prov-{uuid.uuid4().hex[:8]}")
-        clear_process_caches()
-        provider = TwelveDataProvider.from_settings(get_settings(), clock=lambda: at[0])
-        queued: list[dict[str, Any]] = []
-        market.setattr("autoindex.events.transport.enqueue", lambda q, payloads: queued.extend(payloads))
-        market.setattr("autoindex.events.transport.publish", lambda detail_type, detail: None)
-
-        def refresh(day: date) -> tuple[RefreshRun, list[RecordedRequest]]:
-            at[0] = _evening(day)
-            queued.clear()
-            asked = len(server.requests)
-            ticket = request_refresh(
-                uow=UnitOfWork(), trigger="cli", requested_by=None, idempotency_key=None, meta=None, now=at[0]
-            )
-            for message in queued:
-                run_id = uuid.UUID(message["run_id"])
-                ingest_batch(run_id=run_id, seq=message["seq"], provider=provider, final_attempt=False, now=at[0])
-            with UnitOfWork(read_only=True) as uow:
-                run = uow.session.get(RefreshRun, ticket.run.id)
-                assert run is not None
-                uow.session.expunge(run)
-            return run, server.requests[asked:]
-
-        yield server, provider, refresh
-        provider.close()
-    clear_process_caches()
+    with evening_refreshes(market, KEY) as clocked:
+        yield clocked
 
 
 def _closes(symbol: str) -> list[tuple[date, Decimal]]:
@@ -124,7 +73,7 @@ def test_a_dividend_declared_between_two_refreshes_is_stored_from_one_call_per_s
     clocked: tuple[FakeTwelveData, TwelveDataProvider, Refresh],
 ) -> None:
     fake, provider, refresh = clocked
-    yesterday, today = _last_weekdays(2)
+    yesterday, today = last_weekdays(2)
     # Given a first fill: the payers in both bases and unadjusted (their splits' source, a backfill's), SPX and
     # USD/EUR (which pay nothing and do not split) in one
     first, asked = refresh(yesterday)
@@ -152,7 +101,7 @@ def test_a_dividend_after_a_two_day_gap_falls_back_to_two_calls_and_is_still_rig
     clocked: tuple[FakeTwelveData, TwelveDataProvider, Refresh],
 ) -> None:
     fake, provider, refresh = clocked
-    before, missed, today = _last_weekdays(3)
+    before, missed, today = last_weekdays(3)
     assert refresh(before)[0].status == "succeeded"
     # When MSFT went ex-dividend on the day whose refresh did not run
     fake.set_faults(dividends=[f"MSFT:{missed.isoformat()}:0.42"])
@@ -170,7 +119,7 @@ def test_a_revised_overlap_close_is_still_caught_and_the_history_re_fetched(
     clocked: tuple[FakeTwelveData, TwelveDataProvider, Refresh],
 ) -> None:
     _, provider, refresh = clocked
-    yesterday, today = _last_weekdays(2)
+    yesterday, today = last_weekdays(2)
     assert refresh(yesterday)[0].status == "succeeded"
     # Given a stored MSFT close the provider has since corrected (a preliminary close 0.2 % high)
     revised_day, close = _closes("MSFT")[-3]
@@ -197,7 +146,7 @@ def test_a_five_for_four_split_is_not_taken_for_a_twenty_percent_dividend(
     clocked: tuple[FakeTwelveData, TwelveDataProvider, Refresh],
 ) -> None:
     fake, provider, refresh = clocked
-    yesterday, today = _last_weekdays(2)
+    yesterday, today = last_weekdays(2)
     fake.set_faults(splits=[f"AAPL:{today.isoformat()}:1.25"])
     # Given AAPL stored at its traded prices, 1.25 times the series after today's 5-for-4 split
     assert refresh(yesterday)[0].status == "succeeded"
@@ -222,7 +171,7 @@ def test_a_revised_fx_pair_or_index_is_re_fetched_without_a_dividend_call(
     clocked: tuple[FakeTwelveData, TwelveDataProvider, Refresh], symbol: str
 ) -> None:
     _, _, refresh = clocked
-    yesterday, today = _last_weekdays(2)
+    yesterday, today = last_weekdays(2)
     assert refresh(yesterday)[0].status == "succeeded"
     # Given a stored close the provider has since corrected
     revised_day, close = _closes(symbol)[-2]

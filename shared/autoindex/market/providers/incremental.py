@@ -30,7 +30,9 @@ class RefreshedBars:
     """The window's results, as ``daily_bars`` gives them, and what fetching them cost."""
 
     results: dict[str, SymbolBars | SymbolError]
-    credits: int  # credits reserved for the calls made
+    # The calls' planned credits, one page and one attempt each; what the transport reserved (retries and later
+    # pages too) is counted by providers/credit_meter.py, and that is what a refresh records.
+    credits: int
     one_call: tuple[str, ...] = ()  # payers whose dividends were read off the adjust=all call alone
     two_calls: dict[str, str] = field(default_factory=dict)  # payers asked twice after all, and why
 

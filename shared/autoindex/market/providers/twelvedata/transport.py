@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from autoindex.market.providers import credit_meter
 from autoindex.market.providers.protocol import (
     AuthenticationFailed,
     BudgetUnavailable,
@@ -219,7 +220,9 @@ class TwelveDataTransport:
 
     def _attempt(self, path: str, params: Mapping[str, str], cost: int) -> Payload:
         self._reserve(cost)
+        # Counted once reserved, whatever the answer: a 5xx, a 429 or a timeout still took them from the budget.
         add_metric("ProviderCreditsUsed", cost)
+        credit_meter.count(cost)
         try:
             response = self._http.get(path, params=dict(params))
         except self._httpx.TimeoutException:
