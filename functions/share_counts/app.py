@@ -18,7 +18,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # counts (newer than its state) and recomputes in full.
     # Stocks without a CIK are looked up in SEC's ticker map (cached for days); an unreadable map fails
     # nothing: it is reported here and the stocks whose CIK was known are refreshed as usual.
-    outcome = refresh_share_counts(source_from_settings(), cache=cache_from_settings())
+    # Waiting for EDGAR's shared pace (other processes may be asking SEC too) never runs past the timeout.
+    source = source_from_settings(time_left_s=lambda: context.get_remaining_time_in_millis() / 1000)
+    outcome = refresh_share_counts(source, cache=cache_from_settings())
     return {
         "status": "succeeded",
         "assets": outcome.assets,

@@ -21,8 +21,8 @@ from pydantic import BaseModel
 from redis import Redis
 from redis.cluster import RedisCluster
 
+from tests.circuit_timing import Timing
 from tests.cluster.conftest import CLUSTER_URL, cluster_client
-from tests.providers.test_circuit import Timing
 
 
 def test_the_product_builds_a_cluster_client(on_cluster: str) -> None:

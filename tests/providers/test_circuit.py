@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 import pytest
 from autoindex.market.providers.circuit import CircuitBreaker, MemoryCircuitBreaker, RedisCircuitBreaker
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tests.circuit_timing import Timing
 from tests.conftest import REDIS_URL
 
 
@@ -19,13 +18,6 @@ class MsClock:
 
     def __call__(self) -> int:
         return self.ms
-
-
-class Timing(TypedDict):
-    threshold: int
-    window_ms: int
-    cooldown_ms: int
-    lease_ms: int
 
 
 TIMING: Timing = {"threshold": 3, "window_ms": 10_000, "cooldown_ms": 5_000, "lease_ms": 2_000}

@@ -1,21 +1,22 @@
 """SEC EDGAR over HTTP (``../shared/reference/sec-edgar.md``): companyfacts and the ticker → CIK map, with a
 declared User-Agent, at most ``EDGAR_MAX_RPS`` requests a second, retries on outages, and a circuit.
 
-No key. SEC blocks a client that goes over 10 requests a second for ten minutes, so the pace is kept
-here, in the one process the weekly job runs in, and a 403/429 is never retried (retrying extends the
-block): it trips the circuit, which then refuses every request for ``EDGAR_CIRCUIT_COOLDOWN_S``. 5xx,
-timeouts and connection failures are retried with exponential backoff; ``EDGAR_CIRCUIT_FAILURES`` failed
-documents in a row open the circuit too. The circuit is the price provider's breaker
-(``market/providers/circuit.py``) under EDGAR's own key, so with REDIS_URL every process sees it (a
-retried invocation, the CLI); when Redis is out of reach it fails open and this client's pace and
-throttle handling still hold.
+No key. SEC blocks a client that goes over 10 requests a second for ten minutes, counting every process
+of ours as one client, so each request first reserves a slot from the pace (``ratelimit/pace.py``): with
+REDIS_URL one pace shared by every process (the weekly job, its retry, the CLI), else this client's own.
+A slot the invocation cannot wait for (``time_left_s``) is refused before any sleep: the job stops with
+nothing stored and is retried. A 403/429 is never retried (retrying extends the block): it trips the
+circuit, which then refuses every request for ``EDGAR_CIRCUIT_COOLDOWN_S``. 5xx, timeouts and connection
+failures are retried with exponential backoff; ``EDGAR_CIRCUIT_FAILURES`` failed documents in a row open
+the circuit too. The circuit is the price provider's breaker (``market/providers/circuit.py``) under
+EDGAR's own key, so with REDIS_URL every process sees it; when Redis is out of reach the circuit fails
+open and the pace falls back to this process's own, and throttle handling still holds.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from autoindex.observability import add_metric
+from autoindex.ratelimit.pace import LocalPace, Pace, SlotTooFar
 
 if TYPE_CHECKING:
     from autoindex.market.providers.circuit import CircuitBreaker, CircuitDecision
@@ -45,6 +47,10 @@ class EdgarCircuitOpen(EdgarError):
     """EDGAR's circuit is open (recent outages or a throttle, in any process): nothing was asked."""
 
 
+class EdgarOutOfTime(EdgarError):
+    """The next free slot of the pace comes too late for this invocation: nothing was asked."""
+
+
 def check_user_agent(value: str | None) -> str:
     """The User-Agent, or a refusal to start: SEC requires an operator name and a contact address."""
     if not value or not _USER_AGENT.match(value.strip()):
@@ -64,9 +70,11 @@ class EdgarClient:
     """companyfacts documents from ``base_url`` (``https://data.sec.gov`` or a local fake) and the ticker map
     from ``tickers_url`` (``https://www.sec.gov/files/company_tickers.json``).
 
-    ``circuit`` is shared state (:func:`autoindex.market.share_counts.source_from_settings` passes the
-    Redis one); without it the client keeps its own, which opens after ``circuit_failures`` failed
-    documents in a row and stays open for ``circuit_cooldown_s``.
+    ``circuit`` and ``pace`` are shared state (:func:`autoindex.market.share_counts.source_from_settings`
+    passes the Redis ones); without them the client keeps its own: a circuit that opens after
+    ``circuit_failures`` failed documents in a row and stays open for ``circuit_cooldown_s``, and a pace of
+    ``max_rps`` on ``clock``. ``time_left_s`` says how long the caller may still run (a Lambda
+    invocation's remaining time); a request whose slot would leave it less than ``timeout_s`` is not made.
     """
 
     name = "edgar"
@@ -81,6 +89,8 @@ class EdgarClient:
         attempts: int = 3,
         backoff_s: float = 0.5,
         circuit: CircuitBreaker | None = None,
+        pace: Pace | None = None,
+        time_left_s: Callable[[], float] | None = None,
         circuit_failures: int = 3,
         circuit_cooldown_s: float = 600.0,
         timeout_s: float = 20.0,
@@ -94,11 +104,10 @@ class EdgarClient:
             headers={"User-Agent": check_user_agent(user_agent), "Accept-Encoding": "gzip, deflate"},
         )
         self._tickers_url = tickers_url or default_tickers_url(base)
-        self._interval = 1.0 / max_rps
+        self._pace = pace or LocalPace(max_rps, clock=clock)
+        self._time_left_s, self._timeout_s = time_left_s, timeout_s
         self._attempts, self._backoff_s = attempts, backoff_s
-        self._sleep, self._clock = sleep, clock
-        self._lock = threading.Lock()
-        self._next_at = 0.0
+        self._sleep = sleep
         if circuit is None:
             from autoindex.market.providers.circuit import MemoryCircuitBreaker
 
@@ -115,12 +124,16 @@ class EdgarClient:
     def close(self) -> None:
         self._client.close()
 
-    def _pace(self) -> None:
-        """Wait for this request's slot: at most ``max_rps`` a second, however the calls come."""
-        with self._lock:
-            now = self._clock()
-            wait = self._next_at - now
-            self._next_at = max(now, self._next_at) + self._interval
+    def _wait_for_slot(self, what: str) -> None:
+        """Reserve this request's slot and sleep until it, or refuse if it comes too late for the deadline."""
+        max_wait_s = None if self._time_left_s is None else max(self._time_left_s() - self._timeout_s, 0.0)
+        try:
+            wait = self._pace.reserve(max_wait_s)
+        except SlotTooFar as exc:
+            add_metric("EdgarOutOfTime")
+            raise EdgarOutOfTime(
+                f"EDGAR's next free slot is {exc.wait_s:.1f} s away, too late for this run; not asking for {what}"
+            ) from None
         if wait > 0:
             self._sleep(wait)
 
@@ -141,7 +154,7 @@ class EdgarClient:
             wait = f"retry in {decision.retry_after_s:.0f} s"
             raise EdgarCircuitOpen(f"EDGAR circuit open ({wait}); not asking for {what}")
         for attempt in range(1, self._attempts + 1):
-            self._pace()
+            self._wait_for_slot(what)
             self.requests += 1
             try:
                 response = self._client.get(url)

@@ -28,10 +28,13 @@ from autoindex.market.shares import ShareFact, parse_companyfacts
 from autoindex.observability import add_metric, logger
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.orm import Session
 
     from autoindex.market.providers.circuit import CircuitBreaker
     from autoindex.market.ticker_cache import TickerCache
+    from autoindex.ratelimit.pace import Pace
 
 
 # One statement for every row on PostgreSQL: the driver's executemany is a round trip per row (754 for
@@ -213,11 +216,13 @@ class DemoCompanyFacts:
         return company_tickers()
 
 
-def source_from_settings() -> CompanyFacts:
+def source_from_settings(time_left_s: Callable[[], float] | None = None) -> CompanyFacts:
     """The configured source; EDGAR refuses to start without an operator and contact in EDGAR_USER_AGENT.
 
-    EDGAR's circuit is shared through Redis (``{<PROVIDER_KEY_PREFIX>:edgar}:circuit``) when REDIS_URL is
-    set, so a retried invocation or the CLI sees a throttle another process met; else it is this client's.
+    EDGAR's circuit and pace are shared through Redis (``{<PROVIDER_KEY_PREFIX>:edgar}:circuit`` and
+    ``:pace``) when REDIS_URL is set, so a retried invocation or the CLI sees a throttle another process
+    met, and all of them together keep to ``EDGAR_MAX_RPS``; else both are this client's. ``time_left_s``
+    (an invocation's remaining time) bounds how long a request may wait for its slot.
     """
     from autoindex.settings import get_settings
 
@@ -236,6 +241,8 @@ def source_from_settings() -> CompanyFacts:
         attempts=attempts,
         timeout_s=timeout_s,
         circuit=_shared_circuit(lease_ms=int(timeout_s * attempts * 1000) + 5_000),
+        pace=_shared_pace(),
+        time_left_s=time_left_s,
         circuit_failures=settings.edgar_circuit_failures,
         circuit_cooldown_s=settings.edgar_circuit_cooldown_s,
     )
@@ -259,6 +266,25 @@ def _shared_circuit(*, lease_ms: int) -> CircuitBreaker | None:
         window_ms=86_400_000,  # "in a row": a success resets the count, time does not
         cooldown_ms=settings.edgar_circuit_cooldown_s * 1000,
         lease_ms=lease_ms,
+        metric_prefix="Edgar",
+    )
+
+
+def _shared_pace() -> Pace | None:
+    """EDGAR's pace in Redis (every process together), or None without REDIS_URL (the client keeps its own)."""
+    from autoindex.clients import get_redis
+    from autoindex.ratelimit.pace import LocalPace, SharedPace
+    from autoindex.settings import get_settings
+
+    client = get_redis()
+    if client is None:
+        return None
+    settings = get_settings()
+    return SharedPace(
+        client,
+        key=f"{{{settings.provider_key_prefix}:edgar}}:pace",  # the circuit's hash tag: one cluster slot
+        rps=settings.edgar_max_rps,
+        fallback=LocalPace(settings.edgar_max_rps),
         metric_prefix="Edgar",
     )
 
