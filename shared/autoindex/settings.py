@@ -208,7 +208,8 @@ class Settings(BaseSettings):
     share_count_source: Literal["demo", "edgar"] | None = None
     edgar_base_url: str = "https://data.sec.gov"
     edgar_user_agent: Annotated[str | None, Field(max_length=200)] = None  # "Operator Name contact@example.com"
-    edgar_max_rps: Annotated[float, Field(gt=0, le=10)] = 8.0  # SEC allows 10; a margin for clock skew
+    # SEC allows 10 a second; 8 leaves room for arrivals later than their slots (ratelimit/pace.py).
+    edgar_max_rps: Annotated[float, Field(gt=0, le=10)] = 8.0
     # The ticker -> CIK map for stocks an admin adds, cached for days. Unset: SEC's (on www.sec.gov) beside
     # SEC's data API, else <EDGAR_BASE_URL>/files/company_tickers.json (the fake).
     edgar_tickers_url: str | None = None
