@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 
 BASE="${REDIS_CLUSTER_PORT:-4500}"
 PORTS=("$BASE" "$((BASE + 1))" "$((BASE + 2))")
-DIR="${REDIS_CLUSTER_DIR:-var/redis-cluster}"
+# Absolute from here on, whether REDIS_CLUSTER_DIR was given relative to the project or absolute.
+DIR="$(mkdir -p "${REDIS_CLUSTER_DIR:-var/redis-cluster}" && cd "${REDIS_CLUSTER_DIR:-var/redis-cluster}" && pwd)"
 
 cluster_ok() { [ "$(redis-cli -p "$BASE" cluster info 2>/dev/null | tr -d '\r' | grep -c '^cluster_state:ok$')" = 1 ]; }
 
@@ -28,7 +29,7 @@ start() {
     rm -f "$DIR/$port/nodes.conf"
     redis-server --port "$port" --cluster-port "$((port + 10))" --bind 127.0.0.1 --daemonize yes \
       --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 \
-      --dir "$DIR/$port" --pidfile "$PWD/$DIR/$port/redis.pid" --logfile "$PWD/$DIR/$port/redis.log" \
+      --dir "$DIR/$port" --pidfile "$DIR/$port/redis.pid" --logfile "$DIR/$port/redis.log" \
       --save "" --appendonly no
   done
   for port in "${PORTS[@]}"; do
