@@ -3,7 +3,7 @@
 template.yaml goes through the SAM transform and CloudFormation (moto) as in a deploy; each function's role is
 read back from IAM, given to a user of its own, and moto enforces it (actions and, see
 autoindex_dev.cloud.iam_resources, resources). What a function needs must be allowed; nothing else may be.
-The table of needs is tests/unit/test_iam.py's NEEDS: a new function adds its row there.
+The table of needs is NEEDS in tests/iam_expectations.py: a new function adds its row there.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from moto import mock_aws, settings
 from moto.core.authorization import ActionAuthenticatorMixin
 
 from tests.conftest import clear_process_caches
+from tests.iam_expectations import NEEDS, PUT_EVENTS, SECRETS, SEND
 from tests.lambda_http import ROOT
-from tests.unit.test_iam import NEEDS, PUT_EVENTS, SECRETS, SEND
 
 # moto names each resource type its CloudFormation skips (the queue policy, the schedules); the cloud check
 # covers those, this test the roles.

@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from tests.functions.conftest import Client
-from tests.functions.test_problem_details import assert_problem
+from tests.functions.problems import assert_problem
 
 pytestmark = pytest.mark.usefixtures("migrated")
 

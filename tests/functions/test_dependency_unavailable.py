@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from tests.conftest import clear_process_caches
 from tests.functions.conftest import Client, new_email, register_and_login
-from tests.functions.test_problem_details import assert_problem
+from tests.functions.problems import assert_problem
 from tests.lambda_http import call, function_handler
 from tests.net import free_port
 

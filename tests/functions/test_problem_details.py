@@ -10,9 +10,9 @@ from autoindex.errors import Conflict
 from autoindex.web.app import create_app, http_handler
 from fastapi import APIRouter, Query
 
+from tests.functions.problems import assert_problem
 from tests.lambda_http import call
 
-PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "request_id"}
 SECRET_TEXT = "password=hunter2 at db.internal:5432"
 
 
@@ -42,16 +42,6 @@ def _handler(**settings_env: str) -> Any:
 def handler(fresh_settings: pytest.MonkeyPatch) -> Any:
     fresh_settings.setenv("CORS_ALLOW_ORIGINS", "https://app.example.com")
     return _handler()
-
-
-def assert_problem(result: Any, status: int) -> dict[str, Any]:
-    assert result.status == status
-    assert result.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = result.json()
-    assert body.keys() >= PROBLEM_KEYS
-    assert body["status"] == status
-    assert body["request_id"] == result.headers["x-request-id"]
-    return body
 
 
 def test_unknown_path_is_a_404_problem(handler: Any) -> None:

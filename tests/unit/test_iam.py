@@ -11,35 +11,8 @@ from typing import Any
 import pytest
 from autoindex_dev.template import read_document
 
+from tests.iam_expectations import NEEDS, PUT_EVENTS
 from tests.lambda_http import ROOT
-
-# What each function's code calls through boto3, and why. Every function with a database reads its
-# secrets (credentials, JWT key, API-key pepper, the Twelve Data key) from Secrets Manager at run time.
-SECRETS = "secretsmanager:GetSecretValue"
-PUT_EVENTS = "events:PutEvents"
-SEND = "sqs:SendMessage"
-EXPORT = {"s3:PutObject", "s3:GetObject"}  # large CSV exports: write the object, presign its download
-NEEDS: dict[str, set[str]] = {
-    "HealthFunction": {SECRETS},
-    "AuthFunction": {SECRETS},
-    "MarketFunction": {SECRETS, *EXPORT},
-    "IndexFunction": {SECRETS, *EXPORT},
-    "CacheWarmFunction": {SECRETS},
-    "MaintenanceFunction": {SECRETS},
-    "ShareCountsFunction": {SECRETS},  # EDGAR is plain HTTPS with no key: only the database secret
-    "MigrateFunction": {SECRETS},  # the writer's credentials, to run the migrations
-    "DocsFunction": set(),  # serves a file: no database, no AWS call
-    "WebFunction": set(),  # serves the dashboard's files: no database, no AWS call
-    "RefreshFunction": {SECRETS, SEND},  # queues the planned batches
-    "IngestFunction": {SECRETS, PUT_EVENTS},  # PricesRefreshed when a run's last batch lands
-    "ComputeFunction": {SECRETS, PUT_EVENTS},  # IndexComputed
-    "StrategyFunction": {SECRETS, PUT_EVENTS},  # StrategyChanged
-    "AdminFunction": {SECRETS, SEND, PUT_EVENTS},  # refresh on request; ComputeRequested, CacheInvalidated
-    # B2B (issue 14)
-    "B2BFunction": {SECRETS, SEND, PUT_EVENTS, *EXPORT},  # backtest jobs, redelivery; BacktestFinished for a cached one
-    "BacktestFunction": {SECRETS, PUT_EVENTS},  # BacktestFinished
-    "WebhooksFunction": {SECRETS, SEND},  # fan-out and delayed retries onto the webhook queue
-}
 
 # What the SAM policy templates used in template.yaml allow (AWS SAM policy templates reference).
 SAM_POLICY_TEMPLATES = {
@@ -83,8 +56,9 @@ def document() -> dict[str, Any]:
 def test_every_function_is_accounted_for(document: dict[str, Any]) -> None:
     functions = {k for k, v in document["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
     assert not functions - set(NEEDS), (
-        f"add a NEEDS row for {sorted(functions - set(NEEDS))}: the AWS actions its code calls through boto3 "
-        "(e.g. SECRETS if it reads the database or a key, SEND to queue, PUT_EVENTS to publish), and give its "
+        f"add a NEEDS row in tests/iam_expectations.py for {sorted(functions - set(NEEDS))}: the AWS actions its "
+        "code calls through boto3 (e.g. SECRETS if it reads the database or a key, SEND to queue, PUT_EVENTS to "
+        "publish), and give its "
         "template role exactly those (tests/aws/test_iam_enforced.py then runs them under that role)"
     )
     assert not set(NEEDS) - functions, f"NEEDS names functions the template no longer has: {set(NEEDS) - functions}"

@@ -6,7 +6,6 @@ import re
 import uuid
 import zlib
 from datetime import datetime
-from typing import Any
 
 import pytest
 from autoindex.auth.deps import WriterPrincipal
@@ -17,17 +16,11 @@ from autoindex.web.app import create_app, http_handler
 from fastapi import APIRouter
 from sqlalchemy import select
 
+from tests.functions.auth.keys import create_key
 from tests.functions.conftest import Account, Client, register_and_login
 from tests.lambda_http import call
 
 KEY_FORMAT = re.compile(r"^aik_[0-9a-f]{32}_[A-Za-z0-9_-]{43}_[0-9a-f]{8}$")
-
-
-def create_key(auth: Client, account: Account, scopes: list[str], **extra: Any) -> dict[str, Any]:
-    result = auth.post("/v1/auth/api-keys", headers=account.bearer(), body={"name": "ci", "scopes": scopes, **extra})
-    assert result.status == 201, result.body
-    body: dict[str, Any] = result.json()
-    return body
 
 
 def test_key_is_shown_once_and_stored_only_as_an_hmac(auth: Client, user: Account) -> None:

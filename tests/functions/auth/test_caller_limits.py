@@ -10,7 +10,7 @@ from autoindex.identity import key_format
 from autoindex.identity.models import ApiKey
 
 from tests.conftest import clear_process_caches
-from tests.functions.auth.test_api_keys import create_key
+from tests.functions.auth.keys import create_key
 from tests.functions.conftest import Account, Client
 
 pytestmark = pytest.mark.usefixtures("steady_minute")

@@ -33,7 +33,7 @@ from redis import Redis
 from sqlalchemy import update
 
 from tests.conftest import REDIS_URL, clear_process_caches
-from tests.functions.auth.test_api_keys import create_key
+from tests.functions.auth.keys import create_key
 from tests.functions.conftest import Account, Client, register_and_login
 from tests.lambda_http import ROOT
 

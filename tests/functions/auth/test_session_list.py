@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.functions.auth.test_api_keys import create_key
-from tests.functions.auth.test_sessions import login, me, refresh
+from tests.functions.auth.keys import create_key
+from tests.functions.auth.sessions import login, me, refresh
 from tests.functions.conftest import Account, Client, register_and_login
 
 

@@ -11,26 +11,10 @@ import pytest
 from autoindex.identity import authn
 
 from tests.conftest import REDIS_URL, clear_process_caches
-from tests.functions.conftest import Account, Client, random_ip, register_and_login
+from tests.functions.auth.sessions import login, me, refresh
+from tests.functions.conftest import Account, Client, register_and_login
 
 DAY_S = 86_400
-
-
-def me(auth: Client, access_token: str) -> int:
-    return auth.get("/v1/auth/me", headers={"Authorization": f"Bearer {access_token}"}).status
-
-
-def refresh(auth: Client, refresh_token: str) -> tuple[int, dict[str, object]]:
-    # A new address each time: these tests are about sessions, not the per-address refresh budget.
-    result = auth.post("/v1/auth/refresh", body={"refresh_token": refresh_token}, source_ip=random_ip())
-    return result.status, (result.json() if result.status == 200 else {})
-
-
-def login(auth: Client, account: Account) -> dict[str, str]:
-    result = auth.post("/v1/auth/login", body={"email": account.email, "password": account.password})
-    assert result.status == 200, result.body
-    body: dict[str, str] = result.json()
-    return body
 
 
 def _dead_redis_url() -> str:

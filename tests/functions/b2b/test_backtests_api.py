@@ -11,6 +11,8 @@ from autoindex.db.uow import UnitOfWork
 from autoindex.index.models import IndexPublication, IndexValue
 from sqlalchemy import select
 
+from tests.functions.auth.keys import create_key
+from tests.functions.b2b.backtests import run_backtest
 from tests.functions.conftest import Account, Client
 from tests.pipeline_fixtures import RecordingDispatcher
 
@@ -22,19 +24,6 @@ PLAIN = {"outlier_sigma": 100.0, "return_clip": 10.0, "transaction_cost_bps": 0.
 @pytest.fixture
 def api(b2b: Client, seeded: RecordingDispatcher) -> Client:
     return b2b
-
-
-def run_backtest(api: Client, seeded: RecordingDispatcher, account: Account, body: dict[str, Any]) -> dict[str, Any]:
-    posted = api.post("/v1/backtests", headers=account.bearer(), body=body)
-    assert posted.status == 202, posted.body
-    assert posted.headers["location"] == f"/v1/backtests/{posted.json()['id']}"
-    assert seeded.drain(120)
-    got = api.get(posted.headers["location"], headers=account.bearer())
-    assert got.status == 200, got.body
-    report: dict[str, Any] = got.json()
-    assert report["status"] == "succeeded", report
-    assert report["progress"] == 1.0
-    return report
 
 
 def _stored_live(total: bool = False) -> dict[str, float]:
@@ -206,8 +195,6 @@ def test_the_concurrency_limit_and_the_daily_quota_are_429s(
 def test_a_read_key_may_run_backtests_and_a_write_only_key_may_not(
     api: Client, auth: Client, seeded: RecordingDispatcher, user: Account
 ) -> None:
-    from tests.functions.auth.test_api_keys import create_key
-
     read_key = create_key(auth, user, ["read"])["key"]
     write_key = create_key(auth, user, ["write"])["key"]
     body = {"strategy": {"rebalance_frequency": "daily"}}

@@ -15,7 +15,7 @@ import pytest
 from autoindex.web import export
 from moto import mock_aws
 
-from tests.functions.b2b.test_backtests_api import run_backtest
+from tests.functions.b2b.backtests import run_backtest
 from tests.functions.conftest import Account, Client
 from tests.lambda_http import function_handler
 from tests.pipeline_fixtures import RecordingDispatcher

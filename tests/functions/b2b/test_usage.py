@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from autoindex.redis_scripts import RedisScript
 
-from tests.functions.auth.test_api_keys import create_key
+from tests.functions.auth.keys import create_key
 from tests.functions.conftest import Account, Client
 
 

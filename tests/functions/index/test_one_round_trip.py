@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from redis.connection import AbstractConnection
 
-from tests.functions.auth.test_api_keys import create_key
+from tests.functions.auth.keys import create_key
 from tests.functions.conftest import Account, Client
 from tests.lambda_http import function_handler
 from tests.pipeline_fixtures import RecordingDispatcher

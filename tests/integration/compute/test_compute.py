@@ -39,7 +39,7 @@ from tests.integration.compute.seeding import (
 )
 from tests.lambda_http import function_handler
 from tests.pipeline_fixtures import RecordingDispatcher
-from tests.unit.engine.test_total_return import reference_total_return
+from tests.unit.engine.total_return_reference import reference_total_return
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from tests.lambda_http import ROOT
+from tests.integration.pipeline.handlers import LambdaClock, ingest_context, ingest_handler, refresh_handler
 from tests.pipeline_fixtures import RECENT_START, RecordingDispatcher
 
 
@@ -30,22 +30,6 @@ def run_of(run_id: str | uuid.UUID) -> RefreshRun:
 def price_count() -> int:
     with UnitOfWork(read_only=True) as uow:
         return int(uow.session.scalar(select(func.count()).select_from(DailyPrice)) or 0)
-
-
-def refresh_handler() -> Any:
-    from autoindex_dev.loader import load_handler
-
-    return load_handler(ROOT / "functions" / "refresh", "app.handler")
-
-
-def ingest_context() -> LocalContext:
-    return LocalContext(function_name="IngestFunction", timeout_s=300)  # the template's Timeout
-
-
-def ingest_handler() -> Any:
-    from autoindex_dev.loader import load_handler
-
-    return load_handler(ROOT / "functions" / "ingest", "app.handler")
 
 
 def test_scheduled_refresh_fetches_history_once_and_publishes(market: Any, dispatcher: RecordingDispatcher) -> None:
@@ -183,17 +167,6 @@ def test_impossible_bars_are_refused_by_the_database_itself(market: Any) -> None
         with pytest.raises(DBAPIError, match="ck_daily_prices_ohlc_consistent"), UnitOfWork() as uow:
             uow.session.add(DailyPrice(asset_id=asset_id, date=date(2020, 1, 2), source="test", **values))
     assert price_count() == 0
-
-
-class LambdaClock(LocalContext):
-    """A context whose remaining time is read off a script: how much of the Timeout is left at each check."""
-
-    def __init__(self, remaining_ms: list[int]) -> None:
-        super().__init__(function_name="IngestFunction", timeout_s=300)
-        self._script = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self._script.pop(0)
 
 
 def test_batches_that_cannot_finish_in_time_go_back_to_the_queue_untouched(

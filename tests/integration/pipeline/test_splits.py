@@ -320,7 +320,7 @@ def test_a_whole_history_batch_that_cannot_finish_in_time_goes_back_to_the_queue
     from autoindex_dev.envelopes import sqs_event, sqs_record
     from sqlalchemy import update
 
-    from tests.integration.pipeline.test_refresh import LambdaClock, ingest_handler
+    from tests.integration.pipeline.handlers import LambdaClock, ingest_handler
 
     server, offset = fake
     server.set_faults(splits=[])

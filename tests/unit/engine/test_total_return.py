@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import math
-from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 import pytest
-from autoindex.index.engine.index import IndexResult, compute_index
+from autoindex.index.engine.index import compute_index
 from autoindex.index.engine.strategy import StrategyParams
 from autoindex.index.engine.total_return import (
     TotalReturnMismatch,
@@ -20,6 +18,7 @@ from autoindex.index.engine.total_return import (
 )
 
 from tests.unit.engine.data import make_market
+from tests.unit.engine.total_return_reference import reference_total_return
 
 PARAMS = StrategyParams(momentum_lookback_days=20, volatility_lookback_days=15, transaction_cost_bps=10)
 TOLERANCE = 1e-9
@@ -31,45 +30,6 @@ def _dividends(prices: npt.NDArray[np.float64], seed: int) -> npt.NDArray[np.flo
     paid = np.where(rng.random(prices.shape) < 1 / 21, rng.uniform(0.002, 0.01, prices.shape), 0.0)
     reference = np.nan_to_num(prices, nan=50.0)
     out: npt.NDArray[np.float64] = paid * reference
-    return out
-
-
-def reference_total_return(
-    dates: Sequence[dt.date],
-    closes: list[list[float]],
-    dividends: list[list[float]],
-    index: IndexResult,
-    cost_bps: float,
-) -> dict[dt.date, float]:
-    """Count shares: buy at the rebalance close, take each dividend in cash and buy more of the payer at the
-    ex-date close (or its next close when it had none that day). Written without the engine's arrays."""
-    trades = {r.date: (list(r.weights), r.initial) for r in index.rebalances}
-    n = len(closes[0])
-    shares = [0.0] * n
-    last: list[float | None] = [None] * n
-    owed = [0.0] * n  # cash per share announced on a day without a close
-    formed = False
-    out: dict[dt.date, float] = {}
-    for day, row, paid in zip(dates, closes, dividends, strict=True):
-        for i in range(n):
-            owed[i] += paid[i]
-            if not math.isnan(row[i]) and row[i] > 0:
-                if last[i] is not None and shares[i]:
-                    shares[i] += shares[i] * owed[i] / row[i]  # the cash buys more at this close
-                owed[i] = 0.0
-                last[i] = row[i]
-        value = sum(s * p for s, p in zip(shares, last, strict=True) if p is not None)
-        if day in trades:
-            weights, initial = trades[day]
-            if initial or not formed:
-                formed, value = True, 100.0
-            else:
-                held = [s * p / value if p is not None else 0.0 for s, p in zip(shares, last, strict=True)]
-                turnover = sum(abs(w - h) for w, h in zip(weights, held, strict=True))
-                value *= 1 - cost_bps / 10_000 * turnover
-            shares = [value * w / p if w > 0 and p is not None else 0.0 for w, p in zip(weights, last, strict=True)]
-        if formed:
-            out[day] = value
     return out
 
 
