@@ -48,6 +48,16 @@ def seeded(migrated: Engine) -> Iterator[RecordingDispatcher]:
         yield dispatcher
 
 
+@pytest.fixture(autouse=True)
+def settled(seeded: RecordingDispatcher) -> None:
+    """What an earlier test published (IndexComputed -> cache warming) is delivered before this test starts.
+
+    The dispatcher delivers in the background: on a loaded machine a warming from the test before ran into
+    the next one and published a version while that test watched who publishes (seen once in a loaded run).
+    """
+    assert seeded.drain(120), "the local dispatcher did not settle"
+
+
 def _engine_values(params: StrategyParams | None = None) -> tuple[list[date], np.ndarray]:
     dates, matrix = closes_matrix()
     result = compute_index(dates, matrix, params or StrategyParams(), assets=UNIVERSE)
