@@ -174,7 +174,7 @@ def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_deadline(served: t
     assert headers["connection"] == "close"
 
 
-def test_a_kept_alive_connection_still_serves_requests_after_the_deadline_machinery(served: tuple[str, int]) -> None:
+def test_two_requests_on_one_kept_alive_connection_are_both_answered(served: tuple[str, int]) -> None:
     with socket.create_connection(served, timeout=SERVER_READ_TIMEOUT_S) as raw:
         raw.sendall(SMUGGLED + SMUGGLED)
         received = b""
