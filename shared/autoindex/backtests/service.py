@@ -40,7 +40,7 @@ def field_error(field: str, message: str) -> ValidationFailed:
     """A 422 whose ``errors[]`` names the body field, like a schema error would."""
     return ValidationFailed(
         f"{field}: {message}",
-        extensions={"errors": [{"loc": ["body", field], "msg": message, "type": "value_error"}], "error_count": 1},
+        extensions={"errors": [{"loc": ["body", field], "msg": message, "type": "value_error"}]},
     )
 
 
