@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
+import re
 import threading
 import time
 import uuid
@@ -18,13 +20,14 @@ from autoindex.observability import logger
 from autoindex_dev.lambda_events import LocalContext, http_event
 from autoindex_dev.loader import load_handler
 from autoindex_dev.template import Template, load_template
+from autoindex_dev.wire import DeadlineReader, printable
 
 LOOPBACK = "127.0.0.1"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-BODY_TIMEOUT_S = 5  # per read on the socket; the whole body also has RUNNER_BODY_DEADLINE_S
+BODY_TIMEOUT_S = 5  # per read on the socket; headers and body also have RUNNER_*_DEADLINE_S as a whole
 _CHUNK = 64 * 1024
-_TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
-           413: "Content Too Large", 500: "Internal Server Error"}  # fmt: skip
+MAX_ECHOED_CHARS = 200  # of the path or of a reason in the runner's own problem: never the whole input
+_MAX_LOGGED_REQUEST_LINE = 2_000
 
 
 def _container_thread() -> None:
@@ -148,15 +151,17 @@ def own_response(
     from autoindex.observability import client_request_id
     from autoindex.settings import get_settings
     from autoindex.web.middleware import security_headers
+    from autoindex.web.problems import problem_title, problem_type
 
     request_id = client_request_id(_header(request_headers, "x-request-id")) or uuid.uuid4().hex
     headers = [(name.decode(), value.decode()) for name, value in security_headers(get_settings().hsts_max_age_s)]
     headers += [("x-request-id", request_id), *(extra or [])]
     if status == 204:
         return status, headers, b""
-    title = _TITLES.get(status, "Error")
-    problem = {"type": "about:blank", "title": title, "status": status, "detail": detail or title,
-               "instance": path, "request_id": request_id}  # fmt: skip
+    title = problem_title(status)
+    problem = {"type": problem_type(status), "title": title, "status": status,
+               "detail": printable(detail or title, MAX_ECHOED_CHARS), "instance": printable(path, MAX_ECHOED_CHARS),
+               "request_id": request_id}  # fmt: skip
     return status, [("content-type", "application/problem+json"), *headers], json.dumps(problem).encode()
 
 
@@ -180,7 +185,33 @@ def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     return int(result["statusCode"]), headers, body
 
 
-def _read_body(handler: BaseHTTPRequestHandler) -> bytes | tuple[int, str]:
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,19}")
+
+
+def _body_length(handler: BaseHTTPRequestHandler) -> int | tuple[int, str]:
+    """How many body bytes follow the headers, or the status and reason to refuse the request with.
+
+    A body is framed by one Content-Length only. ``Transfer-Encoding`` (chunked) is refused with 411
+    rather than decoded: a server that ignored it would read the chunks as the next request (request
+    smuggling), and every client this runner serves can send Content-Length. Two different lengths
+    are ambiguous in the same way and get 400.
+    """
+    if handler.headers.get_all("transfer-encoding"):
+        return 411, "Send the body with a Content-Length; this server takes no Transfer-Encoding."
+    values = [part.strip() for value in handler.headers.get_all("content-length") or [] for part in value.split(",")]
+    if not values:
+        return 0
+    if len(set(values)) != 1:
+        return 400, "Content-Length is given more than once, with different values."
+    if not _CONTENT_LENGTH.fullmatch(values[0]):
+        return 400, "Content-Length is not a number."
+    length = int(values[0])
+    if length > MAX_BODY_BYTES:
+        return 413, f"The body is larger than {MAX_BODY_BYTES} bytes."
+    return length
+
+
+def _read_body(handler: BaseHTTPRequestHandler, reader: DeadlineReader) -> bytes | tuple[int, str]:
     """The request body, or the status and reason to refuse it with (as API Gateway would).
 
     The whole body must arrive within ``RUNNER_BODY_DEADLINE_S``: a client trickling it a byte at
@@ -188,87 +219,145 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes | tuple[int, str]:
     """
     from autoindex.settings import get_settings
 
-    try:
-        length = int(handler.headers.get("content-length") or 0)
-    except ValueError:
-        return 400, "Content-Length is not a number."
-    if length < 0:
-        return 400, "Content-Length is negative."
-    if length > MAX_BODY_BYTES:
-        return 413, f"The body is larger than {MAX_BODY_BYTES} bytes."
+    length = _body_length(handler)
+    if isinstance(length, tuple):
+        return length
     deadline_s = get_settings().runner_body_deadline_s
-    deadline = time.monotonic() + deadline_s
+    reader.start_phase(deadline_s)
     chunks: list[bytes] = []
     received = 0
-    while received < length:
-        remaining = deadline - time.monotonic()
-        try:
-            if remaining <= 0:
-                raise TimeoutError
-            handler.connection.settimeout(remaining)  # each read may only use what is left of the deadline
-            chunk = handler.rfile.read1(min(_CHUNK, length - received))
-        except TimeoutError:
-            handler.close_connection = True
-            return 408, f"The body did not arrive within {deadline_s:g} s."
-        if not chunk:
-            break
-        chunks.append(chunk)
-        received += len(chunk)
-    handler.connection.settimeout(BODY_TIMEOUT_S)
-    if received != length:
-        handler.close_connection = True
-        return 400, "The body is shorter than its Content-Length."
+    try:
+        while received < length:
+            try:
+                chunk = handler.rfile.read1(min(_CHUNK, length - received))
+            except TimeoutError:
+                return 408, f"The body did not arrive within {deadline_s:g} s."
+            if not chunk:
+                return 400, "The body is shorter than its Content-Length."
+            chunks.append(chunk)
+            received += len(chunk)
+    finally:
+        reader.start_phase(None)
     return b"".join(chunks)
 
 
-def _request_handler(runner: Runner) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "autoindex-local"
-        timeout = BODY_TIMEOUT_S  # a client that announces more body than it sends cannot hold a thread
+_MAX_REQUEST_LINE = 65_536
+_DEFAULT_DETAILS = {
+    400: "The request line or headers are malformed.",
+    408: "The request line and headers did not arrive in time.",
+    414: f"The request line is longer than {_MAX_REQUEST_LINE} bytes.",
+    431: "There are too many headers, or one is too long.",
+    505: "Only HTTP/1.0 and HTTP/1.1 are served here.",
+}
 
-        def _dispatch(self) -> None:
-            self._started = time.monotonic()
-            body = _read_body(self)
-            if isinstance(body, tuple):  # refused before any function runs, as API Gateway would
-                status, detail = body
-                self._send(*own_response(status, list(self.headers.items()), self.path.split("?")[0], detail=detail))
+
+class _Handler(BaseHTTPRequestHandler):
+    runner: Runner  # set on the subclass that serve() makes
+    protocol_version = "HTTP/1.1"
+    server_version = "autoindex-local"
+    timeout = BODY_TIMEOUT_S  # until the first read sets its own
+    _reader: DeadlineReader
+
+    def setup(self) -> None:
+        super().setup()
+        # Reads go through a reader with a deadline per phase; the idle timeout still bounds each read.
+        self._reader = DeadlineReader(self.connection, idle_timeout_s=BODY_TIMEOUT_S)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        """Read the request line and headers within ``RUNNER_HEADER_DEADLINE_S``, then dispatch.
+
+        The standard library's loop bounds each read only (one header byte every few seconds
+        would hold the connection for ever) and answers a timeout with nothing.
+        """
+        from autoindex.settings import get_settings
+
+        self._started = time.monotonic()
+        self.command, self.path, self.requestline, self.request_version = "", "", "", self.default_request_version
+        self.__dict__.pop("headers", None)  # the previous request's, on a kept-alive connection
+        deadline_s = get_settings().runner_header_deadline_s
+        self._reader.start_phase(deadline_s)
+        try:
+            self.raw_requestline = self.rfile.readline(_MAX_REQUEST_LINE + 1)
+            if not self.raw_requestline:
+                self.close_connection = True
                 return
-            status, headers, payload = runner.http(
-                method=self.command,
-                target=self.path,
-                headers=list(self.headers.items()),
-                body=body,
-                source_ip=self.client_address[0],
+            if len(self.raw_requestline) > _MAX_REQUEST_LINE:
+                self.send_error(414)
+                return
+            if len(self.raw_requestline.split()) == 2:  # HTTP/0.9: no version, and no headers would follow
+                self.requestline = self.raw_requestline.decode("latin-1").rstrip("\r\n")
+                self.send_error(505)
+                return
+            if not self.parse_request():  # it has answered (send_error below) and closes
+                return
+        except TimeoutError:
+            self.close_connection = True
+            if self._reader.received:  # a request begun and not finished; an idle connection just closes
+                self.send_error(408, f"The request line and headers did not arrive within {deadline_s:g} s.")
+            return
+        finally:
+            self._reader.start_phase(None)
+        self._dispatch()
+        self.wfile.flush()
+
+    def _dispatch(self) -> None:
+        body = _read_body(self, self._reader)
+        if isinstance(body, tuple):  # refused before any function runs, as API Gateway would
+            # The body was not read (or not all of it): what is left must never be taken for a request.
+            self.close_connection = True
+            status, detail = body
+            self._send(*own_response(status, list(self.headers.items()), self.path.split("?")[0], detail=detail))
+            return
+        status, headers, payload = self.runner.http(
+            method=self.command,
+            target=self.path,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+        )
+        self._send(status, headers, payload)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's own refusals (malformed request line, 414, 431, 505) as the runner's others."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            self.request_version = self.protocol_version  # else no status line nor headers are written
+        request_headers = self.__dict__.get("headers")
+        detail = message or _DEFAULT_DETAILS.get(code)
+        self._send(
+            *own_response(
+                code,
+                list(request_headers.items()) if request_headers is not None else [],
+                (self.path or "").split("?")[0],
+                detail=detail,
             )
-            self._send(status, headers, payload)
+        )
 
-        def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers:
-                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(name, value)
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
-            elapsed_ms = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
-            logger.info(f'{self.client_address[0]} "{self.requestline}" {status} {len(payload)} {elapsed_ms:.1f} ms')
+    def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(payload)))
+        if self.close_connection:
+            self.send_header("connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        elapsed_ms = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
+        line = printable(self.requestline, _MAX_LOGGED_REQUEST_LINE)  # never raw ESC & co. on a terminal
+        logger.info(f'{self.client_address[0]} "{line}" {status} {len(payload)} {elapsed_ms:.1f} ms')
 
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            pass  # one access line per request, written by _send with its duration
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # one access line per request, written by _send with its duration
 
-        def __getattr__(self, name: str) -> Any:
-            # Every method (GET ... TRACE, PROPFIND) goes to the functions, which answer 405 problem+json
-            # where they have no route, rather than the standard library's own HTML 501 page.
-            if name.startswith("do_"):
-                return self._dispatch
-            raise AttributeError(name)
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("local api " + printable(format % args, _MAX_LOGGED_REQUEST_LINE))
 
-        def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("local api " + format % args)
 
-    return Handler
+def _request_handler(runner: Runner) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (_Handler,), {"runner": runner})
 
 
 class _Server(ThreadingHTTPServer):

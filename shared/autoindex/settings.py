@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     max_page_size: Annotated[int, Field(ge=1, le=10_000)] = 500
     max_concurrent_requests: Annotated[int, Field(ge=0, le=10_000)] = 16
     runner_body_deadline_s: Annotated[float, Field(gt=0, le=300)] = 10.0
+    runner_header_deadline_s: Annotated[float, Field(gt=0, le=300)] = 10.0
     # Request bodies past these sizes get a 413 before anything parses them (auth routes take no large input).
     max_body_bytes: Annotated[int, Field(ge=1_024, le=6_291_456)] = 1_048_576
     auth_max_body_bytes: Annotated[int, Field(ge=1_024, le=6_291_456)] = 65_536

@@ -53,7 +53,16 @@ def test_unknown_path_is_a_404_problem(handler: Any) -> None:
 def test_wrong_method_is_a_405_problem_with_allow(handler: Any) -> None:
     result = call(handler, "DELETE", "/v1/things/3")
     assert_problem(result, 405)
-    assert result.headers["allow"] == "GET"
+    assert result.headers["allow"] == "GET, HEAD, OPTIONS"  # the local runner's list for its own routes too
+
+
+def test_options_is_204_with_the_same_allow_and_head_is_served_as_get(handler: Any) -> None:
+    options = call(handler, "OPTIONS", "/v1/things/3")
+    assert options.status == 204 and options.body == b""
+    assert options.headers["allow"] == "GET, HEAD, OPTIONS"
+    head, get = call(handler, "HEAD", "/v1/things/3"), call(handler, "GET", "/v1/things/3")
+    assert head.status == get.status == 200
+    assert head.body == b"" and get.json() == {"id": 3, "limit": 10}
 
 
 def test_invalid_parameters_are_a_422_problem_listing_each_error(handler: Any) -> None:
@@ -135,4 +144,4 @@ def test_405_allow_lists_every_route_on_the_path(fresh_settings: pytest.MonkeyPa
     app_handler = http_handler(create_app([router], title="test", rate_limit_policy=None))
     result = call(app_handler, "DELETE", "/v1/config")
     assert_problem(result, 405)
-    assert result.headers["allow"] == "GET, PUT"
+    assert result.headers["allow"] == "GET, HEAD, OPTIONS, PUT"

@@ -31,6 +31,25 @@ def security_headers(hsts_max_age_s: int) -> list[tuple[bytes, bytes]]:
     return headers
 
 
+def merged_vary(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with one Vary naming each field once.
+
+    Routes that answer conditionally set ``Vary: Accept-Encoding`` themselves (a 304 or a small body is
+    never compressed, yet a cache must still key on it), and the gzip middleware appends the same name
+    again to a body it compresses.
+    """
+    names: dict[bytes, bytes] = {}
+    for name, value in headers:
+        if name.lower() == b"vary":
+            for token in value.split(b","):
+                if token.strip():
+                    names.setdefault(token.strip().lower(), token.strip())
+    if not names:
+        return headers
+    kept = [(name, value) for name, value in headers if name.lower() != b"vary"]
+    return [*kept, (b"vary", b", ".join(names.values()))]
+
+
 def _resolve_request_id(scope: Scope) -> str:
     incoming = None
     for name, value in scope.get("headers", ()):
@@ -61,12 +80,14 @@ class RequestContextMiddleware:
         logger.set_correlation_id(request_id)
         started = False
         head = scope.get("method") == "HEAD"
+        if head:  # routed as GET (the routes name GET only, and Allow lists HEAD with it); the body is dropped below
+            scope = {**scope, "method": "GET"}
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = list(message.get("headers", []))
+                headers = merged_vary(list(message.get("headers", [])))
                 present = {name.lower() for name, _ in headers}
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 headers.extend(h for h in self.extra_headers if h[0] not in present)

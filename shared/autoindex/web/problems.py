@@ -31,19 +31,34 @@ _SLUGS = {
     404: "not-found",
     405: "method-not-allowed",
     406: "not-acceptable",
+    408: "request-timeout",
     409: "conflict",
+    411: "length-required",
     413: "content-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     422: "validation-failed",
     429: "rate-limited",
+    431: "header-fields-too-large",
     500: "internal-error",
+    501: "not-implemented",
     502: "upstream-error",
     503: "service-unavailable",
+    505: "http-version-not-supported",
 }
 
 
 # One title per status whatever raised it (Python's own phrases vary between versions).
 _TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
+def problem_type(status: int) -> str:
+    """The ``type`` URN of a status's problem (the local runner's own answers use it too)."""
+    return TYPE_BASE + _SLUGS.get(status, "error")
+
+
+def problem_title(status: int) -> str:
+    return _TITLES.get(status, HTTPStatus(status).phrase)
 
 
 def request_id_of(request: Request) -> str | None:
@@ -135,10 +150,16 @@ ROUTE_METHODS = "route_methods"  # app.state: (path regex, methods) of every rou
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route of this app serves at the request's path, sorted."""
+    """Every method some route of this app serves at the request's path, sorted: HEAD with GET, and OPTIONS
+    (answered 204 with this list), the same list the local runner names for the template's own routes."""
     routes: list[tuple[re.Pattern[str], set[str]]] = getattr(request.app.state, ROUTE_METHODS, [])
     path = request.scope.get("path", "")
-    return sorted({method for regex, methods in routes if regex.match(path) for method in methods})
+    methods = {method for regex, methods in routes if regex.match(path) for method in methods}
+    if not methods:
+        return []
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods | {"OPTIONS"})
 
 
 async def _on_app_error(request: Request, exc: Exception) -> Response:
@@ -184,6 +205,8 @@ def _http_problem(request: Request, exc: StarletteHTTPException, status: int) ->
         allowed = allowed_methods(request)
         if allowed:
             headers["Allow"] = ", ".join(allowed)
+            if request.method == "OPTIONS":  # no route takes OPTIONS: it asks which methods this path takes
+                return Response(status_code=204, headers=headers)
     return problem_response(
         status=status,
         detail=detail,
