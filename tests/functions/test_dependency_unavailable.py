@@ -7,6 +7,7 @@ timeout that a `pg_sleep` outlasts.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from autoindex.db.engine import read_engine
 from autoindex.web.app import create_app, http_handler
 from autoindex.web.deps import ReadUowDep
 from fastapi import APIRouter
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from tests.conftest import clear_process_caches
 from tests.functions.conftest import Client, new_email, register_and_login
@@ -127,3 +128,58 @@ def test_a_database_that_accepts_and_never_answers_is_503_within_the_connect_tim
     assert ready.status == 503 and ready.headers["retry-after"] == "5"
     assert "database" in ready.json()["detail"]
     assert elapsed < 60  # far below the 300 s it took; not a tight bound (a loaded machine)
+
+
+class FreezingProxy:
+    """A TCP relay on 127.0.0.1 to the test PostgreSQL that can stop relaying while keeping every socket open:
+    a database that hangs mid-conversation (a frozen server, a black-holed network path)."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.frozen = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            server = socket.create_connection(self.upstream)
+            for src, dst in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                if not self.frozen.is_set():
+                    dst.sendall(data)  # frozen: read and never delivered, like a server that stopped answering
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_database_that_stops_answering_on_an_open_connection_is_503(
+    auth: Client, fresh_settings: pytest.MonkeyPatch, database_url: str
+) -> None:
+    # Once connected, a read waits the request's statement timeout + 5 s on the socket; pg8000 then raises a
+    # raw TimeoutError, which SQLAlchemy does not wrap. That is a dependency not answering: 503, not a 500.
+    account = register_and_login(auth)
+    upstream = make_url(database_url)
+    proxy = FreezingProxy((upstream.host or "127.0.0.1", upstream.port or 5432))
+    try:
+        fresh_settings.setenv("DATABASE_URL", upstream.set(port=proxy.port).render_as_string(hide_password=False))
+        fresh_settings.delenv("DATABASE_READ_URL", raising=False)
+        fresh_settings.setenv("DB_STATEMENT_TIMEOUT_MS", "500")
+        clear_process_caches()
+        market = Client(function_handler("market"))
+        assert market.get("/v1/assets", headers=account.bearer()).status == 200  # connected and pooled
+        proxy.frozen.set()
+        assert_unavailable(market.get("/v1/assets", headers=account.bearer()))
+    finally:
+        proxy.close()
+        clear_process_caches()

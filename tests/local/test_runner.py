@@ -41,20 +41,20 @@ def served(migrated: object) -> Iterator[str]:
 
 
 def test_serve_answers_health_over_http(served: str) -> None:
-    response = httpx.get(f"{served}/health", headers={"X-Request-ID": "e2e-1"})
+    response = httpx.get(f"{served}/health", headers={"X-Request-ID": "e2e-1"}, timeout=60)
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert response.headers["x-request-id"] == "e2e-1"
 
 
 def test_serve_reports_readiness_against_the_configured_database(served: str) -> None:
-    response = httpx.get(f"{served}/health/ready")
+    response = httpx.get(f"{served}/health/ready", timeout=60)
     assert response.status_code == 200
     assert response.json()["checks"]["database"]["kind"] == "postgresql"
 
 
 def test_serve_sends_unknown_paths_to_the_catch_all(served: str) -> None:
-    response = httpx.post(f"{served}/v1/unknown", json={"a": 1})
+    response = httpx.post(f"{served}/v1/unknown", json={"a": 1}, timeout=60)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
 
@@ -63,7 +63,7 @@ def test_serve_handles_concurrent_requests(served: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(lambda _: httpx.get(f"{served}/health").status_code, range(40)))
+        statuses = list(pool.map(lambda _: httpx.get(f"{served}/health", timeout=60).status_code, range(40)))
     assert statuses == [200] * 40
 
 
@@ -177,16 +177,16 @@ def _assert_own_headers(response: httpx.Response) -> None:
 
 def test_a_known_path_with_another_method_is_405_with_allow(served: str) -> None:
     for method in ("DELETE", "POST", "TRACE", "PROPFIND"):
-        response = httpx.request(method, f"{served}/v1/assets")
+        response = httpx.request(method, f"{served}/v1/assets", timeout=60)
         assert response.status_code == 405, method
         assert response.headers["allow"] == "GET, HEAD, OPTIONS"
         assert response.headers["content-type"] == "application/problem+json"
         _assert_own_headers(response)
-    assert httpx.get(f"{served}/v1/unknown").status_code == 404  # an unknown path is still the catch-all's
+    assert httpx.get(f"{served}/v1/unknown", timeout=60).status_code == 404  # an unknown path is still the catch-all's
 
 
 def test_head_is_answered_as_get_without_a_body(served: str) -> None:
-    get, head = httpx.get(f"{served}/health"), httpx.head(f"{served}/health")
+    get, head = httpx.get(f"{served}/health", timeout=60), httpx.head(f"{served}/health", timeout=60)
     assert head.status_code == get.status_code == 200
     assert head.content == b""
     assert head.headers["content-length"] == get.headers["content-length"]
@@ -194,12 +194,13 @@ def test_head_is_answered_as_get_without_a_body(served: str) -> None:
 
 
 def test_options_lists_the_methods_and_a_preflight_reaches_the_function(served: str) -> None:
-    plain = httpx.options(f"{served}/health")
+    plain = httpx.options(f"{served}/health", timeout=60)
     assert plain.status_code == 204 and plain.headers["allow"] == "GET, HEAD, OPTIONS"
     _assert_own_headers(plain)
     preflight = httpx.options(
         f"{served}/v1/index/history",
         headers={"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET"},
+        timeout=60,
     )
     # No CORS origins are configured here: the function's CORS policy refuses it; it is not the catch-all's 404.
     assert preflight.status_code != 404

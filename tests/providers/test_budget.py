@@ -34,13 +34,16 @@ def _reserve_loop(gate: StartGate, redis_url: str, prefix: str, cost: int) -> No
     budget.usage()  # connected and the script loaded before the race
     stop_at = gate.wait_for_start() + WINDOWS * WINDOW_MS / 1000 - 0.04  # ends inside the fifth window
     granted: Counter[int] = Counter()
+    refused: list[tuple[int, int]] = []  # (window, credits the window said it had used) per refusal
     attempts = 0
     while time.time() < stop_at:
         reservation = budget.reserve(cost)
         attempts += 1
         if reservation.granted:
             granted[reservation.usage.window_id] += cost
-    gate.report((dict(granted), attempts))
+        else:
+            refused.append((reservation.usage.window_id, reservation.usage.minute_used))
+    gate.report((dict(granted), attempts, refused, cost))
 
 
 @pytest.mark.slow
@@ -52,13 +55,20 @@ def test_four_processes_never_over_reserve_a_shared_minute(key_prefix: str) -> N
         _reserve_loop, workers, start_at=lambda now: (int(now * 1000 / WINDOW_MS) + 2) * WINDOW_MS / 1000 + 0.02
     )
     per_window: Counter[int] = Counter()
-    for granted, attempts in outcomes:
+    refusals: list[tuple[int, int, int]] = []
+    for granted, attempts, refused, cost in outcomes:
         per_window.update(granted)
+        refusals.extend((window, used, cost) for window, used in refused)
         assert attempts > LIMIT  # every worker really competed
-    # Then no window ever granted more than the plan, and every window was (nearly) used up:
-    # a window can end on 7 when only 2-credit askers are left.
-    assert max(per_window.values()) == LIMIT
-    assert len(per_window) >= WINDOWS and min(per_window.values()) >= LIMIT - 1, per_window
+    # Then no window ever granted more than the plan, and a window was filled to it:
+    assert max(per_window.values()) == LIMIT, per_window
+    # and no credit was refused while the window had room for it: each refusal saw a count that left no room,
+    # and that count is made of grants the workers really got (never a phantom reservation). This holds
+    # however late a loaded machine schedules the workers, unlike "every window was used up in time".
+    assert refusals, "the workers never competed for a window"
+    for window, used, cost in refusals:
+        assert used + cost > LIMIT, (window, used, cost)
+        assert per_window[window] >= used, (window, used, per_window)
 
 
 class MsClock:

@@ -22,7 +22,9 @@ def _closes(fake: FakeTwelveData, adjust: str | None) -> dict[str, Decimal]:
     params = {"symbol": "AAPL", "interval": "1day", "start_date": "2024-03-04", "end_date": "2024-03-13"}
     if adjust is not None:
         params["adjust"] = adjust
-    body = httpx.get(fake.url + "/time_series", params=params, headers={"Authorization": f"apikey {API_KEY}"}).json()
+    body = httpx.get(
+        fake.url + "/time_series", params=params, headers={"Authorization": f"apikey {API_KEY}"}, timeout=60
+    ).json()
     return {row["datetime"]: Decimal(row["close"]) for row in body["values"]}
 
 
@@ -50,6 +52,7 @@ def test_an_unknown_adjust_mode_is_a_400(fake: FakeTwelveData) -> None:
         fake.url + "/time_series",
         params={"symbol": "AAPL", "interval": "1day", "adjust": "sideways"},
         headers={"Authorization": f"apikey {API_KEY}"},
+        timeout=60,
     )
     assert response.json()["code"] == 400 and "adjust" in response.json()["message"]
 
@@ -74,7 +77,7 @@ DIVIDEND = "AAPL:2024-03-08:0.24"
 
 
 def _get(fake: FakeTwelveData, path: str, **params: str) -> Any:
-    return httpx.get(fake.url + path, params=params, headers={"Authorization": f"apikey {API_KEY}"}).json()
+    return httpx.get(fake.url + path, params=params, headers={"Authorization": f"apikey {API_KEY}"}, timeout=60).json()
 
 
 def test_adjust_all_back_adjusts_for_dividends_and_splits_mode_does_not(fake: FakeTwelveData) -> None:

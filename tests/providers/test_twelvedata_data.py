@@ -15,7 +15,7 @@ from tests.providers.conftest import API_KEY, MakeProvider, ManualClock
 
 
 def _raw(fake: FakeTwelveData, path: str, **params: str) -> httpx.Response:
-    return httpx.get(fake.url + path, params=params, headers={"Authorization": f"apikey {API_KEY}"})
+    return httpx.get(fake.url + path, params=params, headers={"Authorization": f"apikey {API_KEY}"}, timeout=60)
 
 
 def _bars(result: SymbolBars | SymbolError) -> SymbolBars:

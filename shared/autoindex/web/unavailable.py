@@ -24,7 +24,12 @@ def _sqlstate(orig: object) -> str | None:
 
 
 def dependency_unavailable(exc: BaseException) -> bool:
-    """True for a database that is unreachable, out of pooled connections or too slow to answer."""
+    """True for a database that is unreachable, out of pooled connections or too slow to answer, and for any
+    raw socket timeout (a dependency that stopped answering)."""
+    if isinstance(exc, TimeoutError):
+        # A socket read that outlasted its timeout: pg8000 raises it raw when a connected database stops
+        # answering mid-query (SQLAlchemy wraps only the driver's own errors). Nothing answered in time.
+        return True
     if "sqlalchemy" not in sys.modules:
         return False  # nothing here has touched the database
     from sqlalchemy import exc as sa

@@ -133,7 +133,7 @@ class Plan:
 
     def spend_elsewhere(self, symbols: list[str]) -> None:
         """Another client on the same key spends credits the shared budget never sees."""
-        with httpx.Client(base_url=self.fake.url, trust_env=False) as client:
+        with httpx.Client(base_url=self.fake.url, trust_env=False, timeout=60) as client:
             got = client.get("/time_series", params={"symbol": ",".join(symbols), "interval": "1day"},
                              headers={"Authorization": f"apikey {KEY}"})  # fmt: skip
         assert got.status_code == 200
