@@ -67,7 +67,15 @@ def create_app(
             allow_origins=settings.cors_allow_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID", "If-None-Match"],
-            expose_headers=["X-Request-ID", "ETag", "RateLimit", "RateLimit-Policy", "Retry-After"],
+            expose_headers=[
+                "X-Request-ID",
+                "ETag",
+                "RateLimit",
+                "RateLimit-Policy",
+                "Retry-After",
+                "Link",
+                "X-Next-Cursor",
+            ],
             allow_credentials=False,  # the API authenticates by headers only, never cookies
             max_age=settings.cors_max_age_s,
         )
