@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from autoindex.moments import bounded_moment
 from autoindex.settings import get_settings
 
 
@@ -44,8 +45,10 @@ def _not_a_number(value: object) -> object:
 
 
 # A calendar date or a moment a client sends: `format: date` / `date-time` in the schema, and only that.
+# A moment also needs an offset and lies within years 1900..9998 in UTC (autoindex.moments): near datetime's
+# edges the conversion to UTC overflows (a 500).
 IsoDate = Annotated[dt.date, BeforeValidator(_not_a_number)]
-IsoDateTime = Annotated[dt.datetime, BeforeValidator(_not_a_number)]
+IsoDateTime = Annotated[dt.datetime, BeforeValidator(_not_a_number), AfterValidator(bounded_moment)]
 
 
 def check_range(start: dt.date | None, end: dt.date | None) -> None:

@@ -6,6 +6,10 @@ timeout that a `pg_sleep` outlasts.
 
 from __future__ import annotations
 
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -85,3 +89,41 @@ def test_a_bug_is_still_a_500(fresh_settings: pytest.MonkeyPatch) -> None:
 
     handler = http_handler(create_app([router], title="test", rate_limit_policy=None))
     assert_problem(call(handler, "GET", "/bad-sql"), 500)
+
+
+@contextmanager
+def silent_database() -> Iterator[str]:
+    """A PostgreSQL URL whose server accepts TCP and never says a word (a hung or black-holed database).
+
+    The kernel completes the handshake for a listening socket's backlog, so nothing needs to accept: the client's
+    startup message is read by nobody and its reply never comes.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield f"postgresql+pg8000://postgres@127.0.0.1:{listener.getsockname()[1]}/postgres"
+
+
+def test_a_database_that_accepts_and_never_answers_is_503_within_the_connect_timeout(
+    auth: Client, fresh_settings: pytest.MonkeyPatch
+) -> None:
+    # The audit saw 303 s and then a 500: the socket waited the compute job's statement budget, and pg8000's
+    # raw TimeoutError was not known as "unavailable". Now a connect gives up after DB_CONNECT_TIMEOUT_S.
+    account = register_and_login(auth)
+    with silent_database() as url:
+        fresh_settings.setenv("DATABASE_URL", url)
+        fresh_settings.delenv("DATABASE_READ_URL", raising=False)
+        fresh_settings.setenv("DB_CONNECT_TIMEOUT_S", "1")
+        clear_process_caches()
+        market, health = Client(function_handler("market")), Client(function_handler("health"))
+
+        started = time.monotonic()
+        # (The audit's GET /v1/currencies may be served from the Redis read cache here: these reads are not.)
+        assert_unavailable(market.get("/v1/assets", headers=account.bearer()))
+        assert_unavailable(auth.get("/v1/auth/me", headers=account.bearer()))
+        ready = health.get("/health/ready")
+        elapsed = time.monotonic() - started
+
+    assert ready.status == 503 and ready.headers["retry-after"] == "5"
+    assert "database" in ready.json()["detail"]
+    assert elapsed < 60  # far below the 300 s it took; not a tight bound (a loaded machine)

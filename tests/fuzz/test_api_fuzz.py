@@ -61,6 +61,8 @@ INDEX_DATES = Refusal(
 
 # `since` before `until` on the audit trail: a bound across two parameters.
 SINCE_UNTIL = Refusal(422, r"since must be before until", "`since` is not before `until`")
+# A moment outside 1900..9998 in UTC (autoindex.moments): `format: date-time` cannot state a year range.
+MOMENT_YEARS = Refusal(422, r"must lie between the years 1900 and 9998", "outside the years 1900..9998")
 # A symbol not stored yet needs name, asset_type and currency; a stored one needs none (the database decides).
 NEW_ASSET = Refusal(422, r"^A new asset needs name, asset_type and currency\.$", "a new asset needs all three")
 # The password policy beyond length: the e-mail inside it, the common-password list, 5 distinct characters.
@@ -100,7 +102,7 @@ REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "GET /v1/strategy/config/history": (CURSOR,),
     "GET /v1/webhooks/{webhook_id}/deliveries": (CURSOR,),
     # The audit trail: a never-issued cursor, and `since` before `until`.
-    "GET /v1/admin/audit": (CURSOR, SINCE_UNTIL),
+    "GET /v1/admin/audit": (CURSOR, SINCE_UNTIL, MOMENT_YEARS),
     # Dated reads: the two-field range; a keyset series also a never-issued cursor; the index's dates.
     "GET /v1/assets/{symbol}/history": (RANGE,),
     "GET /v1/assets/{symbol}/prices": (CURSOR, RANGE),

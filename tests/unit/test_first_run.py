@@ -81,3 +81,26 @@ def test_every_option_of_every_command_has_help() -> None:
     ]
     assert missing == []
     assert all(choice.help for choice in commands._choices_actions)
+
+
+def test_the_embedded_database_is_owner_only_and_migrate_tightens_an_old_one(tmp_path: Path) -> None:
+    # It holds password hashes and API-key HMACs: no other account on the machine may read it.
+    fresh = tmp_path / "fresh" / "autoindex.sqlite3"
+    migrate = "from autoindex_dev.cli import main; raise SystemExit(main(['migrate']))"
+    _run(migrate, env=_local_env(EMBEDDED_DATABASE_PATH=str(fresh)))
+    made = [fresh, *(p for p in (Path(f"{fresh}-wal"), Path(f"{fresh}-shm")) if p.exists())]
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in made} == {p.name: "0o600" for p in made}
+
+    old = tmp_path / "old" / "autoindex.sqlite3"
+    old.parent.mkdir()
+    old.touch(mode=0o644)
+    old.chmod(0o644)  # as earlier versions left it, whatever the umask
+    _run(migrate, env=_local_env(EMBEDDED_DATABASE_PATH=str(old)))
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+
+
+def _run(code: str, *, env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr

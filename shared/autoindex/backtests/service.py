@@ -25,7 +25,7 @@ from autoindex.backtests.schemas import (
 from autoindex.errors import NotFound, RateLimited, ValidationFailed
 from autoindex.events import transport
 from autoindex.events.names import EventName
-from autoindex.pagination import decode_cursor, encode_cursor
+from autoindex.pagination import decode_moment_id_cursor, encode_cursor
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def field_error(field: str, message: str) -> ValidationFailed:
     """A 422 whose ``errors[]`` names the body field, like a schema error would."""
     return ValidationFailed(
         f"{field}: {message}",
-        extensions={"errors": [{"loc": ["body", field], "msg": message, "type": "value_error"}], "error_count": 1},
+        extensions={"errors": [{"loc": ["body", field], "msg": message, "type": "value_error"}]},
     )
 
 
@@ -133,11 +133,7 @@ def get(*, uow: UnitOfWork, principal: Principal, backtest_id: uuid.UUID) -> Bac
 def list_for(*, uow: UnitOfWork, principal: Principal, limit: int, cursor: str | None) -> BacktestList:
     before = None
     if cursor:
-        at, _, ident = decode_cursor(_CURSOR_KIND, cursor).partition("|")
-        try:
-            before = (datetime.fromisoformat(at), uuid.UUID(ident))
-        except ValueError:
-            raise ValidationFailed("The cursor is not valid; start again without it.") from None
+        before = decode_moment_id_cursor(_CURSOR_KIND, cursor)
     with uow:
         rows = repo.page(uow.session, principal.user_id, limit=limit, before=before)
         items = [BacktestSummary.model_validate(r) for r in rows[:limit]]

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from sqlalchemy import select
 
 from autoindex import pagination
-from autoindex.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -35,11 +34,7 @@ def newest_first(
     ident: InstrumentedAttribute[uuid.UUID] = model.id  # type: ignore[assignment]
     statement = select(model).order_by(created.desc(), ident.desc()).limit(limit + 1)
     if cursor:
-        stamp, _, last_id = pagination.decode_cursor(kind, cursor).partition("|")
-        try:
-            after_at, after_id = datetime.fromisoformat(stamp), uuid.UUID(last_id)
-        except ValueError:
-            raise ValidationFailed("The cursor is not valid; start again without it.") from None
+        after_at, after_id = pagination.decode_moment_id_cursor(kind, cursor)
         statement = statement.where((created < after_at) | ((created == after_at) & (ident < after_id)))
     rows = list(session.scalars(statement))
     page = rows[:limit]

@@ -49,7 +49,8 @@ def create(
         raise Forbidden(f"You cannot grant scopes you do not hold: {', '.join(sorted(beyond))}.")
     settings = get_settings()
     if expires_in_days is not None and expires_in_days > settings.api_key_max_ttl_days:
-        raise ValidationFailed(f"expires_in_days may be at most {settings.api_key_max_ttl_days}.")
+        reason = f"expires_in_days may be at most {settings.api_key_max_ttl_days}."
+        raise ValidationFailed(reason, extensions={"errors": [{"loc": ["body", "expires_in_days"], "msg": reason}]})
     now = datetime.now(UTC)
     with uow:
         if repo.active_api_key_count(uow.session, principal.user_id, now) >= settings.api_key_max_per_user:
@@ -64,7 +65,8 @@ def create(
             secret_hmac=digest,
             scopes=wanted,
             created_at=now,
-            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+            # No key lives forever (docs/security.md): left unsaid, a key lives the longest a key may.
+            expires_at=now + timedelta(days=expires_in_days or settings.api_key_max_ttl_days),
         )
         uow.session.add(row)
         audit.record(

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from autoindex import pagination
-from autoindex.errors import ValidationFailed
 from autoindex.schemas import CleanText, IsoDateTime, PageQuery
 
 
@@ -35,10 +34,7 @@ def encode_cursor(last_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    value = pagination.decode_cursor("a", cursor)
-    if not value.isdigit():
-        raise ValidationFailed("The cursor is not valid; start again without it.")
-    return int(value)
+    return pagination.decode_int_cursor("a", cursor, max_value=pagination.BIGINT_MAX)
 
 
 class AuditEventRead(BaseModel):

@@ -99,7 +99,22 @@ class ApiKeyCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w .:@/-]+$")]
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=4, json_schema_extra={"uniqueItems": True})]
     # The schema's bound is the default API_KEY_MAX_TTL_DAYS; a deploy that lowers it refuses more (422).
-    expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    # Strict: JSON true is not one day.
+    expires_in_days: (
+        Annotated[
+            int,
+            Field(
+                ge=1,
+                le=365,
+                strict=True,
+                description=(
+                    "Days the key lives. Left out (or null), the key lives the longest a key may: "
+                    "API_KEY_MAX_TTL_DAYS (365 by default)."
+                ),
+            ),
+        ]
+        | None
+    ) = None
 
     @field_validator("scopes")
     @classmethod

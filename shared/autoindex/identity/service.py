@@ -45,7 +45,9 @@ def _now() -> datetime:
 def _check_password_policy(email: str, password: str) -> None:
     reason = passwords.policy_violation(password, email)
     if reason:
-        raise ValidationFailed(reason, extensions={"errors": [{"loc": ["body", "password"], "msg": reason}]})
+        raise ValidationFailed(
+            reason, extensions={"errors": [{"loc": ["body", "password"], "msg": reason, "type": "value_error"}]}
+        )
 
 
 def _new_user(uow: UnitOfWork, *, email: str, password: str, role: str) -> User:

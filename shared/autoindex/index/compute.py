@@ -17,8 +17,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 
+from autoindex.db import socket_timeout
 from autoindex.events import transport
 from autoindex.events.ledger import ProcessedEvent
 from autoindex.events.names import EventName
@@ -80,8 +81,7 @@ class ComputeOutcome:
 
 def _begin(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        timeout = int(get_settings().compute_statement_timeout_ms)
-        session.execute(text(f"SET LOCAL statement_timeout = {timeout}"))
+        socket_timeout.allow_statements_of(session, get_settings().compute_statement_timeout_ms)
     lock_publication(session)
 
 

@@ -147,10 +147,7 @@ def load_current(uow: UnitOfWork) -> tuple[str, BaseModel]:
 def _page(items: list[dict[str, Any]], query: SeriesQuery) -> tuple[list[dict[str, Any]], str | None]:
     """The page of a date-ordered series after the cursor's day, and the cursor to the next page."""
     if query.cursor:
-        try:
-            after = date.fromisoformat(pagination.decode_cursor("d", query.cursor)).isoformat()
-        except ValueError:
-            raise ValidationFailed("The cursor is not valid; start again without it.") from None
+        after = pagination.decode_date_cursor("d", query.cursor).isoformat()
         items = [item for item in items if item["date"] > after]
     page = items[: query.limit]
     more = len(items) > query.limit

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from autoindex.index.engine.strategy import StrategyParams
 from autoindex.schemas import CleanText, IsoDate, PageQuery, RangeQuery, check_range, field_list, fields_param
@@ -257,10 +258,21 @@ class RiskMetricsRead(BaseModel):
     rolling: dict[str, Any]  # {"window": w, "items": [...]}
 
 
+# The string form the schema documents for a Decimal (pydantic's own pattern): digits with an optional point,
+# no exponent. Pydantic's parser would also read "1e5"; an amount of money is written out in full.
+_DECIMAL_TEXT = re.compile(r"^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$", re.ASCII)
+
+
+def _plain_decimal(value: object) -> object:
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value):
+        raise ValueError("must be a decimal number written out in full (digits and an optional point, no exponent)")
+    return value
+
+
 class SimulationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Annotated[Decimal, Field(gt=0, le=Decimal(10**12), allow_inf_nan=False)]
+    amount: Annotated[Decimal, Field(gt=0, le=Decimal(10**12), allow_inf_nan=False), BeforeValidator(_plain_decimal)]
     currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
     start_date: IsoDate
     end_date: IsoDate | None = None

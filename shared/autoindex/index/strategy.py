@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, text, update
 
 from autoindex import pagination
-from autoindex.errors import Conflict, ValidationFailed
+from autoindex.errors import Conflict
 from autoindex.events import transport
 from autoindex.events.names import EventName
 from autoindex.identity import audit
@@ -108,10 +108,7 @@ def history(*, uow: UnitOfWork, limit: int, cursor: str | None, show_author: boo
     """Every version, newest first, keyset-paginated."""
     statement = select(StrategyVersion).order_by(StrategyVersion.id.desc()).limit(limit + 1)
     if cursor:
-        try:
-            before = int(pagination.decode_cursor("sv", cursor))
-        except ValueError:
-            raise ValidationFailed("The cursor is not valid; start again without it.") from None
+        before = pagination.decode_int_cursor("sv", cursor, max_value=pagination.INTEGER_MAX)
         statement = statement.where(StrategyVersion.id < before)
     with uow:
         rows = list(uow.session.scalars(statement))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import delete, func, select, text, update
 
+from autoindex.db import socket_timeout
 from autoindex.market.batch_results import PriceRow
 from autoindex.market.models import (
     ACTIVE_RUN_STATUSES,
@@ -96,8 +97,7 @@ def upsert_prices(session: Session, rows: Sequence[PriceRow], *, source: str, in
         return 0
     if session.get_bind().dialect.name == "postgresql":
         # The merge of a large batch outlasts the request-sized default; this transaction gets the ingest budget.
-        timeout_ms = int(get_settings().ingest_statement_timeout_ms)
-        session.execute(text(f"SET LOCAL statement_timeout = {timeout_ms}"))
+        socket_timeout.allow_statements_of(session, get_settings().ingest_statement_timeout_ms)
         session.execute(_PG_STAGE)
         # pg8000's own cursor: COPY FROM STDIN takes a ``stream``, which the DB-API protocol does not know.
         cursor: Any = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import or_, select
 
 from autoindex import pagination
-from autoindex.errors import NotFound, ValidationFailed
+from autoindex.errors import NotFound
 from autoindex.market.models import Asset, AssetSplit, DailyPrice
 from autoindex.market.schemas import (
     AssetDetail,
@@ -88,10 +88,7 @@ def prices(*, uow: UnitOfWork, symbol: str, query: PriceQuery) -> PricePage:
     """Bars oldest first between ``start`` and ``end`` inclusive, ``limit`` at a time; prices as decimal strings."""
     after: date | None = None
     if query.cursor:
-        try:
-            after = date.fromisoformat(pagination.decode_cursor("p", query.cursor))
-        except ValueError:
-            raise ValidationFailed("The cursor is not valid; start again without it.") from None
+        after = pagination.decode_date_cursor("p", query.cursor)
     columns = query.columns
     with uow:
         asset = _asset(uow.session, symbol)

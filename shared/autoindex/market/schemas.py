@@ -124,7 +124,8 @@ class UniverseChange(BaseModel):
     in_universe: bool = True
     is_benchmark: bool | None = None
     is_active: bool = True
-    cik: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = Field(
+    # Strict: JSON true would be CIK 1, another company's filings.
+    cik: Annotated[int, Field(ge=1, le=2_147_483_647, strict=True)] | None = Field(
         default=None,
         description="SEC's Central Index Key, when the ticker is not in SEC's ticker map as written (unset: looked "
         "up there by ticker, a share class written BRK.B or BRK-B alike).",

@@ -22,7 +22,19 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    _tighten_embedded_file(engine)
     command.upgrade(alembic_config(engine), revision)
+
+
+def _tighten_embedded_file(engine: Engine) -> None:
+    # A file made before the embedded database was created owner-only (it was 0644): its password hashes and
+    # key HMACs become the owner's alone, with SQLite's -wal and -shm beside it.
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    for path in (Path(database), Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.is_file():
+            path.chmod(0o600)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

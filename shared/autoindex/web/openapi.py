@@ -38,16 +38,21 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "maxItems": MAX_LISTED_ERRORS,
                 "items": {"$ref": "#/components/schemas/ProblemError"},
-                "description": f"422 only: the first {MAX_LISTED_ERRORS} invalid fields",
+                "description": (
+                    f"Every 422 has it: the first {MAX_LISTED_ERRORS} errors, whether the schema, a rule of the "
+                    "service (`type` `value_error`; an empty `loc` when the rule is about the whole request) or "
+                    "the JSON parser (`type` `json_invalid`: malformed JSON, invalid UTF-8 or nesting too deep) "
+                    "refused the request"
+                ),
             },
-            "error_count": {"type": "integer", "minimum": 0, "description": "422 only: how many fields were invalid"},
+            "error_count": {"type": "integer", "minimum": 0, "description": "Every 422 has it: how many errors"},
         },
         "additionalProperties": True,
     },
     "ProblemError": {
         "title": "ProblemError",
         "type": "object",
-        "required": ["loc", "msg"],
+        "required": ["loc", "msg", "type"],
         "properties": {
             "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
             "msg": {"type": "string"},
@@ -83,7 +88,8 @@ def _authenticates(route: APIRoute) -> bool:
 
 
 def _error_statuses(route: APIRoute, operation: dict[str, Any], *, rate_limited: bool) -> set[int]:
-    statuses = {405, 503}
+    # The body limit applies before routing, so every operation (a GET too) answers 413 to an oversized body.
+    statuses = {405, 413, 503}
     if _authenticates(route):
         statuses |= {400, 401, 403}  # 400: a bearer token and an API key at once
     if rate_limited:
@@ -93,7 +99,7 @@ def _error_statuses(route: APIRoute, operation: dict[str, Any], *, rate_limited:
     if operation.get("parameters") or operation.get("requestBody"):
         statuses.add(422)
     if operation.get("requestBody"):
-        statuses |= {400, 413}
+        statuses.add(400)
     if rate_limited:
         statuses.add(429)
     # Statuses the route's own declaration names (404, 409) are rewritten to problem+json as well.

@@ -98,10 +98,37 @@ def _public_validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
         {
             "loc": [_clip(part) for part in err.get("loc", ())][:8],
             "msg": _clip(err.get("msg", "")),
-            "type": _clip(err.get("type", "")),
+            "type": _clip(err.get("type") or RULE_ERROR_TYPE),
         }
         for err in errors[:MAX_LISTED_ERRORS]
     ]
+
+
+# The `type` of an error a rule of the service found (not the schema): what pydantic names its own rule errors.
+RULE_ERROR_TYPE = "value_error"
+# The one answer to a body that is not JSON, whatever the parser tripped on (syntax, UTF-8, nesting depth).
+JSON_INVALID = {"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}
+VALIDATION_DETAIL = "The request has invalid parameters or body."
+
+
+def validation_problem(
+    request: Request,
+    errors: Sequence[Any],
+    *,
+    detail: str = VALIDATION_DETAIL,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> Response:
+    """Every 422, whoever refused the request (the schema, a rule of the service, the JSON parser), in one shape."""
+    listed = {"errors": _public_validation_errors(errors), "error_count": len(errors)}
+    return problem_response(
+        status=422,
+        detail=detail,
+        instance=request.url.path,
+        request_id=request_id_of(request),
+        headers=headers,
+        extensions={**(extensions or {}), **listed},
+    )
 
 
 ROUTE_METHODS = "route_methods"  # app.state: (path regex, methods) of every route, set by the app factory
@@ -116,6 +143,12 @@ def allowed_methods(request: Request) -> list[str]:
 
 async def _on_app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
+    if exc.status == 422:
+        # A rule's refusal lists its errors like the schema's; one that names no field has an empty loc.
+        errors = exc.extensions.get("errors") or [{"loc": [], "msg": exc.detail, "type": RULE_ERROR_TYPE}]
+        return validation_problem(
+            request, errors, detail=exc.detail, headers=exc.headers or None, extensions=exc.extensions
+        )
     return problem_response(
         status=exc.status,
         slug=exc.slug,
@@ -131,6 +164,14 @@ async def _on_app_error(request: Request, exc: Exception) -> Response:
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if status == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
+        # FastAPI answers a body json.loads cannot decode (invalid UTF-8) or nests too deep to parse as a
+        # 400 of its own; any other malformed JSON is its 422 json_invalid. A client gets the one answer.
+        return validation_problem(request, [JSON_INVALID])
+    return _http_problem(request, exc, status)
+
+
+def _http_problem(request: Request, exc: StarletteHTTPException, status: int) -> Response:
     # Framework 404/405 carry only the phrase; a route's own HTTPException detail is written for clients.
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != HTTPStatus(status).phrase else None
     if status == 404 and detail is None:
@@ -154,14 +195,7 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
-    return problem_response(
-        status=422,
-        detail="The request has invalid parameters or body.",
-        instance=request.url.path,
-        request_id=request_id_of(request),
-        extensions={"errors": _public_validation_errors(errors), "error_count": len(errors)},
-    )
+    return validation_problem(request, exc.errors())
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import Request
@@ -62,7 +63,20 @@ def enforce_failure_budgets(
     limiter = get_limiter()
     decisions = limiter.hit_all(checks, slot=slot)
     _apply(request, most_restrictive(decisions))
-    return lambda: limiter.release_all(checks, decisions, slot=slot)
+
+    def succeeded() -> None:
+        limiter.release_all(checks, decisions, slot=slot)
+        # The headers were set before the attempt's outcome was known: they report the budget as it now
+        # stands, with the success's hit given back.
+        _apply(request, most_restrictive([_given_back(d) for d in decisions]))
+
+    return succeeded
+
+
+def _given_back(decision: Decision) -> Decision:
+    if decision.window_id is None or not decision.allowed:
+        return decision  # release_all gives nothing back for these
+    return dataclasses.replace(decision, remaining=min(decision.limit, decision.remaining + 1))
 
 
 def _apply(request: Request, decision: Decision) -> Decision:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from autoindex.errors import Conflict, NotFound
 from autoindex.identity import audit
-from autoindex.pagination import decode_cursor, encode_cursor
+from autoindex.pagination import BIGINT_MAX, decode_int_cursor, encode_cursor
 from autoindex.settings import get_settings
 from autoindex.webhooks import queries as repo
 from autoindex.webhooks import signing
@@ -132,7 +132,7 @@ def delete(*, uow: UnitOfWork, principal: Principal, endpoint_id: uuid.UUID, met
 def deliveries(
     *, uow: UnitOfWork, principal: Principal, endpoint_id: uuid.UUID, limit: int, cursor: str | None
 ) -> DeliveryPage:
-    before = int(decode_cursor(_CURSOR_KIND, cursor)) if cursor else None
+    before = decode_int_cursor(_CURSOR_KIND, cursor, max_value=BIGINT_MAX) if cursor else None
     with uow:
         _owned(uow, principal, endpoint_id)
         rows = repo.deliveries_page(uow.session, endpoint_id, limit=limit, before_id=before)

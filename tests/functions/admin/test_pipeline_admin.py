@@ -88,6 +88,13 @@ def test_provider_usage_reports_budget_and_circuit(admin_api: Client, admin: Acc
     assert body["circuit"] == "closed"
 
 
+def test_a_cik_is_a_json_integer_not_true(admin_api: Client, admin: Account, market: Any) -> None:
+    payload = {"name": "Netflix Inc", "asset_type": "stock", "currency": "USD", "exchange": "NASDAQ", "cik": True}
+    refused = admin_api.request("PUT", "/v1/admin/universe/NFLX", headers=admin.bearer(), body=payload)
+    assert refused.status == 422, refused.body  # true would be CIK 1, another company's filings
+    assert refused.json()["errors"][0]["loc"][:2] == ["body", "cik"]
+
+
 def test_universe_changes_are_admin_only_and_audited(
     admin_api: Client, admin: Account, user: Account, market: Any, dispatcher: RecordingDispatcher
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.functions.conftest import GOOD_PASSWORD, Account, Client, new_email, register_and_login
+from tests.lambda_http import Result
 
 
 def test_register_creates_a_user_account_with_a_normalised_email(auth: Client) -> None:
@@ -131,6 +132,26 @@ def test_successful_logins_never_use_up_the_login_budget(auth: Client, user: Acc
     for _ in range(2):
         assert auth.post("/v1/auth/login", body={"email": user.email, "password": "wrong-password-y"}).status == 401
     assert auth.post("/v1/auth/login", body={"email": user.email, "password": user.password}).status == 429
+
+
+def _login_remaining(result: Result) -> int:
+    policy, remaining, _ = result.headers["ratelimit"].split(";")
+    assert policy == '"login"'
+    return int(remaining.removeprefix("r="))
+
+
+@pytest.mark.usefixtures("steady_minute")
+def test_login_ratelimit_header_reports_the_failure_budget_a_success_left_untouched(
+    auth: Client, user: Account
+) -> None:
+    right = {"email": user.email, "password": user.password}
+    first = auth.post("/v1/auth/login", body=right)
+    assert first.status == 200
+    assert _login_remaining(first) == 5  # the fixture's login and this one spent nothing
+    failed = auth.post("/v1/auth/login", body={**right, "password": "wrong-password-z"})
+    assert failed.status == 401 and _login_remaining(failed) == 4
+    after = auth.post("/v1/auth/login", body=right)
+    assert after.status == 200 and _login_remaining(after) == 4  # the failure counts, the success does not
 
 
 @pytest.mark.usefixtures("steady_minute")

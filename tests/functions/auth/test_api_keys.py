@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from autoindex.auth.deps import WriterPrincipal
@@ -140,6 +140,26 @@ def test_unknown_scopes_and_bad_expiry_are_422(auth: Client, user: Account) -> N
         {"name": "", "scopes": ["read"]},
     ):
         assert auth.post("/v1/auth/api-keys", headers=user.bearer(), body=body).status == 422, body
+
+
+def test_a_key_without_expires_in_days_lives_api_key_max_ttl_days(
+    auth: Client, user: Account, fresh_settings: pytest.MonkeyPatch
+) -> None:
+    fresh_settings.setenv("API_KEY_MAX_TTL_DAYS", "90")
+    created = create_key(auth, user, ["read"])
+    lifetime = datetime.fromisoformat(created["expires_at"]) - datetime.fromisoformat(created["created_at"])
+    assert lifetime == timedelta(days=90)  # docs/security.md: a key lives at most API_KEY_MAX_TTL_DAYS
+    (listed,) = [i for i in auth.get("/v1/auth/api-keys", headers=user.bearer()).json()["items"]]
+    assert listed["expires_at"] == created["expires_at"]
+
+
+def test_expires_in_days_takes_only_a_json_integer(auth: Client, user: Account) -> None:
+    for value in (True, "30", 30.5):  # true is not one day
+        body = {"name": "x", "scopes": ["read"], "expires_in_days": value}
+        refused = auth.post("/v1/auth/api-keys", headers=user.bearer(), body=body)
+        assert refused.status == 422, value
+        assert refused.json()["errors"][0]["loc"][:2] == ["body", "expires_in_days"]
+    assert create_key(auth, user, ["read"], expires_in_days=30)["expires_at"] is not None
 
 
 def test_too_many_active_keys_is_a_conflict(auth: Client, user: Account, fresh_settings: pytest.MonkeyPatch) -> None:
