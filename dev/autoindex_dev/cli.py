@@ -264,6 +264,13 @@ def _fake_twelvedata(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` opens with the same one line ``autoindex --help`` lists it with."""
+    return sub.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from autoindex import __version__
 
@@ -271,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"autoindex {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("serve", help="serve every HttpApi route of template.yaml on 127.0.0.1")
+    p = _command(sub, "serve", "serve every HttpApi route of template.yaml on 127.0.0.1")
     p.add_argument("--port", type=int, default=None, help="port (default: $PORT or 3000)")
     p.add_argument(
         "--template",
@@ -287,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_serve)
 
-    p = sub.add_parser("invoke", help="invoke one function with an event file or a generated sample")
+    p = _command(sub, "invoke", "invoke one function with an event file or a generated sample")
     p.add_argument("function", help="logical id (HealthFunction) or short name (health)")
     p.add_argument("--event", type=Path, default=None, help="JSON event file")
     p.add_argument(
@@ -298,11 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_invoke)
 
-    p = sub.add_parser("migrate", help="apply database migrations (Alembic) to the configured database")
+    p = _command(sub, "migrate", "apply database migrations (Alembic) to the configured database")
     p.add_argument("--revision", default="head", help="the Alembic revision to reach (default: head)")
     p.set_defaults(run=_migrate)
 
-    p = sub.add_parser("refresh", help="run a whole refresh in-process (local transport) with a progress bar")
+    p = _command(sub, "refresh", "run a whole refresh in-process (local transport) with a progress bar")
     p.add_argument("--if-empty", action="store_true", help="only when no prices are stored yet (first run)")
     p.add_argument(
         "--template",
@@ -312,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_refresh)
 
-    p = sub.add_parser("compute", help="bring the index of the active strategy up to date (as the compute job)")
+    p = _command(sub, "compute", "bring the index of the active strategy up to date (as the compute job)")
     p.add_argument(
         "--template",
         type=Path,
@@ -321,19 +328,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_compute)
 
-    p = sub.add_parser("maintenance", help="delete what the retention settings allow, now (as the weekly job)")
+    p = _command(sub, "maintenance", "delete what the retention settings allow, now (as the weekly job)")
     p.set_defaults(run=_maintenance)
 
-    p = sub.add_parser("share-counts", help="refresh share counts (SEC EDGAR or the demo's filings), then compute")
+    p = _command(sub, "share-counts", "refresh share counts (SEC EDGAR or the demo's filings), then compute")
     p.add_argument("--template", type=Path, default=None, help="template.yaml (default: found from here)")
     p.add_argument("--if-empty", action="store_true", help="only when no share counts are stored yet (first run)")
     p.set_defaults(run=_share_counts)
 
-    p = sub.add_parser("fake-edgar", help="serve a fake SEC EDGAR (companyfacts, ticker map) on 127.0.0.1")
+    p = _command(sub, "fake-edgar", "serve a fake SEC EDGAR (companyfacts, ticker map) on 127.0.0.1")
     p.add_argument("--port", type=int, default=8766, help="port on 127.0.0.1 (default: 8766)")
     p.set_defaults(run=_fake_edgar)
 
-    p = sub.add_parser("fake-twelvedata", help="serve a fake Twelve Data API on 127.0.0.1 for local experiments")
+    p = _command(sub, "fake-twelvedata", "serve a fake Twelve Data API on 127.0.0.1 for local experiments")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: 8765)")
     p.add_argument("--credits-per-minute", type=int, default=8, help="API credits per minute (default: 8)")
     p.add_argument("--credits-per-day", type=int, default=800, help="API credits per day (default: 800)")
@@ -353,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_fake_twelvedata)
 
-    p = sub.add_parser("openapi", help="write the merged OpenAPI document of every API function (docs function)")
+    p = _command(sub, "openapi", "write the merged OpenAPI document of every API function (docs function)")
     p.add_argument("--output", type=Path, default=None, help="where to write it (default: functions/docs/openapi.json)")
     p.add_argument("--check", action="store_true", help="fail if the committed document is out of date")
     p.add_argument(
@@ -364,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_openapi)
 
-    p = sub.add_parser("create-admin", help="create an admin account in the configured database")
+    p = _command(sub, "create-admin", "create an admin account in the configured database")
     p.add_argument("--email", required=True, help="the admin's e-mail address")
     p.add_argument("--password", default=None, help="omit to read it from stdin or a prompt (keeps it out of history)")
     p.set_defaults(run=_create_admin)

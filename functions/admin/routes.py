@@ -103,7 +103,9 @@ def get_run(run_id: uuid.UUID, _: AdminPrincipal, uow: ReadUowDep) -> RunRead:
 
 @router.get("/freshness")
 def freshness(_: AdminPrincipal, uow: ReadUowDep) -> FreshnessRead:
-    """The newest bar per symbol, which symbols are behind the last final session, and which feeds are frozen."""
+    """The newest bar per symbol, which symbols are behind the last final session, and which feeds are frozen.
+
+    Not paged: one entry per stored asset and feed, so its size is bounded by the universe, not by use."""
     return data_freshness_service.data_freshness(uow=uow)
 
 

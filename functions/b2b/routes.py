@@ -101,7 +101,9 @@ def create_webhook(
 
 @router.get("/webhooks", tags=["webhooks"])
 def list_webhooks(principal: ReaderPrincipal, uow: ReadUowDep) -> WebhookList:
-    """The caller's webhooks, without their secrets; a disabled one says why."""
+    """The caller's webhooks, without their secrets; a disabled one says why.
+
+    Not paged: an account holds at most `WEBHOOK_MAX_PER_USER` (20) webhooks, so this is the whole list."""
     return webhooks.list_for(uow=uow, principal=principal)
 
 

@@ -113,7 +113,9 @@ def simulate(body: SimulationRequest, _: ReaderPrincipal, uow: ReadUowDep) -> Si
 
 @router.get("/v1/currencies", response_model=CurrencyList, responses=_OK)
 async def currencies(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> Response:
-    """The currencies a simulation accepts."""
+    """The currencies a simulation accepts.
+
+    Not paged: one entry per currency with stored USD rates, bounded by the universe's FX pairs."""
     return cached_json(request, index_read.currencies(uow=uow))
 
 

@@ -47,7 +47,8 @@ def get_config(principal: ReaderPrincipal, uow: ReadUowDep, request: Request) ->
     responses={
         422: {
             "description": "Invalid body. Also when the three blend weights do not sum to 1, or a "
-            "`benchmark_blend` names an asset twice or its weights do not sum to 1 (rules across fields)."
+            "`benchmark_blend` names an asset twice or its weights do not sum to 1 (rules across fields), "
+            "or names a symbol that is not a known, active asset with stored prices (the error names it)."
         }
     },
 )

@@ -73,6 +73,10 @@ PASSWORD_POLICY = Refusal(
 )
 # The blend's weights sum to 1, a benchmark blend's too and names each asset once: rules across fields.
 BLEND = Refusal(422, r"must sum to 1|benchmark_blend names an asset twice", "do not sum to 1")
+# A benchmark blend's symbols must be stored, active assets with prices: the database decides.
+BENCHMARK_ASSET = Refusal(
+    422, r"^The benchmark asset \S+ is not a known, active asset with stored prices\.$", "known, active asset"
+)
 # A backtest: symbols of the live universe, parameters valid once merged with the live ones, its own range.
 BACKTEST = Refusal(
     422,
@@ -111,7 +115,7 @@ REFUSALS: dict[str, tuple[Refusal, ...]] = {
     # Writes whose rules span fields or stored data.
     "PUT /v1/admin/universe/{symbol}": (NEW_ASSET,),
     "POST /v1/auth/register": (PASSWORD_POLICY,),
-    "PUT /v1/strategy/config": (BLEND,),
+    "PUT /v1/strategy/config": (BLEND, BENCHMARK_ASSET),
     "POST /v1/backtests": (BACKTEST,),
 }
 # Statuses positive data may get anywhere (schemathesis' defaults): success, auth, not found, conflict, rate limit.

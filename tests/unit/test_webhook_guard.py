@@ -88,3 +88,37 @@ def test_a_name_that_does_not_resolve_is_refused(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(ssrf, "resolve", fail)
     with pytest.raises(ssrf.UnsafeUrl, match="resolve"):
         ssrf.safe_address(ssrf.parse("https://nowhere.example/", stage="prod"), allow_private=False)
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("0x7f000001", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("10.0x10.1", "10.16.0.1"),
+        ("[::1]", "::1"),
+    ],
+)
+def test_numeric_host_forms_read_as_the_address_a_resolver_would_connect_to(host: str, address: str) -> None:
+    assert ssrf.literal_address(host) == address
+
+
+@pytest.mark.parametrize("host", ["hooks.example.com", "1.2.3.4.5", "256.1", "0x", "08.0.0.1", "4294967296", "1e3"])
+def test_names_and_malformed_numbers_are_not_addresses(host: str) -> None:
+    assert ssrf.literal_address(host) is None
+
+
+@pytest.mark.parametrize("url", ["https://0x7f000001/", "https://2130706433/", "https://127.1/", "https://0177.0.0.1/"])
+def test_numeric_loopback_forms_are_refused_at_send_time_without_a_lookup(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    def no_dns(host: str, port: int) -> list[str]:
+        raise AssertionError(f"{host} is an address; it must not be looked up")
+
+    monkeypatch.setattr(ssrf, "resolve", no_dns)
+    with pytest.raises(ssrf.UnsafeUrl, match="private"):
+        ssrf.safe_address(ssrf.parse(url, stage="prod"), allow_private=False)
+    assert ssrf.safe_address(ssrf.parse(url, stage="prod"), allow_private=True) == "127.0.0.1"

@@ -12,6 +12,7 @@ from autoindex.errors import Conflict
 from autoindex.events import transport
 from autoindex.events.names import EventName
 from autoindex.identity import audit
+from autoindex.index import benchmark_check
 from autoindex.index.models import ComputeRun, StrategyVersion
 from autoindex.index.schemas import StrategyAccepted, StrategyChange, StrategyHistory, StrategyVersionRead
 
@@ -75,6 +76,7 @@ def update_config(
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STRATEGY_LOCK})
         current = active_version(session)
+        benchmark_check.check_blend(session, change.params)
         if current.params == params:
             raise Conflict(f"These parameters are those of the active version {current.id}; nothing changed.")
         session.execute(update(StrategyVersion).where(StrategyVersion.is_active).values(is_active=False))

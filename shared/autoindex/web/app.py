@@ -18,6 +18,7 @@ from autoindex.web.concurrency import ConcurrencyLimitMiddleware
 from autoindex.web.middleware import RequestContextMiddleware
 from autoindex.web.openapi import install_problem_openapi
 from autoindex.web.problems import PROBLEM_JSON, ROUTE_METHODS, install_error_handlers
+from autoindex.web.query_params import single_valued_query
 from autoindex.web.ratelimit import rate_limit
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def create_app(
     """
     settings = get_settings()
     dependencies = [Depends(rate_limit(rate_limit_policy))] if rate_limit_policy else []
+    dependencies.append(Depends(single_valued_query))
     app = FastAPI(
         title=f"AutoIndex {title}",
         version=__version__,
@@ -67,7 +69,15 @@ def create_app(
             allow_origins=settings.cors_allow_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID", "If-None-Match"],
-            expose_headers=["X-Request-ID", "ETag", "RateLimit", "RateLimit-Policy", "Retry-After"],
+            expose_headers=[
+                "X-Request-ID",
+                "ETag",
+                "RateLimit",
+                "RateLimit-Policy",
+                "Retry-After",
+                "Link",
+                "X-Next-Cursor",
+            ],
             allow_credentials=False,  # the API authenticates by headers only, never cookies
             max_age=settings.cors_max_age_s,
         )

@@ -15,20 +15,35 @@ import io
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import Response
 
 from autoindex.settings import get_settings
+from autoindex.web.accept import prefers_csv
 from autoindex.web.etag import conditional_json
 
 CSV_TYPE = "text/csv; charset=utf-8"
 Rows = Callable[[Any], list[dict[str, Any]]]
 
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
+# A CSV has no ``next_cursor`` field, so a paged read's next page travels in headers (docs/exports.md).
+_PAGING_HEADERS: dict[str, Any] = {
+    NEXT_CURSOR_HEADER: {
+        "description": "CSV only: the `cursor` of the next page (the JSON body's `next_cursor`); absent on the last.",
+        "schema": {"type": "string"},
+    },
+    "Link": {
+        "description": 'CSV only: `<this read with the next cursor>; rel="next"` (RFC 8288); absent on the last page.',
+        "schema": {"type": "string"},
+    },
+}
+
 # Documents the CSV alternative of a read in OpenAPI (merge into a route's ``responses``).
 CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
-    303: {"description": "A large CSV export: follow Location to a presigned download URL"},
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "headers": _PAGING_HEADERS},
+    303: {"description": "A large CSV export: follow Location to a presigned download URL", "headers": _PAGING_HEADERS},
 }
 
 
@@ -37,7 +52,16 @@ class _Number(str):
 
 
 def wants_csv(request: Request) -> bool:
-    return "text/csv" in request.headers.get("accept", "").lower()
+    return prefers_csv(request.headers.get("accept", ""))
+
+
+def paging_headers(request: Request, document: Any) -> dict[str, str]:
+    """``X-Next-Cursor`` and a relative ``Link`` to the next page, when the JSON would have had a ``next_cursor``."""
+    cursor = document.get("next_cursor") if isinstance(document, dict) else None
+    if not cursor:
+        return {}
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"] + [("cursor", str(cursor))]
+    return {NEXT_CURSOR_HEADER: str(cursor), "Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
 
 
 def _cell(value: Any) -> str:
@@ -96,10 +120,17 @@ def respond(
     vary = {"Vary": "Accept, Accept-Encoding"}
     if not wants_csv(request):
         return conditional_json(request, body, etag, headers={**(headers or {}), **vary})
-    table = rows(parse(body))
+    document = parse(body)
+    table = rows(document)
     content = to_csv(table)
     csv_etag = etag[:-1] + '-csv"'
-    out = {"ETag": csv_etag, "Cache-Control": "private, max-age=0, must-revalidate", **(headers or {}), **vary}
+    out = {
+        "ETag": csv_etag,
+        "Cache-Control": "private, max-age=0, must-revalidate",
+        **(headers or {}),
+        **paging_headers(request, document),
+        **vary,
+    }
     if_none_match = request.headers.get("if-none-match")
     if if_none_match and csv_etag in {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}:
         return Response(status_code=304, headers=out)

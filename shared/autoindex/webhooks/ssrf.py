@@ -64,16 +64,58 @@ def check_address(address: str, *, allow_private: bool) -> None:
         raise UnsafeUrl("The URL resolves to a private, loopback or reserved address.")
 
 
+def _ipv4_part(text: str) -> int | None:
+    """One dot-separated part as inet_aton reads it: ``0x`` hex, a leading ``0`` octal, else decimal."""
+    if text[:2] in ("0x", "0X"):
+        digits, base, allowed = text[2:], 16, "0123456789abcdefABCDEF"
+    elif len(text) > 1 and text.startswith("0"):
+        digits, base, allowed = text[1:], 8, "01234567"
+    else:
+        digits, base, allowed = text, 10, "0123456789"
+    if not digits or any(char not in allowed for char in digits):
+        return None
+    return int(digits, base)
+
+
+def _inet_aton(host: str) -> str | None:
+    """The dotted address a resolver makes of a numeric host (``127.1``, ``0x7f000001``, ``2130706433``,
+    ``0177.0.0.1``), as inet_aton does: 1-4 parts, the last filling the remaining bytes. None for a name."""
+    parts = host.removesuffix(".").split(".")
+    if not 1 <= len(parts) <= 4 or not all(parts):
+        return None
+    values = [_ipv4_part(part) for part in parts]
+    if any(value is None for value in values):
+        return None
+    *leading, last = [value for value in values if value is not None]
+    if any(value > 0xFF for value in leading) or last >= 1 << (8 * (4 - len(leading))):
+        return None
+    number = last
+    for shift, value in enumerate(reversed(leading), start=4 - len(leading)):
+        number |= value << (8 * shift)
+    return str(ipaddress.IPv4Address(number))
+
+
+def literal_address(host: str) -> str | None:
+    """The address a host names without any lookup (an IPv6 literal or any numeric IPv4 form), else None.
+
+    Why inet_aton's forms: getaddrinfo accepts them, so a check that only knew ``127.0.0.1`` would let
+    ``127.1`` or ``0x7f000001`` reach loopback.
+    """
+    bare = host.strip("[]")
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        return _inet_aton(bare)
+
+
 def check_literal(target: Target, *, allow_private: bool) -> None:
     """At save time: a literal address (or localhost) is checked now; a name is checked at every send."""
     if target.host in ("localhost", "localhost.localdomain") or target.host.endswith(".localhost"):
         check_address("127.0.0.1", allow_private=allow_private)
         return
-    try:
-        ipaddress.ip_address(target.host.strip("[]"))
-    except ValueError:
-        return
-    check_address(target.host.strip("[]"), allow_private=allow_private)
+    address = literal_address(target.host)
+    if address is not None:
+        check_address(address, allow_private=allow_private)
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -84,12 +126,12 @@ def resolve(host: str, port: int) -> list[str]:
 
 def safe_address(target: Target, *, allow_private: bool) -> str:
     """Resolve and check every address (one bad answer refuses the lot); the first is the one to connect to."""
-    host = target.host.strip("[]")
-    try:
-        addresses = [str(ipaddress.ip_address(host))]
-    except ValueError:
+    literal = literal_address(target.host)
+    if literal is not None:
+        addresses = [literal]
+    else:
         try:
-            addresses = resolve(host, target.port)
+            addresses = resolve(target.host.strip("[]"), target.port)
         except OSError:
             raise UnsafeUrl("The URL's host does not resolve.") from None
     if not addresses:

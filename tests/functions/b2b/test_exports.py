@@ -139,3 +139,54 @@ def test_a_large_export_is_written_to_s3_and_answered_with_a_presigned_url(
     assert_same(_rows(stored["Body"].read()), as_json["items"])
     small = index_api.get("/v1/index/allocations", headers={**reader.bearer(), **CSV})
     assert small.status == 200  # a few rows stay inline
+
+
+def _next_from_link(link: str) -> tuple[str, str]:
+    """(path, query) of a ``Link: <...>; rel="next"`` header."""
+    target, rel = link.split(";", 1)
+    assert rel.strip() == 'rel="next"'
+    parts = urlsplit(target.strip().removeprefix("<").removesuffix(">"))
+    return parts.path, parts.query
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [("/v1/index/history", "fields=value&limit=2"), ("/v1/assets/AAPL/prices", "fields=close&limit=2")],
+)
+def test_a_paged_csv_says_where_the_next_page_is(
+    index_api: Client, market_api: Client, reader: Account, path: str, query: str
+) -> None:
+    api = index_api if path.startswith("/v1/index") else market_api
+    first_json = api.get(path, query=query, headers=reader.bearer()).json()
+    first = api.get(path, query=query, headers={**reader.bearer(), **CSV})
+    assert len(_rows(first.body)) == 2
+    assert first.headers["x-next-cursor"] == first_json["next_cursor"]
+    next_path, next_query = _next_from_link(first.headers["link"])
+    assert next_path == path and parse_qs(next_query)["limit"] == ["2"]
+    assert parse_qs(next_query)["cursor"] == [first_json["next_cursor"]]
+    second = api.get(next_path, query=next_query, headers={**reader.bearer(), **CSV})
+    second_json = api.get(path, query=f"{query}&cursor={first_json['next_cursor']}", headers=reader.bearer()).json()
+    assert_same(_rows(second.body), second_json["items"])
+    # The last page has no next: no cursor header, no link.
+    last = api.get(path, query=query.replace("limit=2", "limit=5000"), headers={**reader.bearer(), **CSV})
+    assert "x-next-cursor" not in last.headers and "link" not in last.headers
+
+
+@pytest.mark.parametrize(
+    ("accept", "csv_expected"),
+    [
+        ("text/csv", True),
+        ("text/csv;q=0", False),
+        ("text/csv; q=0.0, application/json", False),
+        ("application/json, text/csv;q=0.5", False),
+        ("application/json;q=0.5, text/csv", True),
+        ("TEXT/CSV;charset=utf-8", True),
+        ("*/*", False),
+    ],
+)
+def test_accept_weights_choose_between_csv_and_json(
+    index_api: Client, reader: Account, accept: str, csv_expected: bool
+) -> None:
+    answer = index_api.get("/v1/index/history", query="limit=2", headers={**reader.bearer(), "Accept": accept})
+    assert answer.status == 200
+    assert answer.headers["content-type"].startswith("text/csv" if csv_expected else "application/json"), accept

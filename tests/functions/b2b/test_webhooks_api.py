@@ -70,6 +70,12 @@ def test_nobody_else_sees_or_changes_a_webhook(b2b: Client, user: Account, reade
         ("ftp://hooks.example.com/in", "https"),
         ("http://hooks.example.com/in", "https"),
         ("https://127.0.0.1/in", "private"),
+        # Numeric forms a resolver reads as loopback (inet_aton): the same address, so the same refusal.
+        ("https://0x7f000001/in", "private"),
+        ("https://2130706433/in", "private"),
+        ("https://127.1/in", "private"),
+        ("https://0177.0.0.1/in", "private"),
+        ("https://0xa9fea9fe/latest/meta-data", "metadata"),
         ("https://localhost:8443/in", "private"),
         ("https://169.254.169.254/latest/meta-data", "metadata"),
         ("https://user:pw@hooks.example.com/in", "credentials"),

@@ -160,3 +160,24 @@ def test_a_blended_benchmark_is_versioned_with_the_strategy_and_named_in_compare
     expected = blend_values(np.array(days, dtype="datetime64[D]"), closes[rows], [0.6, 0.4], "monthly")
     total = expected[-1] / expected[0] - 1
     assert compare["benchmark_metrics"]["total_return"] == pytest.approx(total, rel=1e-9)
+
+
+@pytest.mark.parametrize("symbol", ["ZZZZ", "NOPRICES"])
+def test_a_benchmark_blend_of_an_unusable_asset_is_refused_when_saved(
+    api: Client, admin: Account, reader: Account, symbol: str
+) -> None:
+    from autoindex.market.models import Asset
+
+    with UnitOfWork() as uow:  # a stored, active asset that has never had a price
+        if symbol == "NOPRICES" and uow.session.scalars(select(Asset).where(Asset.symbol == symbol)).first() is None:
+            uow.session.add(Asset(symbol=symbol, name="No prices yet", asset_type="stock", currency="USD"))
+    before = api.get("/v1/strategy/config", headers=reader.bearer()).json()["version"]
+    blend = [{"symbol": "SPX", "weight": 0.5}, {"symbol": symbol, "weight": 0.5}]
+    result = put(api, admin, {"params": {**NEW_PARAMS, "benchmark_blend": blend}, "reason": "an unknown benchmark"})
+    assert result.status == 422, result.body
+    (error,) = result.json()["errors"]
+    assert symbol in result.json()["detail"] and symbol in error["msg"]
+    assert error["loc"] == ["body", "params", "benchmark_blend", 1, "symbol"]
+    # Nothing was saved: the active version and every reader's compare are as before.
+    assert api.get("/v1/strategy/config", headers=reader.bearer()).json()["version"] == before
+    assert Client(function_handler("index")).get("/v1/benchmark/compare", headers=reader.bearer()).status == 200

@@ -1,0 +1,32 @@
+"""`autoindex <command> --help` says what the command does, not only which options it takes."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from autoindex_dev.cli import build_parser
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    (sub,) = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_every_command_is_checked() -> None:
+    assert {"serve", "invoke", "migrate", "refresh", "openapi", "create-admin"} <= set(_commands())
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_a_commands_help_opens_with_what_it_does(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args([name, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    usage, description, *_ = out.split("\n\n")
+    assert usage.startswith(f"usage: autoindex {name}")
+    assert not description.startswith(("options:", "positional arguments:")), out
+    # The same line `autoindex --help` lists the command with, as a sentence.
+    listed = " ".join(build_parser().format_help().split())
+    summary = " ".join(description.split()).removesuffix(".")
+    assert summary[1:] in listed and len(summary) > 20
