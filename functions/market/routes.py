@@ -49,7 +49,7 @@ def prices(
 def history(
     symbol: SymbolPath, query: Annotated[HistoryQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
-    """Closing prices normalised to 100 at the start of the range."""
+    """Closing prices normalised to 100 at the start of the range, oldest first, `limit` days a page."""
     return etag_json(request, market_read.history(uow=uow, symbol=symbol, query=query))
 
 

@@ -104,7 +104,7 @@ REFUSALS: dict[str, tuple[Refusal, ...]] = {
     # The audit trail: a never-issued cursor, and `since` before `until`.
     "GET /v1/admin/audit": (CURSOR, SINCE_UNTIL, MOMENT_YEARS),
     # Dated reads: the two-field range; a keyset series also a never-issued cursor; the index's dates.
-    "GET /v1/assets/{symbol}/history": (RANGE,),
+    "GET /v1/assets/{symbol}/history": (CURSOR, RANGE),
     "GET /v1/assets/{symbol}/prices": (CURSOR, RANGE),
     "GET /v1/index/rebalances": (CURSOR, RANGE),
     "GET /v1/benchmark/series": (CURSOR, RANGE, INDEX_DATES),

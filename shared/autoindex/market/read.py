@@ -117,21 +117,27 @@ def prices(*, uow: UnitOfWork, symbol: str, query: PriceQuery) -> PricePage:
 
 
 def history(*, uow: UnitOfWork, symbol: str, query: HistoryQuery) -> HistoryRead:
-    """Closes normalised to 100 at the first date in range (float64, rounded to 6 decimals)."""
+    """Closes normalised to 100 at the first date in range (float64, rounded to 6 decimals), ``limit`` a page.
+
+    Every page is normalised to the range's first close, not its own: pages chained together are the
+    unpaged series.
+    """
+    after = pagination.decode_date_cursor("h", query.cursor) if query.cursor else None
     with uow:
         asset = _asset(uow.session, symbol)
-        statement = select(DailyPrice.date, DailyPrice.close).where(DailyPrice.asset_id == asset.id)
+        in_range = select(DailyPrice.date, DailyPrice.close).where(DailyPrice.asset_id == asset.id)
         if query.start:
-            statement = statement.where(DailyPrice.date >= query.start)
+            in_range = in_range.where(DailyPrice.date >= query.start)
         if query.end:
-            statement = statement.where(DailyPrice.date <= query.end)
-        rows = uow.session.execute(statement.order_by(DailyPrice.date)).all()
+            in_range = in_range.where(DailyPrice.date <= query.end)
+        first = uow.session.execute(in_range.order_by(DailyPrice.date).limit(1)).one_or_none()
+        page = in_range.where(DailyPrice.date > after) if after else in_range
+        rows = uow.session.execute(page.order_by(DailyPrice.date).limit(query.limit + 1)).all()
         canonical = asset.symbol
-    if not rows:
+    if first is None:
         return HistoryRead(symbol=canonical, start=None, items=[])
-    base = float(rows[0][1])
-    return HistoryRead(
-        symbol=canonical,
-        start=rows[0][0],
-        items=[HistoryPoint(date=d, value=round(float(close) / base * 100.0, 6)) for d, close in rows],
-    )
+    base = float(first[1])
+    items = [HistoryPoint(date=d, value=round(float(close) / base * 100.0, 6)) for d, close in rows[: query.limit]]
+    more = len(rows) > query.limit
+    next_cursor = pagination.encode_cursor("h", items[-1].date.isoformat()) if more else None
+    return HistoryRead(symbol=canonical, start=first[0], items=items, next_cursor=next_cursor)

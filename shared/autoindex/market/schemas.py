@@ -94,8 +94,10 @@ class PricePage(BaseModel):
     next_cursor: str | None
 
 
-class HistoryQuery(RangeQuery):
-    """Closing prices normalised to 100 over ``start``..``end``."""
+class HistoryQuery(RangeQuery, PageQuery):
+    """Closing prices normalised to 100 over ``start``..``end``, ``limit`` days a page (40 years fit one)."""
+
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 10_000
 
 
 class HistoryPoint(BaseModel):
@@ -106,8 +108,11 @@ class HistoryPoint(BaseModel):
 class HistoryRead(BaseModel):
     symbol: str
     base: Literal[100] = 100
-    start: date | None
+    start: date | None = Field(description="The first date in range: every page is normalised to its close.")
     items: list[HistoryPoint]
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the days after this page; null on the last page."
+    )
 
 
 class UniverseChange(BaseModel):

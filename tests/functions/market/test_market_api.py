@@ -166,6 +166,45 @@ def test_history_is_normalised_to_100(market: Client, reader: Account) -> None:
     assert len(history["items"]) == len(closes)
 
 
+def test_history_pages_chain_into_the_unpaged_series(market: Client, reader: Account) -> None:
+    whole = get(market, reader, "/v1/assets/MSFT/history").json()
+    assert whole["next_cursor"] is None and len(whole["items"]) > 20
+    pages: list[dict[str, Any]] = []
+    cursor = ""
+    while True:
+        page = get(market, reader, "/v1/assets/MSFT/history", f"limit=7{cursor}").json()
+        assert len(page["items"]) <= 7 and page["start"] == whole["start"]
+        pages.append(page)
+        if page["next_cursor"] is None:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    chained = [item for page in pages for item in page["items"]]
+    # No gap, no duplicate, every page normalised to the range's first close (not its own first).
+    assert chained == whole["items"] and len(pages) == -(-len(whole["items"]) // 7)
+
+
+def test_history_pages_keep_the_range(market: Client, reader: Account) -> None:
+    whole = get(market, reader, "/v1/assets/MSFT/history").json()["items"]
+    start, end = whole[3]["date"], whole[12]["date"]
+    ranged = get(market, reader, "/v1/assets/MSFT/history", f"start={start}&end={end}").json()
+    first = get(market, reader, "/v1/assets/MSFT/history", f"start={start}&end={end}&limit=6").json()
+    rest = get(market, reader, "/v1/assets/MSFT/history", f"start={start}&end={end}&cursor={first['next_cursor']}")
+    assert first["items"] + rest.json()["items"] == ranged["items"] and rest.json()["next_cursor"] is None
+    assert ranged["items"][0]["value"] == 100.0 and len(ranged["items"]) == 10
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=10001", f"cursor={encode_cursor('p', '2024-01-02')}", f"cursor={encode_cursor('h', 'x')}",
+     "cursor=aDo", "cursor=%%%"],
+)  # fmt: skip
+def test_bad_history_pages_are_422(market: Client, reader: Account, query: str) -> None:
+    # Another read's cursor (prices), a key that is no date, a kind with no key, characters no cursor has.
+    result = get(market, reader, "/v1/assets/MSFT/history", query)
+    assert result.status == 422, result.body
+    assert result.headers["content-type"] == "application/problem+json"
+
+
 def test_etag_and_if_none_match(market: Client, reader: Account) -> None:
     first = get(market, reader, "/v1/assets/AAPL/prices", "limit=5")
     etag = first.headers["etag"]
