@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from autoindex.index.engine.strategy import StrategyParams
+from autoindex.index.schemas import HISTORY_FIELDS
+from autoindex.market.schemas import PRICE_FIELDS
 from autoindex.schemas import CLEAN_TEXT_PATTERN
 from autoindex.settings import Settings
 from autoindex.web.openapi import CURSOR_RULE, RANGE_RULE
@@ -111,3 +113,33 @@ def test_refusals_no_schema_can_state_are_documented() -> None:
         assert ("cursor" in names) == (CURSOR_RULE in description), (method, path)
         assert ({"start", "end"} <= names) == (RANGE_RULE in description), (method, path)
     # The rules across fields or stored data: tests/fuzz/test_api_fuzz.py (REFUSALS, documented per operation).
+
+
+# The series reads whose columns `fields` picks, and the names each serves.
+FIELDS = {"/v1/index/history": HISTORY_FIELDS, "/v1/assets/{symbol}/prices": PRICE_FIELDS}
+
+
+def test_fields_are_an_enumerated_comma_list_a_generated_client_can_use() -> None:
+    documented = {
+        path: parameter
+        for path, _, operation in OPERATIONS
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "fields"
+    }
+    assert documented.keys() == FIELDS.keys()
+    for path, parameter in documented.items():
+        # `fields=value,drawdown` is the serialisation of an explode: false form array (OpenAPI 3.1).
+        assert (parameter["in"], parameter["style"], parameter["explode"]) == ("query", "form", False), path
+        schema = parameter["schema"]
+        assert schema["type"] == "array" and schema["items"] == {"type": "string", "enum": list(FIELDS[path])}, path
+        assert (schema["minItems"], schema["maxItems"]) == (1, len(FIELDS[path])), path
+        keys = _keys(parameter)
+        assert "pattern" not in keys and not any(k.startswith("x-") for k in keys), path  # standard OpenAPI only
+
+
+def _keys(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        return set(node) | {k for value in node.values() for k in _keys(value)}
+    if isinstance(node, list):
+        return {k for value in node for k in _keys(value)}
+    return set()

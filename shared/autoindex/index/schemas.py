@@ -52,7 +52,7 @@ class SeriesQuery(RangeQuery, PageQuery):
 
 
 class HistoryQuery(SeriesQuery):
-    fields: Annotated[str, fields_param(HISTORY_FIELDS)] | None = None
+    fields: Annotated[str | None, fields_param(HISTORY_FIELDS)] = None
     return_type: ReturnType = return_type_param()
 
     @field_validator("fields")

@@ -74,7 +74,7 @@ class AssetQuery(PageQuery):
 
 
 class PriceQuery(RangeQuery, PageQuery):
-    fields: Annotated[str, fields_param(PRICE_FIELDS)] | None = None
+    fields: Annotated[str | None, fields_param(PRICE_FIELDS)] = None
     limit: Annotated[int, Field(ge=1, le=5_000)] = 500
 
     @field_validator("fields")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from autoindex.schemas import COMMA_LIST_MARK
 from autoindex.web.problems import MAX_LISTED_ERRORS, PROBLEM_JSON
 
 if TYPE_CHECKING:
@@ -147,6 +148,14 @@ def _problem_response(status: int, existing: dict[str, Any] | None, operation: d
     return response
 
 
+def _comma_lists(operation: dict[str, Any]) -> None:
+    """A parameter read as one comma-separated string is an ``explode: false`` array (``fields=a,b``)."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("schema", {}).pop(COMMA_LIST_MARK, False):
+            parameter["style"] = "form"
+            parameter["explode"] = False
+
+
 def problem_openapi(app: FastAPI, routers: Sequence[APIRouter], *, rate_limited: bool) -> dict[str, Any]:
     """The app's document with every error response as problem+json and FastAPI's validation schemas gone."""
     document = get_openapi(title=app.title, version=app.version, routes=app.routes)
@@ -160,6 +169,7 @@ def problem_openapi(app: FastAPI, routers: Sequence[APIRouter], *, rate_limited:
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             route = routes[(path, method)]
+            _comma_lists(operation)
             if not _authenticates(route):
                 operation["security"] = []  # reachable without credentials
             responses = operation.setdefault("responses", {})

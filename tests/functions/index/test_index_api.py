@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import select, update
 from tests.conftest import REDIS_URL
 from tests.functions.conftest import Account, Client
 from tests.integration.compute.seeding import publication, reset_index, stored_values
-from tests.lambda_http import function_handler
+from tests.lambda_http import ROOT, function_handler
 from tests.pipeline_fixtures import RecordingDispatcher
 
 
@@ -326,3 +327,18 @@ def test_a_forged_series_cursor_is_a_422(api: Client, reader: Account, cursor: s
     # NUL in the key, not a date ("d:2024-13-01"), another list's kind, not base64url
     response = get(api, reader, "/v1/index/history", f"cursor={cursor}")
     assert response.status == 422 and response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_every_documented_history_field_is_served(api: Client, reader: Account) -> None:
+    document = json.loads((ROOT / "functions" / "docs" / "openapi.json").read_text())
+    parameters = document["paths"]["/v1/index/history"]["get"]["parameters"]
+    names = next(p for p in parameters if p["name"] == "fields")["schema"]["items"]["enum"]
+    assert names == ["value", "daily_return", "drawdown"]
+    for name in names:
+        page = get(api, reader, "/v1/index/history", f"fields={name}&limit=3").json()
+        assert [set(item) for item in page["items"]] == [{"date", name}] * 3
+    every = get(api, reader, "/v1/index/history", f"fields={','.join(names)}&limit=3").json()
+    assert list(every["items"][0]) == ["date", *names]
+    for unlisted in ("weight", "value,daily_return,drawdown,value", "VALUE", ""):
+        result = get(api, reader, "/v1/index/history", f"fields={unlisted}")
+        assert result.status == 422, (unlisted, result.body)

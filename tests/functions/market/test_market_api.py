@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -245,3 +246,26 @@ def test_a_forged_cursor_is_a_422_before_any_query(market: Client, reader: Accou
 def test_fields_outside_the_enumerated_list_are_422(market: Client, reader: Account, fields: str) -> None:
     result = get(market, reader, "/v1/assets/AAPL/prices", f"fields={fields}")
     assert result.status == 422, result.body
+
+
+def _documented_fields(path: str) -> list[str]:
+    document = json.loads((ROOT / "functions" / "docs" / "openapi.json").read_text())
+    parameter = next(p for p in document["paths"][path]["get"]["parameters"] if p["name"] == "fields")
+    return list(parameter["schema"]["items"]["enum"])
+
+
+def test_every_documented_price_field_is_served(market: Client, reader: Account) -> None:
+    names = _documented_fields("/v1/assets/{symbol}/prices")
+    assert names == ["open", "high", "low", "close", "volume"]
+    for name in names:
+        page = get(market, reader, "/v1/assets/AAPL/prices", f"fields={name}&limit=2").json()
+        assert [set(item) for item in page["items"]] == [{"date", name}] * 2
+    every = get(market, reader, "/v1/assets/AAPL/prices", f"fields={','.join(reversed(names))}&limit=1").json()
+    assert list(every["items"][0]) == ["date", *reversed(names)]  # the order asked for
+
+
+@pytest.mark.parametrize("fields", ["", "adjusted_close", "close,dividend", "close,close,close,close,close,close"])
+def test_an_undocumented_price_field_or_too_many_is_422(market: Client, reader: Account, fields: str) -> None:
+    result = get(market, reader, "/v1/assets/AAPL/prices", f"fields={fields}")
+    assert result.status == 422, result.body
+    assert result.json()["errors"][0]["loc"] == ["query", "fields"]
