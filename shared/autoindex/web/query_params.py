@@ -2,7 +2,9 @@
 
 Starlette keeps every value and FastAPI reads the last, so ``fields=a&fields=b`` meant ``fields=b``: a
 client's mistake answered as if it were fine. One app-wide dependency checks the parameters the matched
-operation declares (unknown ones stay ignored, as everywhere); a list-typed parameter may repeat.
+operation declares; a list-typed parameter may repeat. An undeclared parameter is not this module's
+concern: where the query is a model (``PageQuery`` and the lists built on it, ``extra="forbid"``) it is
+refused with a 422 ``extra_forbidden``, repeated or not; an operation with plain parameters ignores it.
 """
 
 from __future__ import annotations
