@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from autoindex.auth.deps import CurrentPrincipal, WriterPrincipal
 from autoindex.errors import Forbidden
@@ -12,7 +12,6 @@ from autoindex.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyList,
-    ApiKeyRead,
     LoginRequest,
     LogoutAllRead,
     MeRead,
@@ -25,9 +24,10 @@ from autoindex.identity.schemas import (
     UserRead,
 )
 from autoindex.lazy import lazy
+from autoindex.schemas import PageQuery
 from autoindex.web.deps import ReadUowDep, RequestMetaDep, UowDep
 from autoindex.web.ratelimit import client_ip, enforce_failure_budgets, rate_limit
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 if TYPE_CHECKING:
     from autoindex.identity import api_keys, models
@@ -103,15 +103,20 @@ def _bearer_session(request: Request, principal: Principal) -> uuid.UUID:
 
 
 @router.get("/sessions")
-def list_sessions(request: Request, principal: CurrentPrincipal, uow: ReadUowDep) -> SessionList:
-    """The caller's signed-in sessions (newest first, at most 100), the current one marked; no token material."""
+def list_sessions(
+    request: Request, principal: CurrentPrincipal, uow: ReadUowDep, page: Annotated[PageQuery, Query()]
+) -> SessionList:
+    """The caller's signed-in sessions, newest first, the current one marked; no token material."""
     current = _bearer_session(request, principal)
-    rows = identity.sessions_of(uow=uow, user_id=principal.user_id, current=current)
+    rows, next_cursor = identity.sessions_of(
+        uow=uow, user_id=principal.user_id, current=current, limit=page.limit, cursor=page.cursor
+    )
     return SessionList(
         items=[
             SessionRead(id=sid, started_at=start, last_refreshed_at=last, expires_at=end, current=now)
             for sid, start, last, end, now in rows
-        ]
+        ],
+        next_cursor=next_cursor,
     )
 
 
@@ -166,10 +171,9 @@ def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, uow: UowDep,
 
 
 @router.get("/api-keys")
-def list_api_keys(principal: CurrentPrincipal, uow: ReadUowDep) -> ApiKeyList:
-    """The caller's keys, without secrets."""
-    rows = api_keys.list_for(uow=uow, principal=principal)
-    return ApiKeyList(items=[ApiKeyRead.model_validate(row, from_attributes=True) for row in rows])
+def list_api_keys(principal: CurrentPrincipal, uow: ReadUowDep, page: Annotated[PageQuery, Query()]) -> ApiKeyList:
+    """The caller's keys, newest first (revoked and expired ones too), without secrets."""
+    return api_keys.list_for(uow=uow, principal=principal, limit=page.limit, cursor=page.cursor)
 
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)

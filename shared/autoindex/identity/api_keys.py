@@ -13,12 +13,17 @@ from autoindex.identity import queries as repo
 from autoindex.identity.models import ApiKey
 from autoindex.identity.principal import Principal, RequestMeta, scopes_for_role
 from autoindex.identity.principal_cache import CacheUnavailable, get_principal_cache
+from autoindex.identity.schemas import ApiKeyList, ApiKeyRead
+from autoindex.pagination import decode_moment_id_cursor, encode_cursor
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from autoindex.db.uow import UnitOfWork
+
+
+CURSOR_KIND = "ak"  # a key list's cursor: the last key's created_at|id
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +90,16 @@ def create(
     return CreatedKey(row=row, key=key)
 
 
-def list_for(*, uow: UnitOfWork, principal: Principal) -> list[ApiKey]:
+def list_for(*, uow: UnitOfWork, principal: Principal, limit: int, cursor: str | None) -> ApiKeyList:
+    """A page of the caller's keys, newest first, revoked and expired ones too (so unbounded: paged)."""
     _owner_only(principal)
+    before = decode_moment_id_cursor(CURSOR_KIND, cursor) if cursor else None
     with uow:
-        return repo.api_keys_of(uow.session, principal.user_id)
+        rows = repo.api_key_page(uow.session, principal.user_id, limit=limit + 1, before=before)
+        items = [ApiKeyRead.model_validate(row, from_attributes=True) for row in rows[:limit]]
+    last = items[-1] if items and len(rows) > limit else None
+    next_cursor = encode_cursor(CURSOR_KIND, f"{last.created_at.isoformat()}|{last.id}") if last else None
+    return ApiKeyList(items=items, next_cursor=next_cursor)
 
 
 def revoke(*, uow: UnitOfWork, principal: Principal, key_id: uuid.UUID, meta: RequestMeta) -> None:

@@ -64,25 +64,35 @@ def live_sessions_of(session: Session, user_id: uuid.UUID, *, at: datetime) -> l
 
 
 def session_summaries(
-    session: Session, user_id: uuid.UUID, *, at: datetime, limit: int
+    session: Session,
+    user_id: uuid.UUID,
+    *,
+    at: datetime,
+    limit: int,
+    before: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[tuple[uuid.UUID, datetime, datetime, datetime]]:
     """The user's live sessions, newest first: (family_id, started_at, last_refreshed_at, expires_at).
 
     Live as ``session_is_live`` has it: no token of the family revoked, and its absolute end not reached.
+    ``before``: the (started_at, family_id) of the previous page's last session; only older ones follow.
     """
+    started = func.min(RefreshToken.issued_at)
     query = (
         select(
             RefreshToken.family_id,
-            func.min(RefreshToken.issued_at).label("started_at"),
+            started.label("started_at"),
             func.max(RefreshToken.issued_at).label("last_refreshed_at"),
             func.max(RefreshToken.session_expires_at).label("expires_at"),
         )
         .where(RefreshToken.user_id == user_id)
         .group_by(RefreshToken.family_id)
         .having(func.count(RefreshToken.revoked_at) == 0, func.max(RefreshToken.session_expires_at) > at)
-        .order_by(func.min(RefreshToken.issued_at).desc(), RefreshToken.family_id)
+        .order_by(started.desc(), RefreshToken.family_id.desc())
         .limit(limit)
     )
+    if before is not None:
+        after_at, after_id = before
+        query = query.having((started < after_at) | ((started == after_at) & (RefreshToken.family_id < after_id)))
     return [(row[0], row[1], row[2], row[3]) for row in session.execute(query)]
 
 
@@ -113,7 +123,25 @@ def revoke_sessions_of(session: Session, user_id: uuid.UUID, *, at: datetime, re
 
 
 def api_keys_of(session: Session, user_id: uuid.UUID) -> list[ApiKey]:
-    return list(session.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())))
+    """Every key of the user (a cache invalidation must reach them all); lists read ``api_key_page``."""
+    return list(session.scalars(select(ApiKey).where(ApiKey.user_id == user_id)))
+
+
+def api_key_page(
+    session: Session, user_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None = None
+) -> list[ApiKey]:
+    """Up to ``limit`` of the user's keys (revoked and expired ones too), newest first; with ``before`` (the
+    previous page's last created_at and id), only older ones."""
+    query = (
+        select(ApiKey)
+        .where(ApiKey.user_id == user_id)
+        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        after_at, after_id = before
+        query = query.where((ApiKey.created_at < after_at) | ((ApiKey.created_at == after_at) & (ApiKey.id < after_id)))
+    return list(session.scalars(query))
 
 
 def active_api_key_count(session: Session, user_id: uuid.UUID, now: datetime) -> int:

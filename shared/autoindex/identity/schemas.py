@@ -64,7 +64,8 @@ class SessionRead(BaseModel):
 
 
 class SessionList(BaseModel):
-    items: list[SessionRead] = Field(description="Live sessions, newest first (at most 100).")
+    items: list[SessionRead] = Field(description="Live sessions, newest first (one page of them).")
+    next_cursor: str | None
 
 
 class LogoutAllRead(BaseModel):
@@ -146,4 +147,5 @@ class ApiKeyCreated(BaseModel):
 
 
 class ApiKeyList(BaseModel):
-    items: list[ApiKeyRead]
+    items: list[ApiKeyRead] = Field(description="Keys, newest first, revoked and expired ones too (one page).")
+    next_cursor: str | None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy.exc import IntegrityError
 
+from autoindex import pagination
 from autoindex.errors import Conflict, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
 from autoindex.identity import audit, authn, passwords, tokens
 from autoindex.identity import queries as repo
@@ -258,17 +259,23 @@ def logout_all(*, uow: UnitOfWork, user_id: uuid.UUID, meta: RequestMeta) -> int
     return len(sessions)
 
 
-#: The sessions list shows at most this many (newest first); "log out everywhere" ends all of them.
-MAX_LISTED_SESSIONS = 100
+SESSION_CURSOR_KIND = "as"  # a sessions list's cursor: the last session's started_at|id
 
 
 def sessions_of(
-    *, uow: UnitOfWork, user_id: uuid.UUID, current: uuid.UUID | None
-) -> list[tuple[uuid.UUID, datetime, datetime, datetime, bool]]:
-    """The user's live sessions, newest first: (id, started, last refreshed, absolute end, is ``current``)."""
+    *, uow: UnitOfWork, user_id: uuid.UUID, current: uuid.UUID | None, limit: int, cursor: str | None
+) -> tuple[list[tuple[uuid.UUID, datetime, datetime, datetime, bool]], str | None]:
+    """A page of the user's live sessions, newest first: (id, started, last refreshed, absolute end, is
+    ``current``), and the next page's cursor."""
+    before = pagination.decode_moment_id_cursor(SESSION_CURSOR_KIND, cursor) if cursor else None
     with uow:
-        rows = repo.session_summaries(uow.session, user_id, at=_now(), limit=MAX_LISTED_SESSIONS)
-    return [(sid, started, last, end, sid == current) for sid, started, last, end in rows]
+        rows = repo.session_summaries(uow.session, user_id, at=_now(), limit=limit + 1, before=before)
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last_id, last_start = page[-1][0], page[-1][1]
+        next_cursor = pagination.encode_cursor(SESSION_CURSOR_KIND, f"{last_start.isoformat()}|{last_id}")
+    return [(sid, started, last, end, sid == current) for sid, started, last, end in page], next_cursor
 
 
 def end_session(*, uow: UnitOfWork, user_id: uuid.UUID, session_id: uuid.UUID, meta: RequestMeta) -> None:

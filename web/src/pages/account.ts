@@ -1,5 +1,5 @@
 // Account: who you are, your API keys (the secret shown once, with a copy button), and your sessions.
-import { del, get, post } from "../api";
+import { del, get, post, query } from "../api";
 import { isoDateTime } from "../fmt";
 import type { Me } from "../session";
 import { empty, errorText, field, h, load, section, table } from "../ui";
@@ -23,6 +23,26 @@ interface Session {
 }
 interface Created extends ApiKey {
   key: string;
+}
+
+interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+// Both lists are paged; the page shows them whole (the live keys among revoked ones, "This browser" among
+// the sessions), so it follows the cursor to the end, with a bound in case a list keeps growing meanwhile.
+const MAX_PAGES = 20;
+async function everyItem<T>(path: string): Promise<{ items: T[] }> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  for (let n = 0; n < MAX_PAGES; n++) {
+    const page: Page<T> = await get<Page<T>>(`${path}${query({ limit: 100, cursor })}`);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+    if (!cursor) break;
+  }
+  return { items };
 }
 
 function secretOnce(created: Created): HTMLElement {
@@ -107,7 +127,7 @@ export function accountPage(main: HTMLElement, me: Me): void {
     h("fieldset", { class: "scopes" }, h("legend", {}, "Scopes"), ...scopes),
     submit,
   );
-  const refresh = (): void => void load(list, () => get<{ items: ApiKey[] }>("/v1/auth/api-keys"), (d) => keyList(d.items, refresh, notice));
+  const refresh = (): void => void load(list, () => everyItem<ApiKey>("/v1/auth/api-keys"), (d) => keyList(d.items, refresh, notice));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     submit.disabled = true;
@@ -126,7 +146,7 @@ export function accountPage(main: HTMLElement, me: Me): void {
   const sessionNotice = h("div", { "aria-live": "polite" });
   const sessionSlot = h("div");
   const refreshSessions = (): void =>
-    void load(sessionSlot, () => get<{ items: Session[] }>("/v1/auth/sessions"), (d) => sessionList(d.items, refreshSessions, sessionNotice));
+    void load(sessionSlot, () => everyItem<Session>("/v1/auth/sessions"), (d) => sessionList(d.items, refreshSessions, sessionNotice));
   const everywhere = h("button", { type: "button", class: "secondary" }, "Sign out everywhere");
   const sessionStatus = h("p", { role: "status" });
   everywhere.addEventListener("click", async () => {
