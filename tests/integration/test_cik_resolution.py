@@ -22,13 +22,11 @@ from autoindex.market.share_counts import (
 )
 from autoindex.market.ticker_cache import MemoryTickerCache
 from autoindex_dev.fake_edgar import TICKERS_PATH, FakeEdgar
-from redis import Redis
 from sqlalchemy import delete, select, update
 
-from tests.conftest import REDIS_URL, clear_process_caches
+from tests.edgar_fixtures import AGENT, edgar_source
 from tests.lambda_http import ROOT
 
-AGENT = "AutoIndex tests ops@example.com"
 COMPANYFACTS = "/api/xbrl/companyfacts/CIK{:010d}.json"
 
 
@@ -36,22 +34,8 @@ COMPANYFACTS = "/api/xbrl/companyfacts/CIK{:010d}.json"
 def fake(market: pytest.MonkeyPatch) -> Iterator[FakeEdgar]:
     """The fake EDGAR, configured as the job's source, with EDGAR's Redis keys (circuit, ticker map) this test's own."""
     prefix = f"test-cik-{uuid.uuid4().hex[:10]}"
-    with FakeEdgar() as server:
-        for name, value in {
-            "SHARE_COUNT_SOURCE": "edgar",
-            "EDGAR_BASE_URL": server.url,
-            "EDGAR_USER_AGENT": AGENT,
-            "EDGAR_MAX_RPS": "10",
-            "PROVIDER_KEY_PREFIX": prefix,
-        }.items():
-            market.setenv(name, value)
-        clear_process_caches()
+    with edgar_source(market, prefix, max_rps=10) as server:
         yield server
-    client = Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"*{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def _add(symbol: str) -> None:

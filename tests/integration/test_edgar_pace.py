@@ -17,12 +17,12 @@ from autoindex_dev.lambda_events import LocalContext, scheduled_event
 from redis import Redis
 from sqlalchemy import func, select
 
-from tests.conftest import REDIS_URL, clear_process_caches
+from tests.conftest import REDIS_URL
+from tests.edgar_fixtures import AGENT, edgar_source
 from tests.edgar_workers import EACH, arrivals, ask_edgar, busiest_second, container_ciks, ran_together
 from tests.lambda_http import function_handler
 from tests.workers import race
 
-AGENT = "AutoIndex tests ops@example.com"
 MAX_RPS = 4
 WORKERS = 3
 
@@ -31,22 +31,8 @@ WORKERS = 3
 def edgar(market: pytest.MonkeyPatch) -> Iterator[FakeEdgar]:
     """The fake EDGAR as the configured source, at MAX_RPS, with EDGAR's Redis keys this test's own."""
     prefix = f"test-pace-{uuid.uuid4().hex[:10]}"
-    with FakeEdgar() as server:
-        for name, value in {
-            "SHARE_COUNT_SOURCE": "edgar",
-            "EDGAR_BASE_URL": server.url,
-            "EDGAR_USER_AGENT": AGENT,
-            "EDGAR_MAX_RPS": str(MAX_RPS),
-            "PROVIDER_KEY_PREFIX": prefix,
-        }.items():
-            market.setenv(name, value)
-        clear_process_caches()
+    with edgar_source(market, prefix, max_rps=MAX_RPS) as server:
         yield server
-    client = Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"*{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def _stored_counts() -> int:

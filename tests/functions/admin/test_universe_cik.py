@@ -12,10 +12,9 @@ from autoindex.db.uow import UnitOfWork
 from autoindex.market.models import Asset, AssetShareCount
 from autoindex.market.share_counts import cache_from_settings, refresh_share_counts, source_from_settings
 from autoindex_dev.fake_edgar import TICKERS_PATH, FakeEdgar
-from redis import Redis
 from sqlalchemy import func, select
 
-from tests.conftest import REDIS_URL, clear_process_caches
+from tests.edgar_fixtures import edgar_source
 from tests.functions.conftest import Account, Client
 from tests.pipeline_fixtures import RecordingDispatcher
 
@@ -25,18 +24,8 @@ STOCK = {"asset_type": "stock", "currency": "USD", "exchange": "NASDAQ"}
 @pytest.fixture
 def fake(market: pytest.MonkeyPatch) -> Iterator[FakeEdgar]:
     prefix = f"test-admin-cik-{uuid.uuid4().hex[:10]}"
-    with FakeEdgar() as server:
-        market.setenv("SHARE_COUNT_SOURCE", "edgar")
-        market.setenv("EDGAR_BASE_URL", server.url)
-        market.setenv("EDGAR_USER_AGENT", "AutoIndex tests ops@example.com")
-        market.setenv("PROVIDER_KEY_PREFIX", prefix)
-        clear_process_caches()
+    with edgar_source(market, prefix) as server:
         yield server
-    client = Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"*{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def _put(api: Client, admin: Account, symbol: str, **body: Any) -> dict[str, Any]:
