@@ -342,12 +342,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(payload)))
         if self.close_connection:
             self.send_header("connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        # The access line goes out before the answer does: a client that has its answer may stop the server at
+        # once, and the line must already be written (a test saw it lost when it came after).
         elapsed_ms = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
         line = printable(self.requestline, _MAX_LOGGED_REQUEST_LINE)  # never raw ESC & co. on a terminal
         logger.info(f'{self.client_address[0]} "{line}" {status} {len(payload)} {elapsed_ms:.1f} ms')
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # one access line per request, written by _send with its duration

@@ -98,6 +98,8 @@ REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "GET /v1/admin/compute-runs": (CURSOR,),
     "GET /v1/admin/runs": (CURSOR,),
     "GET /v1/assets": (CURSOR,),
+    "GET /v1/auth/api-keys": (CURSOR,),
+    "GET /v1/auth/sessions": (CURSOR,),
     "GET /v1/backtests": (CURSOR,),
     "GET /v1/strategy/config/history": (CURSOR,),
     "GET /v1/webhooks/{webhook_id}/deliveries": (CURSOR,),
