@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-from autoindex.moments import bounded_moment
+from autoindex.moments import bounded_day, bounded_moment
 from autoindex.settings import get_settings
 
 
@@ -45,9 +45,9 @@ def _not_a_number(value: object) -> object:
 
 
 # A calendar date or a moment a client sends: `format: date` / `date-time` in the schema, and only that.
-# A moment also needs an offset and lies within years 1900..9998 in UTC (autoindex.moments): near datetime's
-# edges the conversion to UTC overflows (a 500).
-IsoDate = Annotated[dt.date, BeforeValidator(_not_a_number)]
+# Both lie within years 1900..9998 (autoindex.moments), a moment in UTC and with an offset: near datetime's
+# edges date arithmetic and the conversion to UTC overflow (a 500).
+IsoDate = Annotated[dt.date, BeforeValidator(_not_a_number), AfterValidator(bounded_day)]
 IsoDateTime = Annotated[dt.datetime, BeforeValidator(_not_a_number), AfterValidator(bounded_moment)]
 
 

@@ -7,12 +7,12 @@ saw SQLite's OverflowError for ``a:9223372036854775808``).
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from autoindex import pagination
 from autoindex.errors import ValidationFailed
-from autoindex.moments import bounded_moment, parse_moment
+from autoindex.moments import MAX_YEAR, MIN_YEAR, bounded_day, bounded_moment, parse_moment
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,3 +61,12 @@ def test_moments_at_the_edges_or_without_an_offset_are_value_errors(text: str) -
 def test_a_moment_inside_the_bounds_is_kept() -> None:
     moment = datetime(9998, 12, 31, 12, tzinfo=UTC)
     assert bounded_moment(moment) is moment
+
+
+@given(st.dates())
+def test_any_date_is_kept_inside_the_years_or_a_value_error(day: date) -> None:
+    if MIN_YEAR <= day.year <= MAX_YEAR:
+        assert bounded_day(day) is day
+    else:
+        with pytest.raises(ValueError, match="between the years"):
+            bounded_day(day)

@@ -126,9 +126,10 @@ class UniverseChange(BaseModel):
     mic_code: Annotated[CleanText, Field(max_length=8)] | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     sector: Annotated[CleanText, Field(max_length=64)] | None = None
-    in_universe: bool = True
-    is_benchmark: bool | None = None
-    is_active: bool = True
+    # Strict like every body flag: JSON 0 or "no" is a mistake to name, not a value to guess at.
+    in_universe: Annotated[bool, Field(strict=True)] = True
+    is_benchmark: Annotated[bool, Field(strict=True)] | None = None
+    is_active: Annotated[bool, Field(strict=True)] = True
     # Strict: JSON true would be CIK 1, another company's filings.
     cik: Annotated[int, Field(ge=1, le=2_147_483_647, strict=True)] | None = Field(
         default=None,

@@ -52,8 +52,9 @@ class WebhookUpdate(_Strict):
     url: Url | None = None
     events: Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES))] | None = None
     description: Annotated[CleanText, Field(max_length=200)] | None = None
-    active: bool | None = None
-    rotate_secret: bool = False
+    # Strict: JSON 0/1 or "yes" is refused, not read as a flag.
+    active: Annotated[bool, Field(strict=True)] | None = None
+    rotate_secret: Annotated[bool, Field(strict=True)] = False
 
     @field_validator("url")
     @classmethod

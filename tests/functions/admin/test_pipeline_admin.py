@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.functions.conftest import Account, Client
 from tests.pipeline_fixtures import RecordingDispatcher
 
@@ -93,6 +95,16 @@ def test_a_cik_is_a_json_integer_not_true(admin_api: Client, admin: Account, mar
     refused = admin_api.request("PUT", "/v1/admin/universe/NFLX", headers=admin.bearer(), body=payload)
     assert refused.status == 422, refused.body  # true would be CIK 1, another company's filings
     assert refused.json()["errors"][0]["loc"][:2] == ["body", "cik"]
+
+
+@pytest.mark.parametrize("flag", ["in_universe", "is_active", "is_benchmark"])
+@pytest.mark.parametrize("value", [0, 1, "true", "no"])
+def test_a_universe_flag_is_json_true_or_false_only(
+    admin_api: Client, admin: Account, market: Any, flag: str, value: object
+) -> None:
+    refused = admin_api.request("PUT", "/v1/admin/universe/MSFT", headers=admin.bearer(), body={flag: value})
+    assert refused.status == 422, refused.body  # 0 would take a stock out of the index by a guess
+    assert refused.json()["errors"][0]["loc"][:2] == ["body", flag]
 
 
 def test_universe_changes_are_admin_only_and_audited(

@@ -64,6 +64,15 @@ def test_nobody_else_sees_or_changes_a_webhook(b2b: Client, user: Account, reade
     assert b2b.get(hook, headers=user.bearer()).status == 200
 
 
+@pytest.mark.parametrize("body", [{"active": 0}, {"active": "false"}, {"rotate_secret": 1}, {"rotate_secret": "yes"}])
+def test_webhook_flags_are_json_true_or_false_only(b2b: Client, user: Account, body: dict[str, object]) -> None:
+    hook = f"/v1/webhooks/{_create(b2b, user, 'https://hooks.example.com/in')['id']}"
+    refused = b2b.request("PATCH", hook, headers=user.bearer(), body=body)
+    assert refused.status == 422, refused.body
+    assert refused.json()["errors"][0]["loc"] == ["body", next(iter(body))]
+    assert b2b.get(hook, headers=user.bearer()).json()["active"] is True  # nothing changed
+
+
 @pytest.mark.parametrize(
     ("url", "why"),
     [
