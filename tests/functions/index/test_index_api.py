@@ -306,6 +306,19 @@ def test_a_new_compute_changes_the_etag(api: Client, reader: Account) -> None:
     ) > date.today() - timedelta(days=10)
 
 
+def test_benchmark_series_starts_with_the_index_when_asked_from_earlier(api: Client, reader: Account) -> None:
+    # A start before the base date gave the benchmark's warm-up closes too, normalised to 100 on its own first
+    # close, so an overlay with the index (100 on the base date) compared two different bases.
+    history = get(api, reader, "/v1/index/history").json()
+    base = date.fromisoformat(history["base_date"])
+    early = (base - timedelta(days=30)).isoformat()
+    series = get(api, reader, "/v1/benchmark/series", f"start={early}").json()
+    everything = get(api, reader, "/v1/benchmark/series").json()
+    assert series["items"][0]["date"] == history["base_date"] and series["items"][0]["value"] == 100.0
+    assert series["items"] == everything["items"]
+    assert [i["date"] for i in series["items"]] == [i["date"] for i in history["items"]]
+
+
 @pytest.mark.parametrize("path", ["/v1/index/history", "/v1/benchmark/series"])
 def test_series_pages_cover_every_day_once(api: Client, reader: Account, path: str) -> None:
     everything = get(api, reader, path).json()
