@@ -319,6 +319,18 @@ def test_benchmark_series_starts_with_the_index_when_asked_from_earlier(api: Cli
     assert [i["date"] for i in series["items"]] == [i["date"] for i in history["items"]]
 
 
+def test_benchmark_series_ends_with_the_index_when_newer_closes_are_stored(api: Client, reader: Account) -> None:
+    # Prices refreshed, compute not yet run: a close after the index's last date is not beside any index value.
+    last = date.fromisoformat(get(api, reader, "/v1/index/history").json()["items"][-1]["date"])
+    with UnitOfWork() as uow:
+        spx = uow.session.scalars(select(Asset.id).where(Asset.symbol == "SPX")).one()
+        bar = {"open": Decimal(100), "high": Decimal(100), "low": Decimal(100), "close": Decimal(100), "volume": 1}
+        uow.session.add(DailyPrice(asset_id=spx, date=last + timedelta(days=1), source="test", **bar))
+    later = (last + timedelta(days=5)).isoformat()
+    series = get(api, reader, "/v1/benchmark/series", f"end={later}").json()
+    assert series["items"][-1]["date"] == last.isoformat()
+
+
 @pytest.mark.parametrize("path", ["/v1/index/history", "/v1/benchmark/series"])
 def test_series_pages_cover_every_day_once(api: Client, reader: Account, path: str) -> None:
     everything = get(api, reader, path).json()
