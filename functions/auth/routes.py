@@ -47,7 +47,9 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
     responses={
         422: {
             "description": "Invalid body. Also when the password breaks the policy beyond its length: it contains "
-            "the e-mail address, is a common password, or uses fewer than 5 different characters."
+            "the e-mail address, is a common password, or uses fewer than 5 different characters; or when the "
+            "address, though well-formed, cannot receive mail: a special-use or reserved domain (`.test`, "
+            "`.invalid`, `.local`, `.localhost`, ...) or a domain without a period."
         }
     },
 )

@@ -12,6 +12,7 @@ from autoindex.index.schemas import (
     AllocationsRead,
     BenchmarkCompare,
     BenchmarkSeries,
+    BenchmarkSeriesQuery,
     CompareQuery,
     CurrencyList,
     HistoryQuery,
@@ -121,10 +122,12 @@ async def currencies(_: ReaderPrincipal, uow: ReadUowDep, request: Request) -> R
 
 @router.get("/v1/benchmark/series", response_model=BenchmarkSeries, responses={**_OK, **_OUTSIDE_DATA})
 async def benchmark_series(
-    query: Annotated[SeriesQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
+    query: Annotated[BenchmarkSeriesQuery, Query()], _: ReaderPrincipal, uow: ReadUowDep, request: Request
 ) -> Response:
-    """The benchmark's closes, normalised to 100 at the first date."""
-    return cached_json(request, index_read.benchmark_series(uow=uow, query=query))
+    """The benchmark the served strategy measures itself against (its blend, or the benchmark asset; for
+    `return_type=total` the total-return benchmark when one is set), the same one `/v1/benchmark/compare`
+    measures, on every index date of the range, normalised to 100 at the first."""
+    return cached_json(request, index_analytics.benchmark_series(uow=uow, query=query))
 
 
 @router.get("/v1/benchmark/compare", response_model=BenchmarkCompare, responses={**_OK, **_TOO_SHORT})

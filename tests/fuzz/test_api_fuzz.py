@@ -71,6 +71,14 @@ PASSWORD_POLICY = Refusal(
     r"must not contain the e-mail address|is too common|must use at least \d+ different characters",
     "is a common password",
 )
+# An address `format: email` admits but no mail reaches (email-validator): a special-use or reserved domain
+# (RFC 6761: .test, .invalid, .local, ...) or a domain without a period.
+EMAIL_DOMAIN = Refusal(
+    422,
+    r"value is not a valid email address: The part after the @-sign is "
+    r"(a special-use or reserved name|not valid\. It should have a period)",
+    "a special-use or reserved domain",
+)
 # The blend's weights sum to 1, a benchmark blend's too and names each asset once: rules across fields.
 BLEND = Refusal(422, r"must sum to 1|benchmark_blend names an asset twice", "do not sum to 1")
 # A benchmark blend's symbols must be stored, active assets with prices: the database decides.
@@ -116,7 +124,7 @@ REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "POST /v1/index/simulate": (SIMULATION, YEARS),
     # Writes whose rules span fields or stored data.
     "PUT /v1/admin/universe/{symbol}": (NEW_ASSET,),
-    "POST /v1/auth/register": (PASSWORD_POLICY,),
+    "POST /v1/auth/register": (PASSWORD_POLICY, EMAIL_DOMAIN),
     "PUT /v1/strategy/config": (BLEND, BENCHMARK_ASSET),
     "POST /v1/backtests": (BACKTEST, YEARS),
 }

@@ -30,7 +30,6 @@ from autoindex.index.schemas import (
     Allocation,
     AllocationQuery,
     AllocationsRead,
-    BenchmarkSeries,
     Currency,
     CurrencyList,
     Disclosure,
@@ -46,6 +45,8 @@ from autoindex.index.schemas import (
 from autoindex.market.models import Asset, DailyPrice
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from pydantic import BaseModel
     from sqlalchemy.orm import Session
 
@@ -144,7 +145,7 @@ def load_current(uow: UnitOfWork) -> tuple[str, BaseModel]:
         )
 
 
-def _page(items: list[dict[str, Any]], query: SeriesQuery) -> tuple[list[dict[str, Any]], str | None]:
+def page_of_series(items: list[dict[str, Any]], query: SeriesQuery) -> tuple[list[dict[str, Any]], str | None]:
     """The page of a date-ordered series after the cursor's day, and the cursor to the next page."""
     if query.cursor:
         after = pagination.decode_date_cursor("d", query.cursor).isoformat()
@@ -173,7 +174,7 @@ def load_history(uow: UnitOfWork, query: HistoryQuery) -> tuple[str, BaseModel]:
             # In the order asked: the CSV export's columns follow the keys (docs/exports.md).
             items.append({"date": day.isoformat(), **{column: figures[column] for column in query.columns}})
         previous = value
-    page, next_cursor = _page(items, query)
+    page, next_cursor = page_of_series(items, query)
     return read_cache.version_token(pub.data_version, pub.updated_at), IndexHistory(
         strategy_version=pub.strategy_version,
         data_source=source,
@@ -248,33 +249,25 @@ def benchmark_asset(session: Session) -> Asset:
     return found
 
 
-def load_benchmark_series(uow: UnitOfWork, query: SeriesQuery) -> tuple[str, BaseModel]:
-    with snapshot(uow) as (session, pub):
-        assert pub.strategy_version is not None and pub.as_of is not None
-        asset = benchmark_asset(session)
-        base = session.scalar(select(func.min(Value.date)).where(Value.strategy_version == pub.strategy_version))
-        assert base is not None
-        check_overlap(query.start, query.end, base, pub.as_of)
-        # Within the index data, like the history it is drawn beside: a start before the base date would
-        # add the warm-up closes and put the benchmark's 100 on another day than the index's.
-        rows = session.execute(
-            select(DailyPrice.date, DailyPrice.close)
-            .where(
-                DailyPrice.asset_id == asset.id,
-                DailyPrice.date >= max(query.start or base, base),
-                DailyPrice.date <= min(query.end or pub.as_of, pub.as_of),
-            )
-            .order_by(DailyPrice.date)
-        ).all()
-        first = float(rows[0][1]) if rows else 1.0
-        items = [
-            {"date": d.isoformat(), "close": format(c.normalize(), "f"), "value": float(c) / first * 100.0}
-            for d, c in rows
-        ]
-        page, next_cursor = _page(items, query)
-        return read_cache.version_token(pub.data_version, pub.updated_at), BenchmarkSeries(
-            symbol=asset.symbol, items=page, next_cursor=next_cursor
-        )
+def closes_in_force(session: Session, symbol: str, days: list[date]) -> list[Decimal]:
+    """The asset's last close on or before each of ``days`` (ascending), exactly as stored.
+
+    The caller knows every day has one (the benchmark's values on those days were found the same way).
+    """
+    rows = session.execute(
+        select(DailyPrice.date, DailyPrice.close)
+        .join(Asset, Asset.id == DailyPrice.asset_id)
+        .where(Asset.symbol == symbol, DailyPrice.date <= days[-1])
+        .order_by(DailyPrice.date)
+    ).all()
+    out: list[Decimal] = []
+    position = -1
+    for day in days:
+        while position + 1 < len(rows) and rows[position + 1][0] <= day:
+            position += 1
+        assert position >= 0, f"{symbol} has no close on or before {day}"  # the same snapshot found one
+        out.append(rows[position][1])
+    return out
 
 
 def load_risk_metrics(uow: UnitOfWork, query: RiskMetricsQuery) -> tuple[str, BaseModel]:
@@ -323,7 +316,7 @@ def load_rebalances(uow: UnitOfWork, query: SeriesQuery) -> tuple[str, BaseModel
             ).model_dump(mode="json")
             for r in rows
         ]
-        page, next_cursor = _page(items, query)
+        page, next_cursor = page_of_series(items, query)
         return read_cache.version_token(pub.data_version, pub.updated_at), RebalanceList(
             strategy_version=pub.strategy_version,
             items=[RebalanceRead.model_validate(i) for i in page],

@@ -47,13 +47,6 @@ def currencies(*, uow: UnitOfWork) -> read_cache.CachedBody:
     return read_cache.read_through("currencies", {}, lambda: _queries().load_currencies(uow))
 
 
-def benchmark_series(*, uow: UnitOfWork, query: SeriesQuery) -> read_cache.CachedBody:
-    """The benchmark's closes over the range, normalised with the index."""
-    return read_cache.read_through(
-        "benchmark.series", query.model_dump(mode="json"), lambda: _queries().load_benchmark_series(uow, query)
-    )
-
-
 def risk_metrics(*, uow: UnitOfWork, query: RiskMetricsQuery) -> read_cache.CachedBody:
     """The stored risk metrics (latest, by period, and the rolling window asked for)."""
     return read_cache.read_through(

@@ -159,7 +159,12 @@ class IndexHistory(BaseModel):
     data_source: str | None = data_source_field()
     return_type: ReturnType = Field("price", description=RETURN_TYPE_DOC)
     base_date: dt.date
-    items: list[dict[str, Any]]  # date plus the requested fields
+    items: list[dict[str, Any]] = Field(
+        description="Each date with the fields asked for, in the order asked: `value` (the index level, 100 on "
+        "`base_date`, whatever the range), `daily_return` (against the previous index date, also before the "
+        "range) and `drawdown` (from the highest value since `base_date`, not since the range's start), so "
+        "every page and range agrees with the whole series."
+    )
     next_cursor: str | None = Field(
         None, description="Pass as `cursor` for the days after this page; null on the last."
     )
@@ -189,10 +194,28 @@ class CurrencyList(BaseModel):
     items: list[Currency]
 
 
+class BenchmarkSeriesPoint(BaseModel):
+    date: dt.date
+    value: float = Field(description="The benchmark normalised to 100 on the first date of the range.")
+    close: str | None = Field(
+        description="The benchmark asset's close in force on the date (decimal string): its last close on or "
+        "before it. Null when the benchmark is not one asset's closes: a blend, or a total-return benchmark."
+    )
+
+
+class BenchmarkSeriesQuery(SeriesQuery):
+    return_type: ReturnType = return_type_param()
+
+
 class BenchmarkSeries(BaseModel):
-    symbol: str
+    """The served strategy's benchmark on every index date of the range: the one compare measures against."""
+
+    benchmark: str = Field(description="Its name: the benchmark asset's symbol, or the blend it is.")
+    symbol: str | None = Field(description="The one stored asset it is; null for a blend.")
+    return_type: ReturnType = Field("price", description=RETURN_TYPE_DOC)
+    benchmark_return_type: ReturnType = Field("price", description=BENCHMARK_TYPE_DOC)
     base: Literal[100] = 100
-    items: list[dict[str, Any]]  # date, close (decimal string) and value normalised to 100
+    items: list[BenchmarkSeriesPoint]
     next_cursor: str | None = Field(
         None, description="Pass as `cursor` for the days after this page; null on the last."
     )

@@ -8,7 +8,13 @@ from autoindex.db.uow import UnitOfWork
 from autoindex.index import analytics as index_analytics
 from autoindex.index import read as index_read
 from autoindex.index import read_cache
-from autoindex.index.schemas import AllocationQuery, CompareQuery, HistoryQuery, RiskMetricsQuery, SeriesQuery
+from autoindex.index.schemas import (
+    AllocationQuery,
+    BenchmarkSeriesQuery,
+    CompareQuery,
+    HistoryQuery,
+    RiskMetricsQuery,
+)
 from autoindex.observability import add_metric, logger
 
 
@@ -21,7 +27,7 @@ def _default_reads() -> list[tuple[str, Callable[[], read_cache.CachedBody]]]:
         ("index.history", lambda: index_read.history(uow=read(), query=HistoryQuery())),
         ("index.allocations", lambda: index_read.allocations(uow=read(), query=AllocationQuery())),
         ("currencies", lambda: index_read.currencies(uow=read())),
-        ("benchmark.series", lambda: index_read.benchmark_series(uow=read(), query=SeriesQuery())),
+        ("benchmark.series", lambda: index_analytics.benchmark_series(uow=read(), query=BenchmarkSeriesQuery())),
         ("benchmark.compare", lambda: index_analytics.compare(uow=read(), query=CompareQuery())),
         ("strategy.risk_metrics.30", lambda: index_read.risk_metrics(uow=read(), query=RiskMetricsQuery(window=30))),
         ("strategy.risk_metrics.90", lambda: index_read.risk_metrics(uow=read(), query=RiskMetricsQuery(window=90))),

@@ -57,6 +57,15 @@ def test_password_containing_the_email_is_refused(auth: Client) -> None:
     assert "e-mail" in result.json()["detail"]
 
 
+@pytest.mark.parametrize("email", ["ada@mail.test", "ada@example.invalid", "ada@printer.local", "ada@localhost"])
+def test_an_address_no_mail_reaches_is_a_422_saying_why(auth: Client, email: str) -> None:
+    result = auth.post("/v1/auth/register", body={"email": email, "password": GOOD_PASSWORD})
+    assert result.status == 422, result.body
+    error = result.json()["errors"][0]
+    assert error["loc"] == ["body", "email"]
+    assert "special-use or reserved name" in error["msg"] or "should have a period" in error["msg"]
+
+
 @pytest.mark.parametrize("extra", [{"role": "admin"}, {"is_admin": True}])
 def test_mass_assignment_is_refused(auth: Client, extra: dict[str, object]) -> None:
     result = auth.post("/v1/auth/register", body={"email": new_email(), "password": GOOD_PASSWORD, **extra})

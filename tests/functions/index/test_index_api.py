@@ -255,6 +255,71 @@ def test_total_return_is_served_beside_price_return(api: Client, reader: Account
         run_compute(uow=UnitOfWork(), trigger="cli", full=True)
 
 
+def _closes_in_force(symbol: str, days: list[date]) -> list[Decimal]:
+    """Independently of the read: the last stored close on or before each day."""
+    with UnitOfWork(read_only=True) as uow:
+        asset = uow.session.scalars(select(Asset.id).where(Asset.symbol == symbol)).one()
+        found = uow.session.execute(select(DailyPrice.date, DailyPrice.close).where(DailyPrice.asset_id == asset))
+        rows = {d: c for d, c in found}
+    out: list[Decimal] = []
+    for day in days:
+        out.append(rows[max(d for d in rows if d <= day)])
+    return out
+
+
+def test_the_benchmark_series_is_the_benchmark_assets_closes_on_the_index_dates(api: Client, reader: Account) -> None:
+    history = get(api, reader, "/v1/index/history").json()
+    days = [date.fromisoformat(i["date"]) for i in history["items"]]
+    series = get(api, reader, "/v1/benchmark/series").json()
+    assert series["benchmark"] == series["symbol"] == "SPX"
+    assert (series["return_type"], series["benchmark_return_type"]) == ("price", "price")
+    closes = _closes_in_force("SPX", days)
+    assert [i["date"] for i in series["items"]] == [d.isoformat() for d in days]
+    assert [Decimal(i["close"]) for i in series["items"]] == closes
+    normalised = [float(c / closes[0] * 100) for c in closes]
+    assert [i["value"] for i in series["items"]] == pytest.approx(normalised, rel=1e-12)
+    # A total-return index without a TOTAL_RETURN_BENCHMARK is measured against SPX's closes, and says so.
+    total = get(api, reader, "/v1/benchmark/series", "return_type=total").json()
+    assert (total["return_type"], total["benchmark_return_type"]) == ("total", "price")
+    assert total["items"] == series["items"]
+
+
+def test_the_total_return_benchmark_series_reinvests_its_dividends(
+    api: Client, reader: Account, fresh_settings: pytest.MonkeyPatch
+) -> None:
+    fresh_settings.setenv("TOTAL_RETURN_BENCHMARK", "AAPL")
+    dates, _ = stored_values(1)
+    day = dates[-20]
+    (close,) = _closes_in_force("AAPL", [day])
+    previous = _set_aapl_dividend(day, close / 20)
+    run_compute(uow=UnitOfWork(), trigger="cli")  # a new data version: nothing read before is served
+    try:
+        series = get(api, reader, "/v1/benchmark/series", "return_type=total").json()
+        compare = get(api, reader, "/v1/benchmark/compare", "return_type=total").json()
+        assert series["benchmark"] == compare["benchmark"] == "AAPL" and series["symbol"] == "AAPL"
+        assert series["benchmark_return_type"] == compare["benchmark_return_type"] == "total"
+        assert all(i["close"] is None for i in series["items"])  # a total-return level is not a close
+        # By hand: each day's growth is (close + what went ex since the previous date) / the previous close.
+        closes = [float(c) for c in _closes_in_force("AAPL", dates)]
+        with UnitOfWork(read_only=True) as uow:
+            aapl = uow.session.scalars(select(Asset.id).where(Asset.symbol == "AAPL")).one()
+            found = uow.session.execute(
+                select(AssetDividend.ex_date, AssetDividend.amount).where(AssetDividend.asset_id == aapl)
+            )
+            dividends = {ex: float(amount) for ex, amount in found}
+        expected = [100.0]
+        for t in range(1, len(dates)):
+            paid = sum(amount for ex, amount in dividends.items() if dates[t - 1] < ex <= dates[t])
+            expected.append(expected[-1] * (closes[t] + paid) / closes[t - 1])
+        assert dividends[day] == float(close / 20)
+        assert [i["value"] for i in series["items"]] == pytest.approx(expected, rel=1e-12)
+        total_return = series["items"][-1]["value"] / 100.0 - 1
+        assert total_return == pytest.approx(compare["benchmark_metrics"]["total_return"], rel=1e-12)
+    finally:
+        _set_aapl_dividend(day, previous)
+        run_compute(uow=UnitOfWork(), trigger="cli", full=True)
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -162,6 +162,57 @@ def test_a_blended_benchmark_is_versioned_with_the_strategy_and_named_in_compare
     assert compare["benchmark_metrics"]["total_return"] == pytest.approx(total, rel=1e-9)
 
 
+def _monthly_blend_reference(
+    days: list[Any], closes: dict[str, dict[Any, float]], weights: dict[str, float]
+) -> list[float]:
+    """A 60/40-style blend by hand: units bought at the first close, bought back to the weights at the close of
+    each month's first trading day; a close carried forward over a day the asset did not trade."""
+    last: dict[str, float] = {}
+    values: list[float] = []
+    units: dict[str, float] = {}
+    for t, day in enumerate(days):
+        for symbol, by_day in closes.items():
+            last[symbol] = by_day.get(day, last.get(symbol, float("nan")))
+        if t == 0:
+            units = {s: 100.0 * w / last[s] for s, w in weights.items()}
+        value = sum(units[s] * last[s] for s in weights)
+        values.append(value)
+        if t > 0 and day.month != days[t - 1].month:
+            units = {s: value * w / last[s] for s, w in weights.items()}
+    return values
+
+
+def test_the_benchmark_series_is_the_blend_compare_measures(
+    api: Client, admin: Account, reader: Account, seeded: RecordingDispatcher
+) -> None:
+    from datetime import date
+
+    from tests.integration.compute.seeding import closes_matrix
+
+    blend = [{"symbol": "SPX", "weight": 0.6}, {"symbol": "MSFT", "weight": 0.4}]
+    result = put(api, admin, {"params": {**NEW_PARAMS, "benchmark_blend": blend}, "reason": "a 60/40 benchmark"})
+    assert result.status == 202, result.body
+    assert seeded.drain(60)
+    index_api = Client(function_handler("index"))
+    history = index_api.get("/v1/index/history", headers=reader.bearer()).json()
+    days = [date.fromisoformat(item["date"]) for item in history["items"]]
+    series = index_api.get("/v1/benchmark/series", headers=reader.bearer()).json()
+    compare = index_api.get("/v1/benchmark/compare", headers=reader.bearer()).json()
+    # The series an overlay draws is the benchmark compare measures, named alike, on the index's own dates.
+    assert series["benchmark"] == compare["benchmark"] == "60% SPX / 40% MSFT (monthly)"
+    assert series["symbol"] is None and all(item["close"] is None for item in series["items"])
+    assert [date.fromisoformat(item["date"]) for item in series["items"]] == days
+    values = [item["value"] for item in series["items"]]
+    assert values[-1] / values[0] - 1 == pytest.approx(compare["benchmark_metrics"]["total_return"], rel=1e-12)
+    all_days, matrix = closes_matrix(("SPX", "MSFT"))
+    closes = {
+        symbol: {d: float(c) for d, c in zip(all_days, matrix[:, j], strict=True) if c == c}
+        for j, symbol in enumerate(("SPX", "MSFT"))
+    }
+    expected = _monthly_blend_reference(days, closes, {"SPX": 0.6, "MSFT": 0.4})
+    assert values == pytest.approx(expected, rel=1e-12)  # to the last bit but for summation order
+
+
 @pytest.mark.parametrize("symbol", ["ZZZZ", "NOPRICES"])
 def test_a_benchmark_blend_of_an_unusable_asset_is_refused_when_saved(
     api: Client, admin: Account, reader: Account, symbol: str

@@ -16,7 +16,7 @@ interface History {
   items: HistoryItem[];
 }
 interface BenchmarkSeries {
-  symbol: string;
+  benchmark: string; // the asset's symbol, or the blend the strategy names
   items: { date: string; value: number }[];
 }
 export interface PeriodMetrics {
@@ -78,7 +78,7 @@ function performanceCharts(history: History, bench: BenchmarkSeries): HTMLElemen
       times,
       series: [
         { label: "Index", values: history.items.map((i) => i.value) },
-        { label: bench.symbol, values: benchValues },
+        { label: bench.benchmark, values: benchValues },
       ],
     });
     lineChart(drawdown, {
@@ -88,7 +88,7 @@ function performanceCharts(history: History, bench: BenchmarkSeries): HTMLElemen
       height: 200,
       series: [
         { label: "Index", values: history.items.map((i) => i.drawdown ?? null), fill: true },
-        { label: bench.symbol, values: drawdowns(benchValues) },
+        { label: bench.benchmark, values: drawdowns(benchValues) },
       ],
     });
     document.dispatchEvent(new CustomEvent("chart-drawn", { detail: "performance" }));
@@ -185,7 +185,7 @@ export function indexPage(main: HTMLElement): void {
     const kind = `return_type=${returnType}`;
     // All four requests go out at once; each section draws as soon as its own data is in.
     const history = get<History>(`/v1/index/history?fields=value,drawdown&${kind}`);
-    const bench = get<BenchmarkSeries>("/v1/benchmark/series");
+    const bench = get<BenchmarkSeries>(`/v1/benchmark/series?${kind}`);
     const short = get<RiskMetrics>(`/v1/strategy/risk-metrics?window=30&${kind}`);
     const long = get<RiskMetrics>(`/v1/strategy/risk-metrics?window=90&${kind}`);
     void load(summary, () => history, (hist) => {
