@@ -25,7 +25,7 @@ from autoindex.webhooks.schemas import (
     WebhookRead,
     WebhookUpdate,
 )
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 router = APIRouter(prefix="/v1")
 # Granted with the read scope (API keys) and to every account's own token.
@@ -37,20 +37,37 @@ BacktesterPrincipal = Annotated[Principal, Depends(require_scope("backtest"))]
     status_code=status.HTTP_202_ACCEPTED,
     tags=["backtests"],
     responses={
+        409: {
+            "description": "The `Idempotency-Key` named a backtest its owner has since deleted: nothing is run "
+            "again or counted; send a new key to run it again."
+        },
         422: {
-            "description": "Invalid body. Also, by rules across fields or resources: a symbol not in the live "
-            "universe; `strategy` parameters that, merged with the live ones, break a rule across fields (the "
+            "description": "Invalid body or header. Also, by rules across fields or resources: a symbol not in the "
+            "live universe; `strategy` parameters that, merged with the live ones, break a rule across fields (the "
             "blend weights sum to 1); `start` after `end` or more than BACKTEST_MAX_RANGE_DAYS before it; more "
-            "symbols than BACKTEST_MAX_ASSETS where a deploy lowers it."
+            "symbols than BACKTEST_MAX_ASSETS where a deploy lowers it; an `Idempotency-Key` the caller already "
+            "used for a backtest with another body (stored data decides): a key names one request, so send a new key."
         },
         429: {"description": "Too many running, or the daily quota is used up"},
     },
 )
 def create_backtest(
-    body: BacktestCreate, principal: BacktesterPrincipal, uow: UowDep, response: Response
+    body: BacktestCreate,
+    principal: BacktesterPrincipal,
+    uow: UowDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=100,
+            pattern=r"^[\w.:-]+$",
+            description="Names this request for BACKTEST_IDEMPOTENCY_HOURS (24): the same key and body again "
+            "answer the same backtest (`joined: true`), with no second run or quota unit.",
+        ),
+    ] = None,
 ) -> BacktestAccepted:
     """Queue a backtest of the given parameters; follow ``Location`` for its progress and result."""
-    accepted = backtests.submit(uow=uow, principal=principal, body=body)
+    accepted = backtests.submit(uow=uow, principal=principal, body=body, idempotency_key=idempotency_key)
     response.headers["Location"] = f"/v1/backtests/{accepted.id}"
     return accepted
 

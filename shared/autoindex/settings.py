@@ -237,6 +237,8 @@ class Settings(BaseSettings):
     backtest_max_assets: Annotated[int, Field(ge=1, le=500)] = 50
     backtest_max_concurrent_per_key: Annotated[int, Field(ge=1, le=100)] = 2
     backtest_daily_quota: Annotated[int, Field(ge=1, le=100_000)] = 100
+    # How long an Idempotency-Key names the backtest it created (Stripe keeps keys 24 hours).
+    backtest_idempotency_hours: Annotated[int, Field(ge=1, le=2_160)] = 24
     # CSV exports with more rows than this go to EXPORT_BUCKET and are answered 303 to a presigned URL.
     export_inline_max_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 5_000
     export_url_ttl_s: Annotated[int, Field(ge=60, le=604_800)] = 900

@@ -92,6 +92,8 @@ BACKTEST = Refusal(
     r"|^at most \d+ symbols",
     "not in the live universe",
 )
+# An Idempotency-Key names one backtest: the caller's key sent with another body is refused, not answered.
+BACKTEST_KEY = Refusal(422, r"^This Idempotency-Key was used for a backtest with another body", "another body")
 # A simulation: its range, the index's dates, a currency with stored rates and its minor units (ISO 4217).
 SIMULATION = Refusal(
     422,
@@ -126,7 +128,7 @@ REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "PUT /v1/admin/universe/{symbol}": (NEW_ASSET,),
     "POST /v1/auth/register": (PASSWORD_POLICY, EMAIL_DOMAIN),
     "PUT /v1/strategy/config": (BLEND, BENCHMARK_ASSET),
-    "POST /v1/backtests": (BACKTEST, YEARS),
+    "POST /v1/backtests": (BACKTEST, BACKTEST_KEY, YEARS),
 }
 # Statuses positive data may get anywhere (schemathesis' defaults): success, auth, not found, conflict, rate limit.
 _ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]

@@ -31,9 +31,15 @@ class Backtest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The owner's Idempotency-Key and a hash of the body it came with: the same key names this backtest,
+    # for BACKTEST_IDEMPOTENCY_HOURS after it was created; kept when it is deleted (a replay then says so).
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_backtests_user_id_created_at", "user_id", "created_at"),
         Index("ix_backtests_caller_created_at", "caller", "created_at"),
         Index("ix_backtests_cache_key", "cache_key"),
+        # One backtest per key and owner, whoever of the owner's API keys or tokens sent it, even at once.
+        Index("uq_backtests_user_id_idempotency_key", "user_id", "idempotency_key", unique=True),
     )

@@ -47,6 +47,12 @@ def finished_with(session: Session, cache_key: str) -> Backtest | None:
     return session.scalars(query.order_by(Backtest.created_at).limit(1)).first()
 
 
+def keyed(session: Session, user_id: uuid.UUID, idempotency_key: str) -> Backtest | None:
+    """The backtest the owner's Idempotency-Key created, deleted or not, of any age."""
+    query = select(Backtest).where(Backtest.user_id == user_id, Backtest.idempotency_key == idempotency_key)
+    return session.scalars(query).one_or_none()
+
+
 def owned(session: Session, backtest_id: uuid.UUID, user_id: uuid.UUID) -> Backtest | None:
     query = select(Backtest).where(Backtest.id == backtest_id, Backtest.user_id == user_id)
     return session.scalars(query).first()

@@ -107,6 +107,9 @@ class BacktestAccepted(BaseModel):
     id: uuid.UUID
     status: Status
     cached: bool = Field(description="Answered from an identical earlier backtest on the same data version.")
+    joined: bool = Field(
+        description="True when this Idempotency-Key had already created the backtest: nothing queued or counted again."
+    )
 
 
 class SeriesPoint(BaseModel):

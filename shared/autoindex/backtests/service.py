@@ -12,6 +12,8 @@ import uuid
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import IntegrityError
+
 from autoindex.backtests import queries as repo
 from autoindex.backtests.models import Backtest
 from autoindex.backtests.schemas import (
@@ -22,13 +24,15 @@ from autoindex.backtests.schemas import (
     BacktestSummary,
     resolve_params,
 )
-from autoindex.errors import NotFound, RateLimited, ValidationFailed
+from autoindex.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from autoindex.events import transport
 from autoindex.events.names import EventName
 from autoindex.pagination import decode_moment_id_cursor, encode_cursor
 from autoindex.settings import get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from autoindex.db.uow import UnitOfWork
     from autoindex.identity.principal import Principal
 
@@ -53,7 +57,58 @@ def _midnight_after(now: datetime) -> datetime:
     return datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=UTC)
 
 
-def submit(*, uow: UnitOfWork, principal: Principal, body: BacktestCreate) -> BacktestAccepted:
+def request_hash(body: BacktestCreate) -> str:
+    """The body as the schema read it (defaults filled, symbols sorted): equal bodies hash equal."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def submit(
+    *, uow: UnitOfWork, principal: Principal, body: BacktestCreate, idempotency_key: str | None = None
+) -> BacktestAccepted:
+    """Queue (or answer from the cache) one backtest; with an ``Idempotency-Key``, at most one per key.
+
+    A key the owner used within BACKTEST_IDEMPOTENCY_HOURS answers its backtest again (``joined``),
+    before any limit is counted: no second row, quota unit or job. Two requests with one key at once:
+    the same caller's wait on its lock and the second finds the first's row; another caller of the same
+    owner (a second API key) meets the unique index, and is answered as a replay once the first commits.
+    """
+    fingerprint = request_hash(body) if idempotency_key is not None else None
+    try:
+        return _submit(uow=uow, principal=principal, body=body, key=idempotency_key, fingerprint=fingerprint)
+    except IntegrityError:
+        if idempotency_key is None or fingerprint is None:
+            raise
+        with uow:  # the other request committed its row with this key: answer as it did
+            found = _live_keyed(uow.session, principal.user_id, idempotency_key, datetime.now(UTC))
+            if found is None:
+                raise
+            return _replay(found, fingerprint)
+
+
+def _live_keyed(session: Session, user_id: uuid.UUID, key: str, now: datetime) -> Backtest | None:
+    """The backtest the key names, or None; a key older than the window is released for a new backtest."""
+    found = repo.keyed(session, user_id, key)
+    if found is None:
+        return None
+    if found.created_at >= now - timedelta(hours=get_settings().backtest_idempotency_hours):
+        return found
+    found.idempotency_key = None
+    session.flush()  # released before this request's row takes the key
+    return None
+
+
+def _replay(found: Backtest, fingerprint: str) -> BacktestAccepted:
+    if found.request_hash != fingerprint:
+        raise ValidationFailed("This Idempotency-Key was used for a backtest with another body; use a new key.")
+    if found.status == "deleted":  # soft-deleted by its owner
+        raise Conflict("The backtest this Idempotency-Key created was deleted; use a new key to run it again.")
+    return BacktestAccepted(id=found.id, status=found.status, cached=found.cached, joined=True)
+
+
+def _submit(
+    *, uow: UnitOfWork, principal: Principal, body: BacktestCreate, key: str | None, fingerprint: str | None
+) -> BacktestAccepted:
     from autoindex.index import compute_inputs
     from autoindex.index.strategy import active_version
 
@@ -61,6 +116,13 @@ def submit(*, uow: UnitOfWork, principal: Principal, body: BacktestCreate) -> Ba
     now = datetime.now(UTC)
     caller = principal.rate_limit_identity
     with uow:
+        # Count-then-insert must be atomic per caller: held until this transaction commits the row. Taken
+        # first, so the same caller's second request with a key finds the first one's row.
+        repo.lock_caller(uow.session, caller)
+        if key is not None and fingerprint is not None:
+            found = _live_keyed(uow.session, principal.user_id, key, now)
+            if found is not None:
+                return _replay(found, fingerprint)
         try:
             strategy = resolve_params(dict(active_version(uow.session).params), body)
         except ValueError as exc:
@@ -78,22 +140,22 @@ def submit(*, uow: UnitOfWork, principal: Principal, body: BacktestCreate) -> Ba
             "return_type": body.return_type,
         }
         version = repo.data_version(uow.session)
-        key = cache_key(params, version)
+        cache = cache_key(params, version)
         day_start = datetime.combine(now.date(), time(0), tzinfo=UTC)
-        # Count-then-insert must be atomic per caller: held until this transaction commits the row.
-        repo.lock_caller(uow.session, caller)
         if repo.started_since(uow.session, caller, day_start) >= settings.backtest_daily_quota:
             wait = int((_midnight_after(now) - now).total_seconds()) + 1
             raise RateLimited("The daily backtest quota is used up.", headers={"Retry-After": str(wait)})
-        earlier = repo.finished_with(uow.session, key)
+        earlier = repo.finished_with(uow.session, cache)
         row = Backtest(
             id=uuid.uuid4(),
             user_id=principal.user_id,
             caller=caller,
             params=params,
             data_version=version,
-            cache_key=key,
+            cache_key=cache,
             created_at=now,
+            idempotency_key=key,
+            request_hash=fingerprint,
         )
         if earlier is not None:
             row.status, row.progress, row.cached, row.result = "succeeded", 1.0, True, earlier.result
@@ -107,7 +169,7 @@ def submit(*, uow: UnitOfWork, principal: Principal, body: BacktestCreate) -> Ba
             row.status, row.progress, row.cached = "queued", 0.0, False
         uow.session.add(row)
         uow.session.flush()
-        accepted = BacktestAccepted(id=row.id, status=row.status, cached=row.cached)
+        accepted = BacktestAccepted(id=row.id, status=row.status, cached=row.cached, joined=False)
     if accepted.cached:
         announce(row.id, row.user_id, "succeeded")
     else:

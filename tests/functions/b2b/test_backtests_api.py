@@ -130,7 +130,8 @@ def test_the_same_parameters_on_the_same_data_are_served_from_the_cache(
     body = {"strategy": {"momentum_lookback_days": 30}, "symbols": ["AAPL", "MSFT"]}
     first = run_backtest(api, seeded, user, body)
     again = api.post("/v1/backtests", headers=reader.bearer(), body=body)
-    assert again.status == 202 and again.json() == {"id": again.json()["id"], "status": "succeeded", "cached": True}
+    assert again.status == 202
+    assert again.json() == {"id": again.json()["id"], "status": "succeeded", "cached": True, "joined": False}
     second = api.get(f"/v1/backtests/{again.json()['id']}", headers=reader.bearer()).json()
     assert second["result"] == first["result"] and second["cached"] is True
     assert first["params"]["strategy"]["momentum_lookback_days"] == 30
