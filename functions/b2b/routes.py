@@ -38,8 +38,9 @@ BacktesterPrincipal = Annotated[Principal, Depends(require_scope("backtest"))]
     tags=["backtests"],
     responses={
         409: {
-            "description": "The `Idempotency-Key` named a backtest its owner has since deleted: nothing is run "
-            "again or counted; send a new key to run it again."
+            "description": "Conflict with the current state: no strategy version is active yet, or the "
+            "`Idempotency-Key` named a backtest its owner has since deleted (nothing is run again or counted; "
+            "send a new key to run it again)."
         },
         422: {
             "description": "Invalid body or header. Also, by rules across fields or resources: a symbol not in the "
