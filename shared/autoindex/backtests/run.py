@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import select
 
 from autoindex.backtests.models import Backtest
+from autoindex.backtests.queries import DELETED
 from autoindex.backtests.service import announce
 from autoindex.db.uow import UnitOfWork
 from autoindex.index import compute_inputs as inputs
@@ -59,11 +60,13 @@ def run(backtest_id: uuid.UUID) -> str:
     try:
         result = _report(backtest_id, params)
     except Exception as exc:
-        _finish(backtest_id, status="failed", error=_public_error(exc))
+        if not _finish(backtest_id, status="failed", error=_public_error(exc)):
+            return "skipped"
         logger.warning("backtest failed", extra={"backtest_id": str(backtest_id), "error": type(exc).__name__})
         announce(backtest_id, user_id, "failed")
         return "failed"
-    _finish(backtest_id, status="succeeded", result=result)
+    if not _finish(backtest_id, status="succeeded", result=result):
+        return "skipped"
     add_metric("BacktestsSucceeded", 1)
     announce(backtest_id, user_id, "succeeded")
     return "succeeded"
@@ -77,13 +80,15 @@ def _public_error(exc: Exception) -> str:
 
 def _finish(
     backtest_id: uuid.UUID, *, status: str, result: dict[str, Any] | None = None, error: str | None = None
-) -> None:
+) -> bool:
+    """Record the outcome; ``False`` (nothing written, nothing to announce) when its owner deleted it meanwhile."""
     with UnitOfWork() as uow:
         row = uow.session.get(Backtest, backtest_id, with_for_update=True)
-        if row is None:
-            return  # deleted by its owner while it ran
+        if row is None or row.status == DELETED:
+            return False
         row.status, row.result, row.error = status, result, error
         row.progress, row.finished_at = 1.0, datetime.now(UTC)
+        return True
 
 
 def _progress(backtest_id: uuid.UUID, value: float) -> None:
