@@ -55,7 +55,7 @@ SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, max_length=32)]
     responses={
         422: {
             "description": "Invalid parameters. Also when `since` is not before `until` (a bound across two "
-            "parameters, which a schema cannot state), or either lies outside the years 1900..9998 in UTC."
+            "parameters, which a schema cannot state)."
         }
     },
 )

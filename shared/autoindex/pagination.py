@@ -1,7 +1,7 @@
 """Opaque cursors for keyset pagination: a kind tag and the last key seen, URL-safe base64.
 
 A cursor comes back from the client, so it may be forged: every key it carries is checked against the
-column it will be compared with (an integer within the column's range, a bounded aware moment, a date),
+column it will be compared with (an integer within the column's range, a bounded aware moment, a bounded date),
 and anything else is the same 422 — never a database error or an OverflowError (a 500).
 """
 
@@ -13,7 +13,7 @@ import uuid
 from datetime import date, datetime
 
 from autoindex.errors import ValidationFailed
-from autoindex.moments import parse_moment
+from autoindex.moments import bounded_day, parse_moment
 
 # The largest key of an INTEGER and a BIGINT column (PostgreSQL refuses a larger literal with an error).
 INTEGER_MAX = 2**31 - 1
@@ -55,7 +55,7 @@ def decode_int_cursor(kind: str, cursor: str, *, max_value: int = BIGINT_MAX) ->
 
 def decode_date_cursor(kind: str, cursor: str) -> date:
     try:
-        return date.fromisoformat(decode_cursor(kind, cursor))
+        return bounded_day(date.fromisoformat(decode_cursor(kind, cursor)))
     except ValueError:
         raise _invalid() from None
 

@@ -61,8 +61,8 @@ INDEX_DATES = Refusal(
 
 # `since` before `until` on the audit trail: a bound across two parameters.
 SINCE_UNTIL = Refusal(422, r"since must be before until", "`since` is not before `until`")
-# A moment outside 1900..9998 in UTC (autoindex.moments): `format: date-time` cannot state a year range.
-MOMENT_YEARS = Refusal(422, r"must lie between the years 1900 and 9998", "outside the years 1900..9998")
+# A date or moment outside 1900..9998 (autoindex.moments): `format: date`/`date-time` cannot state a year range.
+YEARS = Refusal(422, r"must lie between the years 1900 and 9998", "outside the years 1900..9998")
 # A symbol not stored yet needs name, asset_type and currency; a stored one needs none (the database decides).
 NEW_ASSET = Refusal(422, r"^A new asset needs name, asset_type and currency\.$", "a new asset needs all three")
 # The password policy beyond length: the e-mail inside it, the common-password list, 5 distinct characters.
@@ -104,21 +104,21 @@ REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "GET /v1/strategy/config/history": (CURSOR,),
     "GET /v1/webhooks/{webhook_id}/deliveries": (CURSOR,),
     # The audit trail: a never-issued cursor, and `since` before `until`.
-    "GET /v1/admin/audit": (CURSOR, SINCE_UNTIL, MOMENT_YEARS),
+    "GET /v1/admin/audit": (CURSOR, SINCE_UNTIL, YEARS),
     # Dated reads: the two-field range; a keyset series also a never-issued cursor; the index's dates.
-    "GET /v1/assets/{symbol}/history": (CURSOR, RANGE),
-    "GET /v1/assets/{symbol}/prices": (CURSOR, RANGE),
-    "GET /v1/index/rebalances": (CURSOR, RANGE),
-    "GET /v1/benchmark/series": (CURSOR, RANGE, INDEX_DATES),
-    "GET /v1/index/history": (CURSOR, RANGE, INDEX_DATES),
-    "GET /v1/benchmark/compare": (RANGE, INDEX_DATES),
-    "GET /v1/index/allocations": (INDEX_DATES,),
-    "POST /v1/index/simulate": (SIMULATION,),
+    "GET /v1/assets/{symbol}/history": (CURSOR, RANGE, YEARS),
+    "GET /v1/assets/{symbol}/prices": (CURSOR, RANGE, YEARS),
+    "GET /v1/index/rebalances": (CURSOR, RANGE, YEARS),
+    "GET /v1/benchmark/series": (CURSOR, RANGE, INDEX_DATES, YEARS),
+    "GET /v1/index/history": (CURSOR, RANGE, INDEX_DATES, YEARS),
+    "GET /v1/benchmark/compare": (RANGE, INDEX_DATES, YEARS),
+    "GET /v1/index/allocations": (INDEX_DATES, YEARS),
+    "POST /v1/index/simulate": (SIMULATION, YEARS),
     # Writes whose rules span fields or stored data.
     "PUT /v1/admin/universe/{symbol}": (NEW_ASSET,),
     "POST /v1/auth/register": (PASSWORD_POLICY,),
     "PUT /v1/strategy/config": (BLEND, BENCHMARK_ASSET),
-    "POST /v1/backtests": (BACKTEST,),
+    "POST /v1/backtests": (BACKTEST, YEARS),
 }
 # Statuses positive data may get anywhere (schemathesis' defaults): success, auth, not found, conflict, rate limit.
 _ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
@@ -273,7 +273,7 @@ def test_every_operation_keeps_its_contract(case: Any, server: dict[str, str], c
 
 def test_every_refusal_of_valid_data_is_documented() -> None:
     # The run's exceptions are the document's: each listed operation documents its refusal beyond the generic
-    # words, and every keyset list (a `cursor` parameter) is listed with the cursor rule.
+    # words, and every keyset list (a `cursor` parameter) or dated read is listed with the cursor or years rule.
     document = SCHEMA.raw_schema
     for name, refusals in REFUSALS.items():
         method, path = name.split(" ", 1)
@@ -284,3 +284,5 @@ def test_every_refusal_of_valid_data_is_documented() -> None:
         for method, operation in operations.items():
             if any(p["name"] == "cursor" for p in operation.get("parameters", [])):
                 assert CURSOR in REFUSALS.get(f"{method.upper()} {path}", ()), (method, path)
+            if YEARS.documented in operation["responses"].get("422", {}).get("description", ""):
+                assert YEARS in REFUSALS.get(f"{method.upper()} {path}", ()), (method, path)

@@ -70,3 +70,13 @@ def test_any_date_is_kept_inside_the_years_or_a_value_error(day: date) -> None:
     else:
         with pytest.raises(ValueError, match="between the years"):
             bounded_day(day)
+
+
+@given(st.dates())
+def test_any_date_key_is_a_bounded_date_or_a_422(day: date) -> None:
+    cursor = pagination.encode_cursor("d", day.isoformat())
+    if MIN_YEAR <= day.year <= MAX_YEAR:
+        assert pagination.decode_date_cursor("d", cursor) == day
+    else:
+        with pytest.raises(ValidationFailed):
+            pagination.decode_date_cursor("d", cursor)

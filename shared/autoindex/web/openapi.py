@@ -119,10 +119,32 @@ RANGE_RULE = (
     "`start` after `end`, or a range wider than INDEX_MAX_RANGE_DAYS (11000 days by default), is a 422 naming "
     "the rule (one field cannot state a bound on two)."
 )
+# `format: date` / `date-time` cannot state a year range (autoindex.moments).
+YEARS_RULE = (
+    "A date or moment outside the years 1900..9998 (a moment in UTC) is a 422 naming the field (`must lie "
+    "between the years 1900 and 9998`): no stored close or event lies there."
+)
 _FASTAPI_422 = "Validation Error"
+_DATED = {"date", "date-time"}
 
 
-def _validation_description(operation: dict[str, Any], existing: dict[str, Any] | None) -> str:
+def _takes_dates(node: Any, components: dict[str, Any], seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a schema (its references followed) has a date or date-time anywhere in it."""
+    if isinstance(node, list):
+        return any(_takes_dates(item, components, seen) for item in node)
+    if not isinstance(node, dict):
+        return False
+    if node.get("format") in _DATED:
+        return True
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref not in seen:
+        return _takes_dates(components.get(ref.rsplit("/", 1)[-1]), components, seen | {ref})
+    return any(_takes_dates(value, components, seen) for key, value in node.items() if key != "$ref")
+
+
+def _validation_description(
+    operation: dict[str, Any], existing: dict[str, Any] | None, components: dict[str, Any]
+) -> str:
     """The 422's description: the generic one (or the route's own rule) plus the cross-field rules it meets."""
     declared = (existing or {}).get("description")
     parts = [declared if declared and declared != _FASTAPI_422 else _DESCRIPTIONS[422]]
@@ -131,12 +153,17 @@ def _validation_description(operation: dict[str, Any], existing: dict[str, Any] 
         parts.append(CURSOR_RULE)
     if {"start", "end"} <= names:
         parts.append(RANGE_RULE)
+    inputs = [p.get("schema") for p in operation.get("parameters", [])] + [operation.get("requestBody")]
+    if _takes_dates(inputs, components):
+        parts.append(YEARS_RULE)
     return "\n\n".join(parts)
 
 
-def _problem_response(status: int, existing: dict[str, Any] | None, operation: dict[str, Any]) -> dict[str, Any]:
+def _problem_response(
+    status: int, existing: dict[str, Any] | None, operation: dict[str, Any], components: dict[str, Any]
+) -> dict[str, Any]:
     if status == 422:
-        description = _validation_description(operation, existing)
+        description = _validation_description(operation, existing, components)
     else:
         description = (existing or {}).get("description") or _DESCRIPTIONS.get(status, "Error")
     response: dict[str, Any] = {
@@ -166,6 +193,7 @@ def problem_openapi(app: FastAPI, routers: Sequence[APIRouter], *, rate_limited:
         if isinstance(r, APIRoute)
         for m in r.methods or ()
     }
+    components = document.get("components", {}).get("schemas", {})
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             route = routes[(path, method)]
@@ -174,7 +202,7 @@ def problem_openapi(app: FastAPI, routers: Sequence[APIRouter], *, rate_limited:
                 operation["security"] = []  # reachable without credentials
             responses = operation.setdefault("responses", {})
             for status in sorted(_error_statuses(route, operation, rate_limited=rate_limited)):
-                responses[str(status)] = _problem_response(status, responses.get(str(status)), operation)
+                responses[str(status)] = _problem_response(status, responses.get(str(status)), operation, components)
             operation["responses"] = dict(sorted(responses.items()))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
