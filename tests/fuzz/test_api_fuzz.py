@@ -84,6 +84,8 @@ BACKTEST = Refusal(
     r"|^at most \d+ symbols",
     "not in the live universe",
 )
+# An Idempotency-Key names one request: the same key with another reason is refused, not joined.
+REBALANCE_KEY = Refusal(422, r"^This Idempotency-Key was used for a rebalance with another reason", "another reason")
 # A simulation: its range, the index's dates, a currency with stored rates and its minor units (ISO 4217).
 SIMULATION = Refusal(
     422,
@@ -116,6 +118,7 @@ REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "POST /v1/index/simulate": (SIMULATION, YEARS),
     # Writes whose rules span fields or stored data.
     "PUT /v1/admin/universe/{symbol}": (NEW_ASSET,),
+    "POST /v1/admin/rebalance": (REBALANCE_KEY,),
     "POST /v1/auth/register": (PASSWORD_POLICY,),
     "PUT /v1/strategy/config": (BLEND, BENCHMARK_ASSET),
     "POST /v1/backtests": (BACKTEST, YEARS),
