@@ -186,7 +186,7 @@ def _report(backtest_id: uuid.UUID, params: dict[str, Any]) -> dict[str, Any]:
         },
         "series": _series(days, values, live, bench),
         "allocations": _allocations(result, days[0]),
-        "notes": _notes(result),
+        "notes": _notes(result, days[0]),
     }
 
 
@@ -214,8 +214,25 @@ def _allocations(result: IndexResult, start: date) -> list[dict[str, Any]]:
     ]
 
 
-def _notes(result: IndexResult) -> list[str]:
+def _notes(result: IndexResult, start: date) -> list[str]:
     notes = [result.market_cap_note] if result.market_cap_note else []
     if result.skipped_rebalances:
         notes.append(f"{len(result.skipped_rebalances)} scheduled rebalances skipped: no asset was eligible")
+    return notes + _fallback_notes(result, start)
+
+
+def _fallback_notes(result: IndexResult, start: date) -> list[str]:
+    """The engine's other fallbacks in the reported rebalances: a client asking for a cap or a momentum
+    threshold that could not be met must not mistake the equal weights for the parameters' effect."""
+    reported = [r for r in result.rebalances if r.date > start] + [r for r in result.rebalances if r.date <= start][-1:]
+    capped = sum(r.decision.cap_relaxed for r in reported)
+    no_momentum = sum(r.decision.momentum_fallback for r in reported)
+    notes = []
+    if capped:
+        notes.append(f"too few eligible assets for the per-asset cap at {capped} rebalances: weights were equal")
+    if no_momentum:
+        notes.append(
+            f"no asset's momentum was above the threshold at {no_momentum} rebalances: "
+            "equal weights stood in for the momentum scheme"
+        )
     return notes

@@ -124,6 +124,18 @@ def test_an_equal_weight_backtest_matches_a_plain_reference(
         assert abs(point["value"] - reference[point["date"]]) <= 1e-9
 
 
+def test_the_notes_say_when_the_cap_or_the_momentum_threshold_could_not_be_met(
+    api: Client, seeded: RecordingDispatcher, user: Account
+) -> None:
+    # Two assets cannot both stay under a 20 % cap, and no momentum beats +1000 %: the engine falls back to
+    # equal weights, as the live index's rebalance notes say; the backtest said nothing of it.
+    strategy = {"max_weight_per_asset": 0.2, "momentum_drop_threshold": 10.0}
+    report = run_backtest(api, seeded, user, {"strategy": strategy})
+    assert all(set(a["weights"].values()) == {0.5} for a in report["result"]["allocations"])
+    notes = " | ".join(report["result"]["notes"])
+    assert "per-asset cap" in notes and "momentum" in notes, notes
+
+
 def test_the_same_parameters_on_the_same_data_are_served_from_the_cache(
     api: Client, seeded: RecordingDispatcher, user: Account, reader: Account
 ) -> None:
