@@ -129,7 +129,9 @@ class UniverseChange(BaseModel):
     # Strict like every body flag: JSON 0 or "no" is a mistake to name, not a value to guess at.
     in_universe: Annotated[bool, Field(strict=True)] = True
     is_benchmark: Annotated[bool, Field(strict=True)] | None = None
-    is_active: Annotated[bool, Field(strict=True)] = True
+    is_active: Annotated[bool, Field(strict=True)] | None = Field(
+        default=None, description="Unset: a new asset is active, a stored one keeps its state."
+    )
     # Strict: JSON true would be CIK 1, another company's filings.
     cik: Annotated[int, Field(ge=1, le=2_147_483_647, strict=True)] | None = Field(
         default=None,

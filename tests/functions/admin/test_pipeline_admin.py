@@ -145,6 +145,21 @@ def test_deactivating_and_reactivating_a_constituent_queues_computes(
     assert kinds.count("ComputeRequested") == 2
 
 
+def test_a_change_that_does_not_name_is_active_leaves_a_deactivated_asset_inactive(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
+    # is_active defaulted to true on every PUT, so correcting a deactivated asset's sector put it back in the
+    # index (and queued a compute) without anyone asking.
+    put = "/v1/admin/universe/MSFT"
+    assert admin_api.request("PUT", put, headers=admin.bearer(), body={"is_active": False}).json()["is_active"] is False
+    changed = admin_api.request("PUT", put, headers=admin.bearer(), body={"sector": "Software"})
+    assert changed.status == 200 and changed.json()["sector"] == "Software"
+    assert changed.json()["is_active"] is False
+    assert dispatcher.drain(60)
+    assert [kind for kind, _ in dispatcher.published].count("ComputeRequested") == 1  # the deactivation only
+    assert admin_api.request("PUT", put, headers=admin.bearer(), body={"is_active": True}).json()["is_active"] is True
+
+
 def test_switching_the_benchmark_leaves_exactly_one(
     admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
 ) -> None:
