@@ -23,7 +23,8 @@ class CachedJson(Protocol):
     def hit(self) -> bool: ...
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
+def if_none_match_holds(if_none_match: str, etag: str) -> bool:
+    """``If-None-Match`` names ``etag`` (weak comparison) or is ``*`` (RFC 9110 13.1.2: any current representation)."""
     candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return "*" in candidates or etag in candidates
 
@@ -39,7 +40,7 @@ def conditional_json(
         **(headers or {}),
     }
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match and _matches(if_none_match, etag):
+    if if_none_match and if_none_match_holds(if_none_match, etag):
         return Response(status_code=304, headers=out)
     return Response(content=body, media_type="application/json", headers=out)
 
