@@ -160,20 +160,18 @@ def load_history(uow: UnitOfWork, query: HistoryQuery) -> tuple[str, BaseModel]:
         points = series(session, pub.strategy_version, query.return_type)
         source = data_source(session, pub.strategy_version)
     check_overlap(query.start, query.end, points[0][0], points[-1][0])
-    columns = query.columns
     items: list[dict[str, Any]] = []
     peak, previous = float("-inf"), None
     for day, value in points:
         peak = max(peak, value)
         if (query.start is None or day >= query.start) and (query.end is None or day <= query.end):
-            item: dict[str, Any] = {"date": day.isoformat()}
-            if "value" in columns:
-                item["value"] = value
-            if "daily_return" in columns:
-                item["daily_return"] = None if previous is None else value / previous - 1.0
-            if "drawdown" in columns:
-                item["drawdown"] = value / peak - 1.0
-            items.append(item)
+            figures = {
+                "value": value,
+                "daily_return": None if previous is None else value / previous - 1.0,
+                "drawdown": value / peak - 1.0,
+            }
+            # In the order asked: the CSV export's columns follow the keys (docs/exports.md).
+            items.append({"date": day.isoformat(), **{column: figures[column] for column in query.columns}})
         previous = value
     page, next_cursor = _page(items, query)
     return read_cache.version_token(pub.data_version, pub.updated_at), IndexHistory(
@@ -257,12 +255,14 @@ def load_benchmark_series(uow: UnitOfWork, query: SeriesQuery) -> tuple[str, Bas
         base = session.scalar(select(func.min(Value.date)).where(Value.strategy_version == pub.strategy_version))
         assert base is not None
         check_overlap(query.start, query.end, base, pub.as_of)
+        # Within the index data, like the history it is drawn beside: a start before the base date would
+        # add the warm-up closes and put the benchmark's 100 on another day than the index's.
         rows = session.execute(
             select(DailyPrice.date, DailyPrice.close)
             .where(
                 DailyPrice.asset_id == asset.id,
-                DailyPrice.date >= (query.start or base),
-                DailyPrice.date <= (query.end or pub.as_of),
+                DailyPrice.date >= max(query.start or base, base),
+                DailyPrice.date <= min(query.end or pub.as_of, pub.as_of),
             )
             .order_by(DailyPrice.date)
         ).all()

@@ -75,6 +75,17 @@ def test_if_none_match_star_is_a_304_for_the_csv_as_for_the_json(index_api: Clie
     assert index_api.get("/v1/index/allocations", headers={**star, **CSV}).status == 304
 
 
+def test_index_history_csv_columns_are_in_the_order_asked(index_api: Client, reader: Account) -> None:
+    # docs/exports.md: "date, then the asked fields in the order given", as the prices export does. A client
+    # reading `fields=drawdown,value` by position took the drawdown column for the index level.
+    query = "fields=drawdown,value,daily_return&limit=5"
+    as_csv = index_api.get("/v1/index/history", query=query, headers={**reader.bearer(), **CSV})
+    assert as_csv.body.decode().splitlines()[0] == "date,drawdown,value,daily_return"
+    as_json = index_api.get("/v1/index/history", query=query, headers=reader.bearer()).json()
+    assert [list(item) for item in as_json["items"]] == [["date", "drawdown", "value", "daily_return"]] * 5
+    assert_same(_rows(as_csv.body), as_json["items"])
+
+
 def test_allocations_csv_equals_the_json(index_api: Client, reader: Account) -> None:
     as_json = index_api.get("/v1/index/allocations", headers=reader.bearer()).json()
     rows = _rows(index_api.get("/v1/index/allocations", headers={**reader.bearer(), **CSV}).body)

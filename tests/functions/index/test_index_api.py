@@ -306,6 +306,31 @@ def test_a_new_compute_changes_the_etag(api: Client, reader: Account) -> None:
     ) > date.today() - timedelta(days=10)
 
 
+def test_benchmark_series_starts_with_the_index_when_asked_from_earlier(api: Client, reader: Account) -> None:
+    # A start before the base date gave the benchmark's warm-up closes too, normalised to 100 on its own first
+    # close, so an overlay with the index (100 on the base date) compared two different bases.
+    history = get(api, reader, "/v1/index/history").json()
+    base = date.fromisoformat(history["base_date"])
+    early = (base - timedelta(days=30)).isoformat()
+    series = get(api, reader, "/v1/benchmark/series", f"start={early}").json()
+    everything = get(api, reader, "/v1/benchmark/series").json()
+    assert series["items"][0]["date"] == history["base_date"] and series["items"][0]["value"] == 100.0
+    assert series["items"] == everything["items"]
+    assert [i["date"] for i in series["items"]] == [i["date"] for i in history["items"]]
+
+
+def test_benchmark_series_ends_with_the_index_when_newer_closes_are_stored(api: Client, reader: Account) -> None:
+    # Prices refreshed, compute not yet run: a close after the index's last date is not beside any index value.
+    last = date.fromisoformat(get(api, reader, "/v1/index/history").json()["items"][-1]["date"])
+    with UnitOfWork() as uow:
+        spx = uow.session.scalars(select(Asset.id).where(Asset.symbol == "SPX")).one()
+        bar = {"open": Decimal(100), "high": Decimal(100), "low": Decimal(100), "close": Decimal(100), "volume": 1}
+        uow.session.add(DailyPrice(asset_id=spx, date=last + timedelta(days=1), source="test", **bar))
+    later = (last + timedelta(days=5)).isoformat()
+    series = get(api, reader, "/v1/benchmark/series", f"end={later}").json()
+    assert series["items"][-1]["date"] == last.isoformat()
+
+
 @pytest.mark.parametrize("path", ["/v1/index/history", "/v1/benchmark/series"])
 def test_series_pages_cover_every_day_once(api: Client, reader: Account, path: str) -> None:
     everything = get(api, reader, path).json()
