@@ -158,7 +158,16 @@ def start_compute(
     return accepted
 
 
-@router.post("/rebalance", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/rebalance",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        422: {
+            "description": "Invalid body or header. Also when the `Idempotency-Key` was already used for a "
+            "rebalance with another reason (stored data decides): a key names one request, so send a new key."
+        }
+    },
+)
 def request_rebalance(
     body: RebalanceRequestBody,
     principal: AdminPrincipal,

@@ -81,6 +81,8 @@ EMAIL_DOMAIN = Refusal(
 )
 # The blend's weights sum to 1, a benchmark blend's too and names each asset once: rules across fields.
 BLEND = Refusal(422, r"must sum to 1|benchmark_blend names an asset twice", "do not sum to 1")
+# An If-Match naming another representation than the active strategy version's: the server's state decides.
+IF_MATCH = Refusal(412, r"^If-Match does not name the strategy config as it is now", "changed since it")
 # A benchmark blend's symbols must be stored, active assets with prices: the database decides.
 BENCHMARK_ASSET = Refusal(
     422, r"^The benchmark asset \S+ is not a known, active asset with stored prices\.$", "known, active asset"
@@ -92,6 +94,8 @@ BACKTEST = Refusal(
     r"|^at most \d+ symbols",
     "not in the live universe",
 )
+# An Idempotency-Key names one request: the same key with another reason is refused, not joined.
+REBALANCE_KEY = Refusal(422, r"^This Idempotency-Key was used for a rebalance with another reason", "another reason")
 # A simulation: its range, the index's dates, a currency with stored rates and its minor units (ISO 4217).
 SIMULATION = Refusal(
     422,
@@ -124,8 +128,9 @@ REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "POST /v1/index/simulate": (SIMULATION, YEARS),
     # Writes whose rules span fields or stored data.
     "PUT /v1/admin/universe/{symbol}": (NEW_ASSET,),
+    "POST /v1/admin/rebalance": (REBALANCE_KEY,),
     "POST /v1/auth/register": (PASSWORD_POLICY, EMAIL_DOMAIN),
-    "PUT /v1/strategy/config": (BLEND, BENCHMARK_ASSET),
+    "PUT /v1/strategy/config": (BLEND, BENCHMARK_ASSET, IF_MATCH),
     "POST /v1/backtests": (BACKTEST, YEARS),
 }
 # Statuses positive data may get anywhere (schemathesis' defaults): success, auth, not found, conflict, rate limit.

@@ -145,8 +145,11 @@ def list_for(*, uow: UnitOfWork, principal: Principal, limit: int, cursor: str |
 
 
 def delete(*, uow: UnitOfWork, principal: Principal, backtest_id: uuid.UUID) -> None:
+    """Gone for its owner (404 from now on), its parameters and result dropped; the row stays, marked
+    ``deleted``, because the daily quota counts submissions, and the maintenance job prunes it later."""
     with uow:
         row = repo.owned(uow.session, backtest_id, principal.user_id)
         if row is None:
             raise NotFound("No such backtest.")
-        uow.session.delete(row)
+        row.status, row.params, row.result, row.error = repo.DELETED, {}, None, None
+        row.finished_at = datetime.now(UTC)

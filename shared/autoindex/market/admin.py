@@ -117,7 +117,10 @@ def put_universe(
             if value is not None:
                 setattr(asset, field, value)
         asset.in_universe = change.in_universe and asset.asset_type != "fx"
-        asset.is_active = change.is_active
+        if change.is_active is not None:  # a metadata fix must not reactivate an asset an operator switched off
+            asset.is_active = change.is_active
+        elif created:
+            asset.is_active = True
         looked_up = _set_cik(session, asset, change.cik)
         if change.is_benchmark:
             session.execute(update(Asset).where(Asset.is_benchmark, Asset.symbol != symbol).values(is_benchmark=False))

@@ -97,6 +97,18 @@ def test_a_cik_is_a_json_integer_not_true(admin_api: Client, admin: Account, mar
     assert refused.json()["errors"][0]["loc"][:2] == ["body", "cik"]
 
 
+@pytest.mark.parametrize(("cik", "status"), [(789019.0, 200), ("789019", 422), (789019.5, 422)])
+def test_a_cik_is_any_json_integer_and_only_that(
+    admin_api: Client, admin: Account, market: Any, cik: object, status: int
+) -> None:
+    # JSON Schema's "integer" (what the document says) holds 789019.0, which the fuzz test sends; a string or a
+    # fraction is no integer.
+    answer = admin_api.request("PUT", "/v1/admin/universe/MSFT", headers=admin.bearer(), body={"cik": cik})
+    assert answer.status == status, answer.body
+    if status == 200:
+        assert answer.json()["cik"] == 789019  # Microsoft's own
+
+
 @pytest.mark.parametrize("flag", ["in_universe", "is_active", "is_benchmark"])
 @pytest.mark.parametrize("value", [0, 1, "true", "no"])
 def test_a_universe_flag_is_json_true_or_false_only(
@@ -143,6 +155,21 @@ def test_deactivating_and_reactivating_a_constituent_queues_computes(
     assert dispatcher.drain(60)
     kinds = [kind for kind, _ in dispatcher.published]
     assert kinds.count("ComputeRequested") == 2
+
+
+def test_a_change_that_does_not_name_is_active_leaves_a_deactivated_asset_inactive(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
+    # is_active defaulted to true on every PUT, so correcting a deactivated asset's sector put it back in the
+    # index (and queued a compute) without anyone asking.
+    put = "/v1/admin/universe/MSFT"
+    assert admin_api.request("PUT", put, headers=admin.bearer(), body={"is_active": False}).json()["is_active"] is False
+    changed = admin_api.request("PUT", put, headers=admin.bearer(), body={"sector": "Software"})
+    assert changed.status == 200 and changed.json()["sector"] == "Software"
+    assert changed.json()["is_active"] is False
+    assert dispatcher.drain(60)
+    assert [kind for kind, _ in dispatcher.published].count("ComputeRequested") == 1  # the deactivation only
+    assert admin_api.request("PUT", put, headers=admin.bearer(), body={"is_active": True}).json()["is_active"] is True
 
 
 def test_switching_the_benchmark_leaves_exactly_one(
