@@ -71,6 +71,10 @@ PASSWORD_POLICY = Refusal(
     r"must not contain the e-mail address|is too common|must use at least \d+ different characters",
     "is a common password",
 )
+# `is_benchmark: true` on an asset without stored prices (or inactive): the database decides.
+BENCHMARK_CHOICE = Refusal(
+    422, r"cannot be the benchmark: it is not an active asset with stored prices", "then make it the benchmark"
+)
 # An address `format: email` admits but no mail reaches (email-validator): a special-use or reserved domain
 # (RFC 6761: .test, .invalid, .local, ...) or a domain without a period.
 EMAIL_DOMAIN = Refusal(
@@ -127,7 +131,7 @@ REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "GET /v1/index/allocations": (INDEX_DATES, YEARS),
     "POST /v1/index/simulate": (SIMULATION, YEARS),
     # Writes whose rules span fields or stored data.
-    "PUT /v1/admin/universe/{symbol}": (NEW_ASSET,),
+    "PUT /v1/admin/universe/{symbol}": (NEW_ASSET, BENCHMARK_CHOICE),
     "POST /v1/admin/rebalance": (REBALANCE_KEY,),
     "POST /v1/auth/register": (PASSWORD_POLICY, EMAIL_DOMAIN),
     "PUT /v1/strategy/config": (BLEND, BENCHMARK_ASSET, IF_MATCH),

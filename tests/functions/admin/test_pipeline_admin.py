@@ -172,19 +172,69 @@ def test_a_change_that_does_not_name_is_active_leaves_a_deactivated_asset_inacti
     assert admin_api.request("PUT", put, headers=admin.bearer(), body={"is_active": True}).json()["is_active"] is True
 
 
-def test_switching_the_benchmark_leaves_exactly_one(
-    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
-) -> None:
-    assert (
-        admin_api.request("PUT", "/v1/admin/universe/SPY", headers=admin.bearer(), body={"is_benchmark": True}).status
-        == 200
-    )
+def _store_a_close(symbol: str) -> None:
+    """One stored close (what a refresh would write), so the asset may be a benchmark."""
+    from datetime import date
+    from decimal import Decimal
+
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.market.models import Asset, DailyPrice
+    from sqlalchemy import select
+
+    bar = {"open": Decimal(100), "high": Decimal(100), "low": Decimal(100), "close": Decimal(100), "volume": 1}
+    with UnitOfWork() as uow:
+        asset = uow.session.scalars(select(Asset.id).where(Asset.symbol == symbol)).one()
+        uow.session.add(DailyPrice(asset_id=asset, date=date(2026, 1, 2), source="test", **bar))
+
+
+def _benchmarks() -> list[str]:
     from autoindex.db.uow import UnitOfWork
     from autoindex.market.models import Asset
     from sqlalchemy import select
 
     with UnitOfWork(read_only=True) as uow:
-        assert uow.session.scalars(select(Asset.symbol).where(Asset.is_benchmark)).all() == ["SPY"]
-    admin_api.request(
-        "PUT", "/v1/admin/universe/SPX", headers=admin.bearer(), body={"is_benchmark": True, "in_universe": False}
-    )
+        return list(uow.session.scalars(select(Asset.symbol).where(Asset.is_benchmark)))
+
+
+def test_switching_the_benchmark_leaves_exactly_one(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
+    for symbol in ("SPY", "SPX"):
+        _store_a_close(symbol)
+    put = "/v1/admin/universe/SPY"
+    assert admin_api.request("PUT", put, headers=admin.bearer(), body={"is_active": True}).status == 200
+    assert admin_api.request("PUT", put, headers=admin.bearer(), body={"is_benchmark": True}).status == 200
+    assert _benchmarks() == ["SPY"]
+    back = {"is_benchmark": True, "in_universe": False}
+    assert admin_api.request("PUT", "/v1/admin/universe/SPX", headers=admin.bearer(), body=back).status == 200
+    assert _benchmarks() == ["SPX"]
+
+
+@pytest.mark.parametrize(
+    ("symbol", "body", "status"),
+    [
+        # Every compare and benchmark series would be a 422 on an asset without closes.
+        ("NEWB", {"name": "New", "asset_type": "etf", "currency": "USD", "is_benchmark": True}, 422),
+        ("SPY", {"is_benchmark": True}, 422),  # stored, no prices in this universe
+        # The benchmark is replaced, never just unset or switched off (reads would answer 409).
+        ("SPX", {"is_benchmark": False, "in_universe": False}, 409),
+        ("SPX", {"is_active": False, "in_universe": False}, 409),
+    ],
+)
+def test_a_change_that_leaves_no_usable_benchmark_is_refused(
+    admin_api: Client, admin: Account, market: Any, symbol: str, body: dict[str, object], status: int
+) -> None:
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.market.models import Asset
+    from sqlalchemy import select
+
+    _store_a_close("SPX")
+    refused = admin_api.request("PUT", f"/v1/admin/universe/{symbol}", headers=admin.bearer(), body=body)
+    assert refused.status == status, refused.body
+    if status == 422:
+        assert refused.json()["errors"][0]["loc"] == ["body", "is_benchmark"]
+        assert "Add it, refresh it, then make it the benchmark" in refused.json()["detail"]
+    assert _benchmarks() == ["SPX"]  # nothing changed
+    with UnitOfWork(read_only=True) as uow:
+        assert uow.session.scalars(select(Asset.id).where(Asset.symbol == "NEWB")).first() is None
+        assert uow.session.scalars(select(Asset.is_active).where(Asset.symbol == "SPX")).one() is True
