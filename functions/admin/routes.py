@@ -119,9 +119,15 @@ def provider_usage(_: AdminPrincipal) -> ProviderUsageRead:
     "/universe/{symbol:path}",
     responses={
         201: {"description": "Created (the asset was new)"},
+        409: {
+            "description": "The change would leave no usable benchmark: the benchmark asset stays active "
+            "and is replaced (`is_benchmark: true` on another), never just unset."
+        },
         422: {
             "description": "Invalid body. Also when the symbol is not stored yet and `name`, `asset_type` or "
-            "`currency` is missing or null: a new asset needs all three, a change to a stored one needs none."
+            "`currency` is missing or null: a new asset needs all three, a change to a stored one needs none; "
+            "or when `is_benchmark: true` names an asset that is not an active one with stored prices (add it, "
+            "refresh it, then make it the benchmark)."
         },
     },
 )
@@ -158,7 +164,16 @@ def start_compute(
     return accepted
 
 
-@router.post("/rebalance", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/rebalance",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        422: {
+            "description": "Invalid body or header. Also when the `Idempotency-Key` was already used for a "
+            "rebalance with another reason (stored data decides): a key names one request, so send a new key."
+        }
+    },
+)
 def request_rebalance(
     body: RebalanceRequestBody,
     principal: AdminPrincipal,

@@ -61,7 +61,7 @@ def register(body: RegisterRequest, uow: UowDep, meta: RequestMetaDep) -> Regist
 
 
 @router.post("/login")
-def login(body: LoginRequest, request: Request, uow: UowDep, meta: RequestMetaDep) -> TokenPairRead:
+def login(body: LoginRequest, request: Request, uow: UowDep, meta: RequestMetaDep, response: Response) -> TokenPairRead:
     """Exchange e-mail and password for an access token and a refresh token."""
     # Two budgets of failed logins in one decision: per address (spraying many accounts) and per account
     # (one account from many addresses); an attempt refused by either spends neither. A successful
@@ -70,13 +70,15 @@ def login(body: LoginRequest, request: Request, uow: UowDep, meta: RequestMetaDe
     succeeded = enforce_failure_budgets(request, [("login", address), ("login", account)], slot="login")
     pair = identity.login(uow=uow, email=body.email, password=body.password, meta=meta)
     succeeded()
+    response.headers["Cache-Control"] = "no-store"  # it carries a credential: no cache may keep it
     return TokenPairRead(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
 
 @router.post("/refresh", dependencies=[Depends(rate_limit("auth"))])
-def refresh(body: RefreshRequest, uow: UowDep, meta: RequestMetaDep) -> TokenPairRead:
+def refresh(body: RefreshRequest, uow: UowDep, meta: RequestMetaDep, response: Response) -> TokenPairRead:
     """Rotate a refresh token into a new pair; a reused token revokes its whole family."""
     pair = identity.refresh(uow=uow, refresh_token=body.refresh_token, meta=meta)
+    response.headers["Cache-Control"] = "no-store"  # it carries a credential: no cache may keep it
     return TokenPairRead(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
 
@@ -150,7 +152,9 @@ def me(principal: CurrentPrincipal, uow: ReadUowDep) -> MeRead:
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED)
-def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, uow: UowDep, meta: RequestMetaDep) -> ApiKeyCreated:
+def create_api_key(
+    body: ApiKeyCreate, principal: CurrentPrincipal, uow: UowDep, meta: RequestMetaDep, response: Response
+) -> ApiKeyCreated:
     """Create an API key; the full key is in this response only."""
     created = api_keys.create(
         uow=uow,
@@ -161,6 +165,7 @@ def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, uow: UowDep,
         meta=meta,
     )
     row = created.row
+    response.headers["Cache-Control"] = "no-store"  # it carries a credential: no cache may keep it
     return ApiKeyCreated(
         id=row.id,
         name=row.name,

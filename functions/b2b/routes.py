@@ -114,6 +114,7 @@ def create_webhook(
     """Subscribe a URL to events. The signing secret is in this response only (docs/webhooks.md)."""
     created = webhooks.create(uow=uow, principal=principal, body=body, meta=meta)
     response.headers["Location"] = f"/v1/webhooks/{created.id}"
+    response.headers["Cache-Control"] = "no-store"  # it carries the signing secret: no cache may keep it
     return created
 
 
@@ -140,10 +141,12 @@ def update_webhook(
 
 @router.post("/webhooks/{webhook_id}/rotate-secret", tags=["webhooks"])
 def rotate_webhook_secret(
-    webhook_id: uuid.UUID, principal: WriterPrincipal, uow: UowDep, meta: RequestMetaDep
+    webhook_id: uuid.UUID, principal: WriterPrincipal, uow: UowDep, meta: RequestMetaDep, response: Response
 ) -> WebhookCreated:
     """A new signing secret (shown this once); the old one also signs until the grace period ends."""
-    return webhooks.rotate_secret(uow=uow, principal=principal, endpoint_id=webhook_id, meta=meta)
+    rotated = webhooks.rotate_secret(uow=uow, principal=principal, endpoint_id=webhook_id, meta=meta)
+    response.headers["Cache-Control"] = "no-store"  # it carries the signing secret: no cache may keep it
+    return rotated
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["webhooks"])

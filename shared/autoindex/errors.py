@@ -53,6 +53,10 @@ class Conflict(AppError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class PreconditionFailed(AppError):
+    status, slug, title = 412, "precondition-failed", "Precondition Failed"
+
+
 class ValidationFailed(AppError):
     status, slug, title = 422, "validation-failed", "Unprocessable Content"
 

@@ -71,6 +71,10 @@ PASSWORD_POLICY = Refusal(
     r"must not contain the e-mail address|is too common|must use at least \d+ different characters",
     "is a common password",
 )
+# `is_benchmark: true` on an asset without stored prices (or inactive): the database decides.
+BENCHMARK_CHOICE = Refusal(
+    422, r"cannot be the benchmark: it is not an active asset with stored prices", "then make it the benchmark"
+)
 # An address `format: email` admits but no mail reaches (email-validator): a special-use or reserved domain
 # (RFC 6761: .test, .invalid, .local, ...) or a domain without a period.
 EMAIL_DOMAIN = Refusal(
@@ -81,6 +85,8 @@ EMAIL_DOMAIN = Refusal(
 )
 # The blend's weights sum to 1, a benchmark blend's too and names each asset once: rules across fields.
 BLEND = Refusal(422, r"must sum to 1|benchmark_blend names an asset twice", "do not sum to 1")
+# An If-Match naming another representation than the active strategy version's: the server's state decides.
+IF_MATCH = Refusal(412, r"^If-Match does not name the strategy config as it is now", "changed since it")
 # A benchmark blend's symbols must be stored, active assets with prices: the database decides.
 BENCHMARK_ASSET = Refusal(
     422, r"^The benchmark asset \S+ is not a known, active asset with stored prices\.$", "known, active asset"
@@ -92,7 +98,9 @@ BACKTEST = Refusal(
     r"|^at most \d+ symbols",
     "not in the live universe",
 )
-# An Idempotency-Key names one backtest: the caller's key sent with another body is refused, not answered.
+# An Idempotency-Key names one request: the same key with another reason is refused, not joined.
+REBALANCE_KEY = Refusal(422, r"^This Idempotency-Key was used for a rebalance with another reason", "another reason")
+# The same for a backtest: the caller's key sent with another body is refused, not answered as the first.
 BACKTEST_KEY = Refusal(422, r"^This Idempotency-Key was used for a backtest with another body", "another body")
 # A simulation: its range, the index's dates, a currency with stored rates and its minor units (ISO 4217).
 SIMULATION = Refusal(
@@ -125,9 +133,10 @@ REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "GET /v1/index/allocations": (INDEX_DATES, YEARS),
     "POST /v1/index/simulate": (SIMULATION, YEARS),
     # Writes whose rules span fields or stored data.
-    "PUT /v1/admin/universe/{symbol}": (NEW_ASSET,),
+    "PUT /v1/admin/universe/{symbol}": (NEW_ASSET, BENCHMARK_CHOICE),
+    "POST /v1/admin/rebalance": (REBALANCE_KEY,),
     "POST /v1/auth/register": (PASSWORD_POLICY, EMAIL_DOMAIN),
-    "PUT /v1/strategy/config": (BLEND, BENCHMARK_ASSET),
+    "PUT /v1/strategy/config": (BLEND, BENCHMARK_ASSET, IF_MATCH),
     "POST /v1/backtests": (BACKTEST, BACKTEST_KEY, YEARS),
 }
 # Statuses positive data may get anywhere (schemathesis' defaults): success, auth, not found, conflict, rate limit.

@@ -237,6 +237,8 @@ def _seed_backtests(session: Session, seeded: Seeded) -> None:
         ("succeeded", 89, False),
         ("running", None, False),
         ("queued", 400, False),  # inconsistent on purpose: the status alone keeps a queued backtest
+        ("deleted", 91, True),  # deleted by its owner (finished_at: when), kept only for the day's quota
+        ("deleted", 1, False),
     ]
     for status, finished, doomed in cases:
         row = Backtest(
@@ -309,7 +311,7 @@ def assert_report_counts(report: MaintenanceReport, seeded: Seeded) -> None:
         "processed_events": 2,
         "api_keys": 2,
         "webhook_deliveries": 2,
-        "backtests": 2,
+        "backtests": 3,
     }
     assert report.deleted == {name: len(seeded.doomed[name]) for name in report.deleted}
 
@@ -323,7 +325,7 @@ def test_exactly_the_rows_past_retention_go(seeded: Seeded, batch_size: int, mon
     report = run_maintenance(uow=UnitOfWork(), now=seeded.now)
     assert snapshot(UnitOfWork) == expected_after(before, seeded)  # the audit trail included: unchanged
     assert_report_counts(report, seeded)
-    assert report.total == 22
+    assert report.total == 23
     settings = get_settings()
     assert report.cutoffs.refresh_tokens == seeded.now - settings.retention_refresh_tokens_days * DAY
     assert report.cutoffs.processed_events == seeded.now - 14 * DAY
@@ -478,7 +480,7 @@ def test_the_webhook_and_backtest_retention_settings_move_their_cutoffs(
     with UnitOfWork() as uow:  # in flight, whatever its age: the pending delivery and the unfinished backtests
         pending = uow.session.scalars(select(WebhookDelivery.status).where(WebhookDelivery.user_id == seeded.user_id))
         assert list(pending) == ["pending"]
-        assert uow.session.scalar(select(func.count()).where(Backtest.user_id == seeded.user_id)) == 5
+        assert uow.session.scalar(select(func.count()).where(Backtest.user_id == seeded.user_id)) == 7
 
 
 @pytest.mark.parametrize("value", ["4", "0", "3651"])
@@ -505,7 +507,7 @@ def test_the_scheduled_handler_runs_the_job(seeded: Seeded) -> None:
     handler = function_handler("maintenance")
     result = handler(scheduled_event("maintenance-weekly"), LocalContext(function_name="MaintenanceFunction"))
     assert result["deleted"] == {name: len(seeded.doomed[name]) for name in TABLES}
-    assert result["total"] == 22 and set(result["cutoffs"]) == {
+    assert result["total"] == 23 and set(result["cutoffs"]) == {
         "refresh_tokens",
         "refresh_runs",
         "compute_runs",
@@ -522,7 +524,7 @@ def test_the_cli_prints_the_report(seeded: Seeded, capsys: pytest.CaptureFixture
 
     assert main(["maintenance"]) == 0
     out = capsys.readouterr().out
-    assert "maintenance: 22 rows deleted" in out
+    assert "maintenance: 23 rows deleted" in out
     rows = {line.split()[0]: line.split()[1:3] for line in out.splitlines() if line.startswith("  ")}
     assert rows == {name: [str(len(seeded.doomed[name])), "dead"] for name in TABLES}
 

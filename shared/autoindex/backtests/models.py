@@ -20,7 +20,8 @@ class Backtest(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # "key:<id>" or "user:<id>": limits (concurrency, daily quota) count per API key, or per account for tokens.
     caller: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | running | succeeded | failed
+    # queued | running | succeeded | failed | deleted (by its owner: hidden, emptied, still counted in the quota)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     params: Mapped[dict[str, Any]] = mapped_column(JsonDocument)  # the request, resolved against the live strategy
     data_version: Mapped[int] = mapped_column(Integer)

@@ -32,7 +32,11 @@ def lock_caller(session: Session, caller: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:caller))"), {"caller": f"backtests:{caller}"})
 
 
+DELETED = "deleted"
+
+
 def started_since(session: Session, caller: str, since: datetime) -> int:
+    """Backtests the caller submitted since ``since``, deleted ones too: deleting one gives no quota back."""
     return int(session.scalar(select(func.count()).where(Backtest.caller == caller, Backtest.created_at >= since)) or 0)
 
 
@@ -54,7 +58,7 @@ def keyed(session: Session, user_id: uuid.UUID, idempotency_key: str) -> Backtes
 
 
 def owned(session: Session, backtest_id: uuid.UUID, user_id: uuid.UUID) -> Backtest | None:
-    query = select(Backtest).where(Backtest.id == backtest_id, Backtest.user_id == user_id)
+    query = select(Backtest).where(Backtest.id == backtest_id, Backtest.user_id == user_id, Backtest.status != DELETED)
     return session.scalars(query).first()
 
 
@@ -62,7 +66,7 @@ def page(
     session: Session, user_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
 ) -> list[Backtest]:
     """Newest first, ``limit`` + 1 rows; keyset on (created_at, id)."""
-    query = select(Backtest).where(Backtest.user_id == user_id)
+    query = select(Backtest).where(Backtest.user_id == user_id, Backtest.status != DELETED)
     if before is not None:
         at, ident = before
         query = query.where(or_(Backtest.created_at < at, (Backtest.created_at == at) & (Backtest.id < ident)))

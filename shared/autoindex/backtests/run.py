@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import select
 
 from autoindex.backtests.models import Backtest
+from autoindex.backtests.queries import DELETED
 from autoindex.backtests.service import announce
 from autoindex.db.uow import UnitOfWork
 from autoindex.index import compute_inputs as inputs
@@ -59,11 +60,13 @@ def run(backtest_id: uuid.UUID) -> str:
     try:
         result = _report(backtest_id, params)
     except Exception as exc:
-        _finish(backtest_id, status="failed", error=_public_error(exc))
+        if not _finish(backtest_id, status="failed", error=_public_error(exc)):
+            return "skipped"
         logger.warning("backtest failed", extra={"backtest_id": str(backtest_id), "error": type(exc).__name__})
         announce(backtest_id, user_id, "failed")
         return "failed"
-    _finish(backtest_id, status="succeeded", result=result)
+    if not _finish(backtest_id, status="succeeded", result=result):
+        return "skipped"
     add_metric("BacktestsSucceeded", 1)
     announce(backtest_id, user_id, "succeeded")
     return "succeeded"
@@ -77,13 +80,15 @@ def _public_error(exc: Exception) -> str:
 
 def _finish(
     backtest_id: uuid.UUID, *, status: str, result: dict[str, Any] | None = None, error: str | None = None
-) -> None:
+) -> bool:
+    """Record the outcome; ``False`` (nothing written, nothing to announce) when its owner deleted it meanwhile."""
     with UnitOfWork() as uow:
         row = uow.session.get(Backtest, backtest_id, with_for_update=True)
-        if row is None:
-            return  # deleted by its owner while it ran
+        if row is None or row.status == DELETED:
+            return False
         row.status, row.result, row.error = status, result, error
         row.progress, row.finished_at = 1.0, datetime.now(UTC)
+        return True
 
 
 def _progress(backtest_id: uuid.UUID, value: float) -> None:
@@ -181,7 +186,7 @@ def _report(backtest_id: uuid.UUID, params: dict[str, Any]) -> dict[str, Any]:
         },
         "series": _series(days, values, live, bench),
         "allocations": _allocations(result, days[0]),
-        "notes": _notes(result),
+        "notes": _notes(result, days[0]),
     }
 
 
@@ -209,8 +214,25 @@ def _allocations(result: IndexResult, start: date) -> list[dict[str, Any]]:
     ]
 
 
-def _notes(result: IndexResult) -> list[str]:
+def _notes(result: IndexResult, start: date) -> list[str]:
     notes = [result.market_cap_note] if result.market_cap_note else []
     if result.skipped_rebalances:
         notes.append(f"{len(result.skipped_rebalances)} scheduled rebalances skipped: no asset was eligible")
+    return notes + _fallback_notes(result, start)
+
+
+def _fallback_notes(result: IndexResult, start: date) -> list[str]:
+    """The engine's other fallbacks in the reported rebalances: a client asking for a cap or a momentum
+    threshold that could not be met must not mistake the equal weights for the parameters' effect."""
+    reported = [r for r in result.rebalances if r.date > start] + [r for r in result.rebalances if r.date <= start][-1:]
+    capped = sum(r.decision.cap_relaxed for r in reported)
+    no_momentum = sum(r.decision.momentum_fallback for r in reported)
+    notes = []
+    if capped:
+        notes.append(f"too few eligible assets for the per-asset cap at {capped} rebalances: weights were equal")
+    if no_momentum:
+        notes.append(
+            f"no asset's momentum was above the threshold at {no_momentum} rebalances: "
+            "equal weights stood in for the momentum scheme"
+        )
     return notes

@@ -101,7 +101,7 @@ def _live_keyed(session: Session, user_id: uuid.UUID, key: str, now: datetime) -
 def _replay(found: Backtest, fingerprint: str) -> BacktestAccepted:
     if found.request_hash != fingerprint:
         raise ValidationFailed("This Idempotency-Key was used for a backtest with another body; use a new key.")
-    if found.status == "deleted":  # soft-deleted by its owner
+    if found.status == repo.DELETED:
         raise Conflict("The backtest this Idempotency-Key created was deleted; use a new key to run it again.")
     return BacktestAccepted(id=found.id, status=found.status, cached=found.cached, joined=True)
 
@@ -207,8 +207,11 @@ def list_for(*, uow: UnitOfWork, principal: Principal, limit: int, cursor: str |
 
 
 def delete(*, uow: UnitOfWork, principal: Principal, backtest_id: uuid.UUID) -> None:
+    """Gone for its owner (404 from now on), its parameters and result dropped; the row stays, marked
+    ``deleted``, because the daily quota counts submissions, and the maintenance job prunes it later."""
     with uow:
         row = repo.owned(uow.session, backtest_id, principal.user_id)
         if row is None:
             raise NotFound("No such backtest.")
-        uow.session.delete(row)
+        row.status, row.params, row.result, row.error = repo.DELETED, {}, None, None
+        row.finished_at = datetime.now(UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from autoindex.db import keyset as runs_repo
-from autoindex.errors import Conflict, NotFound
+from autoindex.errors import Conflict, NotFound, ValidationFailed
 from autoindex.events import transport
 from autoindex.events.names import EventName
 from autoindex.identity import audit
@@ -85,6 +85,10 @@ def request_rebalance(
                 select(RebalanceRequest).where(RebalanceRequest.idempotency_key == idempotency_key)
             ).one_or_none()
             if found is not None:
+                if found.reason != body.reason:
+                    raise ValidationFailed(
+                        "This Idempotency-Key was used for a rebalance with another reason; use a new key."
+                    )
                 return RebalanceAccepted(
                     request_id=found.id, effective_date=found.effective_date, reason=found.reason, joined=True
                 )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text, update
 
 from autoindex import pagination
-from autoindex.errors import Conflict
+from autoindex.errors import Conflict, PreconditionFailed
 from autoindex.events import transport
 from autoindex.events.names import EventName
 from autoindex.identity import audit
@@ -46,28 +47,39 @@ def _read(version: StrategyVersion, *, show_author: bool) -> StrategyVersionRead
     )
 
 
-def get_config(*, uow: UnitOfWork, show_author: bool) -> StrategyVersionRead:
-    """The active strategy version, with what its served index rests on (the market-cap leg above all)."""
+def _config(session: Session, version: StrategyVersion, *, show_author: bool) -> StrategyVersionRead:
+    """``version`` with what its served index rests on (the market-cap leg above all)."""
     from autoindex.index.models import IndexMetric
     from autoindex.index.queries import disclosure_of
 
+    notes = session.get(IndexMetric, (version.id, "notes"))
+    read = _read(version, show_author=show_author)
+    if notes is not None:
+        read.disclosure = disclosure_of(notes.payload)
+    return read
+
+
+def get_config(*, uow: UnitOfWork, show_author: bool) -> StrategyVersionRead:
+    """The active strategy version, with what its served index rests on (the market-cap leg above all)."""
     with uow:
-        version = active_version(uow.session)
-        notes = uow.session.get(IndexMetric, (version.id, "notes"))
-        read = _read(version, show_author=show_author)
-        if notes is not None:
-            read.disclosure = disclosure_of(notes.payload)
-        return read
+        return _config(uow.session, active_version(uow.session), show_author=show_author)
 
 
 def update_config(
-    *, uow: UnitOfWork, principal: Principal, change: StrategyChange, meta: RequestMeta
+    *,
+    uow: UnitOfWork,
+    principal: Principal,
+    change: StrategyChange,
+    meta: RequestMeta,
+    precondition: Callable[[StrategyVersionRead], bool] | None = None,
 ) -> StrategyAccepted:
     """Add a new active version, queue its compute run and audit it in one transaction; then publish.
 
-    The event goes out only after the commit, so the compute job always sees the new version. Should
-    publishing fail, the next ``PricesRefreshed`` (or ``autoindex compute``) computes it anyway: the
-    job always computes the active version.
+    ``precondition`` (an ``If-Match``) is judged on the active version as its author-showing GET reads it,
+    under the lock that serialises changes: of two admins editing what they both read, the second gets a
+    412 instead of silently undoing the first. The event goes out only after the commit, so the compute
+    job always sees the new version. Should publishing fail, the next ``PricesRefreshed`` (or
+    ``autoindex compute``) computes it anyway: the job always computes the active version.
     """
     params = change.params.model_dump(mode="json")
     actor_type, actor_id = principal.actor
@@ -76,6 +88,11 @@ def update_config(
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STRATEGY_LOCK})
         current = active_version(session)
+        if precondition is not None and not precondition(_config(session, current, show_author=True)):
+            raise PreconditionFailed(
+                f"If-Match does not name the strategy config as it is now (active version {current.id}; a finished "
+                "compute also changes its disclosure). Read GET /v1/strategy/config again and re-apply your change."
+            )
         benchmark_check.check_blend(session, change.params)
         if current.params == params:
             raise Conflict(f"These parameters are those of the active version {current.id}; nothing changed.")

@@ -117,13 +117,15 @@ def put_universe(
             if value is not None:
                 setattr(asset, field, value)
         asset.in_universe = change.in_universe and asset.asset_type != "fx"
-        asset.is_active = change.is_active
+        if change.is_active is not None:  # a metadata fix must not reactivate an asset an operator switched off
+            asset.is_active = change.is_active
+        elif created:
+            asset.is_active = True
         looked_up = _set_cik(session, asset, change.cik)
+        _check_benchmark(session, asset, change.is_benchmark)
         if change.is_benchmark:
             session.execute(update(Asset).where(Asset.is_benchmark, Asset.symbol != symbol).values(is_benchmark=False))
             asset.is_benchmark = True
-        elif change.is_benchmark is False:
-            asset.is_benchmark = False
         session.flush()
         audit.record(
             session,
@@ -164,6 +166,30 @@ def _set_cik(session: Session, asset: Asset, given: int | None) -> int | None:
         return None
     asset.cik = cik
     return cik
+
+
+def _check_benchmark(session: Session, asset: Asset, wanted: bool | None) -> None:
+    """Refuse a change that would leave the index measured against nothing usable.
+
+    Every compare, benchmark series and risk metric reads the benchmark asset: one without stored prices
+    makes them all a 422, and no benchmark at all a 409. So the benchmark is chosen among priced, active
+    assets (as a strategy's blend is), and the current one is replaced, never just unset or switched off.
+    """
+    if wanted is True:
+        priced = asset.id is not None and market_repo.has_prices(session, asset.id)  # a new asset has none
+        if not (asset.is_active and priced):
+            reason = (
+                f"{asset.symbol} cannot be the benchmark: it is not an active asset with stored prices. Add it, "
+                "refresh it, then make it the benchmark."
+            )
+            raise ValidationFailed(
+                reason, extensions={"errors": [{"loc": ["body", "is_benchmark"], "msg": reason, "type": "value_error"}]}
+            )
+    elif asset.is_benchmark and (wanted is False or not asset.is_active):
+        raise Conflict(
+            f"{asset.symbol} is the benchmark: it stays the benchmark, and active, until another asset is made "
+            "the benchmark (is_benchmark: true on it)."
+        )
 
 
 def _constituent(asset: Asset) -> bool:

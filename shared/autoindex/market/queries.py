@@ -39,6 +39,11 @@ def assets_by_symbol(session: Session, symbols: Sequence[str]) -> dict[str, Asse
     return {a.symbol: a for a in session.scalars(select(Asset).where(Asset.symbol.in_(list(symbols))))}
 
 
+def has_prices(session: Session, asset_id: int) -> bool:
+    """Whether any close of the asset is stored."""
+    return session.scalar(select(DailyPrice.asset_id).where(DailyPrice.asset_id == asset_id).limit(1)) is not None
+
+
 def last_price_dates(session: Session) -> dict[int, date]:
     """The newest stored bar per asset, one index-only scan of the (asset_id, date) key."""
     rows = session.execute(select(DailyPrice.asset_id, func.max(DailyPrice.date)).group_by(DailyPrice.asset_id))

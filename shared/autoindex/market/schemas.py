@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from autoindex.market.fallbacks import MAX_FALLBACK_REASON, MAX_FALLBACKS
 from autoindex.schemas import CleanText, PageQuery, RangeQuery, field_list, fields_param
@@ -115,6 +115,13 @@ class HistoryRead(BaseModel):
     )
 
 
+def _json_integer(value: object) -> object:
+    """Lax ``int`` then takes 320193.0 and refuses 1.5; what is no JSON number at all is refused here."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
 class UniverseChange(BaseModel):
     """PUT /v1/admin/universe/{symbol}: add the asset (created if new) or change it."""
 
@@ -129,9 +136,11 @@ class UniverseChange(BaseModel):
     # Strict like every body flag: JSON 0 or "no" is a mistake to name, not a value to guess at.
     in_universe: Annotated[bool, Field(strict=True)] = True
     is_benchmark: Annotated[bool, Field(strict=True)] | None = None
-    is_active: Annotated[bool, Field(strict=True)] = True
-    # Strict: JSON true would be CIK 1, another company's filings.
-    cik: Annotated[int, Field(ge=1, le=2_147_483_647, strict=True)] | None = Field(
+    is_active: Annotated[bool, Field(strict=True)] | None = Field(
+        default=None, description="Unset: a new asset is active, a stored one keeps its state."
+    )
+    # A JSON integer only: true would be CIK 1, another company's filings; 320193.0 is JSON Schema's integer too.
+    cik: Annotated[int, Field(ge=1, le=2_147_483_647), BeforeValidator(_json_integer)] | None = Field(
         default=None,
         description="SEC's Central Index Key, when the ticker is not in SEC's ticker map as written (unset: looked "
         "up there by ticker, a share class written BRK.B or BRK-B alike).",

@@ -204,7 +204,8 @@ def _prune_webhook_deliveries(session: Session, cutoff: datetime) -> int:
 def _prune_backtests(session: Session, cutoff: datetime) -> int:
     # Queued and running backtests have no finished_at, and their status guards them too. A pruned
     # succeeded backtest no longer answers identical requests from the cache: they simply run again.
-    finished = and_(Backtest.status.in_(("succeeded", "failed")), Backtest.finished_at < cutoff)
+    # A deleted one (finished_at: when its owner deleted it) is kept only for the daily quota's count.
+    finished = and_(Backtest.status.in_(("succeeded", "failed", "deleted")), Backtest.finished_at < cutoff)
     return _delete_by_key(session, Backtest, [Backtest.id], finished)
 
 

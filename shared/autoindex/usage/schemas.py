@@ -14,7 +14,9 @@ class Quota(BaseModel):
 
 
 class BacktestUsage(BaseModel):
-    today: int = Field(description="Backtests submitted today (UTC) by this caller, cached answers included.")
+    today: int = Field(
+        description="Backtests submitted today (UTC) by this caller, cached answers and deleted ones included."
+    )
     daily_quota: Quota
     running: int = Field(description="Queued or running now; at most BACKTEST_MAX_CONCURRENT_PER_KEY.")
     account_today: int = Field(description="Backtests submitted today by the whole account (every key).")

@@ -22,7 +22,7 @@ from fastapi.responses import Response
 
 from autoindex.settings import get_settings
 from autoindex.web.accept import prefers_csv
-from autoindex.web.etag import conditional_json
+from autoindex.web.etag import conditional_json, if_none_match_holds
 
 CSV_TYPE = "text/csv; charset=utf-8"
 Rows = Callable[[Any], list[dict[str, Any]]]
@@ -132,7 +132,7 @@ def respond(
         **vary,
     }
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match and csv_etag in {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}:
+    if if_none_match and if_none_match_holds(if_none_match, csv_etag):
         return Response(status_code=304, headers=out)
     settings = get_settings()
     if len(table) > settings.export_inline_max_rows and settings.export_bucket:

@@ -47,14 +47,14 @@ class WebhookCreate(_Strict):
 
 
 class WebhookUpdate(_Strict):
-    """Change what is named. ``active: true`` re-enables a disabled endpoint; ``rotate_secret`` issues a new secret."""
+    """Change what is named. ``active: true`` re-enables a disabled endpoint. A new secret comes only from
+    ``POST .../rotate-secret``, the one answer that can show it."""
 
     url: Url | None = None
     events: Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES))] | None = None
     description: Annotated[CleanText, Field(max_length=200)] | None = None
     # Strict: JSON 0/1 or "yes" is refused, not read as a flag.
     active: Annotated[bool, Field(strict=True)] | None = None
-    rotate_secret: Annotated[bool, Field(strict=True)] = False
 
     @field_validator("url")
     @classmethod

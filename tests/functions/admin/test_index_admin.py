@@ -188,3 +188,16 @@ def test_a_requested_rebalance_happens_at_the_next_close_and_says_so(
     extended = stored_values(1)
     assert run_compute(uow=UnitOfWork(), trigger="cli", full=True).status == "succeeded"
     np.testing.assert_allclose(stored_values(1)[1], extended[1], rtol=1e-12)  # full recompute agrees
+
+
+def test_an_idempotency_key_used_for_another_reason_is_refused(ops: Client, admin: Account) -> None:
+    # The key said "this request again" while the body said another: answering the first request as
+    # joined let an operator believe the second reason was recorded (the IETF draft's 422).
+    headers = {**admin.bearer(), "Idempotency-Key": "reused-key-2026-12-01"}
+    first = ops.post("/v1/admin/rebalance", headers=headers, body={"reason": "a data fix moved the weights"})
+    assert first.status == 202, first.body
+    other = ops.post("/v1/admin/rebalance", headers=headers, body={"reason": "a different rebalance"})
+    assert other.status == 422, other.body
+    assert "Idempotency-Key" in other.json()["detail"]
+    mine = [e for e in audit_actions(ops, admin) if e["actor_id"] == admin.user_id]
+    assert [e["target_id"] for e in mine if e["action"] == "admin.rebalance.request"] == [first.json()["request_id"]]

@@ -97,6 +97,18 @@ def test_a_cik_is_a_json_integer_not_true(admin_api: Client, admin: Account, mar
     assert refused.json()["errors"][0]["loc"][:2] == ["body", "cik"]
 
 
+@pytest.mark.parametrize(("cik", "status"), [(789019.0, 200), ("789019", 422), (789019.5, 422)])
+def test_a_cik_is_any_json_integer_and_only_that(
+    admin_api: Client, admin: Account, market: Any, cik: object, status: int
+) -> None:
+    # JSON Schema's "integer" (what the document says) holds 789019.0, which the fuzz test sends; a string or a
+    # fraction is no integer.
+    answer = admin_api.request("PUT", "/v1/admin/universe/MSFT", headers=admin.bearer(), body={"cik": cik})
+    assert answer.status == status, answer.body
+    if status == 200:
+        assert answer.json()["cik"] == 789019  # Microsoft's own
+
+
 @pytest.mark.parametrize("flag", ["in_universe", "is_active", "is_benchmark"])
 @pytest.mark.parametrize("value", [0, 1, "true", "no"])
 def test_a_universe_flag_is_json_true_or_false_only(
@@ -145,19 +157,84 @@ def test_deactivating_and_reactivating_a_constituent_queues_computes(
     assert kinds.count("ComputeRequested") == 2
 
 
-def test_switching_the_benchmark_leaves_exactly_one(
+def test_a_change_that_does_not_name_is_active_leaves_a_deactivated_asset_inactive(
     admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
 ) -> None:
-    assert (
-        admin_api.request("PUT", "/v1/admin/universe/SPY", headers=admin.bearer(), body={"is_benchmark": True}).status
-        == 200
-    )
+    # is_active defaulted to true on every PUT, so correcting a deactivated asset's sector put it back in the
+    # index (and queued a compute) without anyone asking.
+    put = "/v1/admin/universe/MSFT"
+    assert admin_api.request("PUT", put, headers=admin.bearer(), body={"is_active": False}).json()["is_active"] is False
+    changed = admin_api.request("PUT", put, headers=admin.bearer(), body={"sector": "Software"})
+    assert changed.status == 200 and changed.json()["sector"] == "Software"
+    assert changed.json()["is_active"] is False
+    assert dispatcher.drain(60)
+    assert [kind for kind, _ in dispatcher.published].count("ComputeRequested") == 1  # the deactivation only
+    assert admin_api.request("PUT", put, headers=admin.bearer(), body={"is_active": True}).json()["is_active"] is True
+
+
+def _store_a_close(symbol: str) -> None:
+    """One stored close (what a refresh would write), so the asset may be a benchmark."""
+    from datetime import date
+    from decimal import Decimal
+
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.market.models import Asset, DailyPrice
+    from sqlalchemy import select
+
+    bar = {"open": Decimal(100), "high": Decimal(100), "low": Decimal(100), "close": Decimal(100), "volume": 1}
+    with UnitOfWork() as uow:
+        asset = uow.session.scalars(select(Asset.id).where(Asset.symbol == symbol)).one()
+        uow.session.add(DailyPrice(asset_id=asset, date=date(2026, 1, 2), source="test", **bar))
+
+
+def _benchmarks() -> list[str]:
     from autoindex.db.uow import UnitOfWork
     from autoindex.market.models import Asset
     from sqlalchemy import select
 
     with UnitOfWork(read_only=True) as uow:
-        assert uow.session.scalars(select(Asset.symbol).where(Asset.is_benchmark)).all() == ["SPY"]
-    admin_api.request(
-        "PUT", "/v1/admin/universe/SPX", headers=admin.bearer(), body={"is_benchmark": True, "in_universe": False}
-    )
+        return list(uow.session.scalars(select(Asset.symbol).where(Asset.is_benchmark)))
+
+
+def test_switching_the_benchmark_leaves_exactly_one(
+    admin_api: Client, admin: Account, market: Any, dispatcher: RecordingDispatcher
+) -> None:
+    for symbol in ("SPY", "SPX"):
+        _store_a_close(symbol)
+    put = "/v1/admin/universe/SPY"
+    assert admin_api.request("PUT", put, headers=admin.bearer(), body={"is_active": True}).status == 200
+    assert admin_api.request("PUT", put, headers=admin.bearer(), body={"is_benchmark": True}).status == 200
+    assert _benchmarks() == ["SPY"]
+    back = {"is_benchmark": True, "in_universe": False}
+    assert admin_api.request("PUT", "/v1/admin/universe/SPX", headers=admin.bearer(), body=back).status == 200
+    assert _benchmarks() == ["SPX"]
+
+
+@pytest.mark.parametrize(
+    ("symbol", "body", "status"),
+    [
+        # Every compare and benchmark series would be a 422 on an asset without closes.
+        ("NEWB", {"name": "New", "asset_type": "etf", "currency": "USD", "is_benchmark": True}, 422),
+        ("SPY", {"is_benchmark": True}, 422),  # stored, no prices in this universe
+        # The benchmark is replaced, never just unset or switched off (reads would answer 409).
+        ("SPX", {"is_benchmark": False, "in_universe": False}, 409),
+        ("SPX", {"is_active": False, "in_universe": False}, 409),
+    ],
+)
+def test_a_change_that_leaves_no_usable_benchmark_is_refused(
+    admin_api: Client, admin: Account, market: Any, symbol: str, body: dict[str, object], status: int
+) -> None:
+    from autoindex.db.uow import UnitOfWork
+    from autoindex.market.models import Asset
+    from sqlalchemy import select
+
+    _store_a_close("SPX")
+    refused = admin_api.request("PUT", f"/v1/admin/universe/{symbol}", headers=admin.bearer(), body=body)
+    assert refused.status == status, refused.body
+    if status == 422:
+        assert refused.json()["errors"][0]["loc"] == ["body", "is_benchmark"]
+        assert "Add it, refresh it, then make it the benchmark" in refused.json()["detail"]
+    assert _benchmarks() == ["SPX"]  # nothing changed
+    with UnitOfWork(read_only=True) as uow:
+        assert uow.session.scalars(select(Asset.id).where(Asset.symbol == "NEWB")).first() is None
+        assert uow.session.scalars(select(Asset.is_active).where(Asset.symbol == "SPX")).one() is True

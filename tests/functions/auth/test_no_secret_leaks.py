@@ -65,3 +65,17 @@ def _secret_of(key: str) -> str:
     parsed = key_parts.parse(key)
     assert parsed is not None
     return parsed.secret
+
+
+def test_answers_carrying_a_credential_are_never_stored_by_a_cache(auth: Client) -> None:
+    # RFC 6749 5.1: a token response says no-store, as the browser-session login already did; a shared
+    # cache (or a proxy's disk) must not keep a refresh token or an API key's only copy.
+    email, password = new_email(), f"No-store-{uuid.uuid4().hex[:8]}"
+    assert auth.post("/v1/auth/register", body={"email": email, "password": password}).status == 202
+    login = auth.post("/v1/auth/login", body={"email": email, "password": password})
+    refreshed = auth.post("/v1/auth/refresh", body={"refresh_token": login.json()["refresh_token"]})
+    bearer = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
+    created = auth.post("/v1/auth/api-keys", headers=bearer, body={"name": "k", "scopes": ["read"]})
+    for answer in (login, refreshed, created):
+        assert answer.status in {200, 201}, answer.body
+        assert answer.headers.get("cache-control") == "no-store"

@@ -105,6 +105,20 @@ def test_a_malformed_key_is_a_422_naming_the_header(
     assert enqueued == [] and _used_today(api, user) == 0
 
 
+def test_a_key_whose_backtest_was_deleted_is_a_409_and_runs_nothing(
+    api: Client, user: Account, enqueued: list[dict[str, Any]]
+) -> None:
+    body = {"strategy": {"drift_band": 0.26}}
+    first = api.post("/v1/backtests", headers=_keyed(user, "deleted-then-replayed"), body=body)
+    assert first.status == 202, first.body
+    assert api.delete(first.headers["location"], headers=user.bearer()).status == 204
+    replay = api.post("/v1/backtests", headers=_keyed(user, "deleted-then-replayed"), body=body)
+    assert replay.status == 409, replay.body
+    assert "deleted" in replay.json()["detail"] and "new key" in replay.json()["detail"]
+    assert len(enqueued) == 1 and _used_today(api, user) == 1
+    assert api.get(first.headers["location"], headers=user.bearer()).status == 404
+
+
 def test_after_the_retention_window_the_key_starts_a_new_backtest(
     api: Client, user: Account, enqueued: list[dict[str, Any]], fresh_settings: pytest.MonkeyPatch
 ) -> None:

@@ -124,6 +124,18 @@ def test_an_equal_weight_backtest_matches_a_plain_reference(
         assert abs(point["value"] - reference[point["date"]]) <= 1e-9
 
 
+def test_the_notes_say_when_the_cap_or_the_momentum_threshold_could_not_be_met(
+    api: Client, seeded: RecordingDispatcher, user: Account
+) -> None:
+    # Two assets cannot both stay under a 20 % cap, and no momentum beats +1000 %: the engine falls back to
+    # equal weights, as the live index's rebalance notes say; the backtest said nothing of it.
+    strategy = {"max_weight_per_asset": 0.2, "momentum_drop_threshold": 10.0}
+    report = run_backtest(api, seeded, user, {"strategy": strategy})
+    assert all(set(a["weights"].values()) == {0.5} for a in report["result"]["allocations"])
+    notes = " | ".join(report["result"]["notes"])
+    assert "per-asset cap" in notes and "momentum" in notes, notes
+
+
 def test_the_same_parameters_on_the_same_data_are_served_from_the_cache(
     api: Client, seeded: RecordingDispatcher, user: Account, reader: Account
 ) -> None:
@@ -191,6 +203,47 @@ def test_the_concurrency_limit_and_the_daily_quota_are_429s(
     assert api.post("/v1/backtests", headers=user.bearer(), body={"strategy": {"drift_band": 0.4}}).status == 202
     spent = api.post("/v1/backtests", headers=user.bearer(), body={"strategy": {"drift_band": 0.5}})
     assert spent.status == 429 and int(spent.headers["retry-after"]) > 5
+
+
+def test_deleting_backtests_gives_no_quota_back(api: Client, user: Account, fresh_settings: pytest.MonkeyPatch) -> None:
+    # The quota counted the rows there were, so deleting each backtest once read gave its run back: a
+    # client could run any number a day. A deleted backtest is gone for its owner, yet still counts.
+    fresh_settings.setenv("BACKTEST_DAILY_QUOTA", "2")
+    fresh_settings.setattr("autoindex.events.transport.enqueue", lambda queue, payloads, delay_s=0.0: None)
+    for band in (0.2, 0.3):
+        posted = api.post("/v1/backtests", headers=user.bearer(), body={"strategy": {"drift_band": band}})
+        assert posted.status == 202, posted.body
+        assert api.delete(posted.headers["location"], headers=user.bearer()).status == 204
+        assert api.get(posted.headers["location"], headers=user.bearer()).status == 404
+    assert api.get("/v1/backtests", headers=user.bearer()).json()["items"] == []
+    spent = api.post("/v1/backtests", headers=user.bearer(), body={"strategy": {"drift_band": 0.4}})
+    assert spent.status == 429 and int(spent.headers["retry-after"]) > 5
+    usage = api.get("/v1/usage", headers=user.bearer()).json()["backtests"]
+    assert usage["today"] == 2 and usage["running"] == 0
+
+
+def test_a_deleted_backtest_is_not_run_and_not_brought_back_by_its_job(
+    api: Client, user: Account, fresh_settings: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    from autoindex.backtests import run
+
+    fresh_settings.setattr("autoindex.events.transport.enqueue", lambda queue, payloads, delay_s=0.0: None)
+    queued = api.post("/v1/backtests", headers=user.bearer(), body={"strategy": {"drift_band": 0.25}})
+    assert api.delete(queued.headers["location"], headers=user.bearer()).status == 204
+    assert run.run(uuid.UUID(queued.json()["id"])) == "skipped"
+
+    running = api.post("/v1/backtests", headers=user.bearer(), body={"strategy": {"drift_band": 0.35}})
+
+    def deleted_while_it_runs(backtest_id: uuid.UUID, params: dict[str, Any]) -> dict[str, Any]:
+        assert api.delete(running.headers["location"], headers=user.bearer()).status == 204
+        return {"series": []}
+
+    fresh_settings.setattr(run, "_report", deleted_while_it_runs)
+    run.run(uuid.UUID(running.json()["id"]))
+    assert api.get(running.headers["location"], headers=user.bearer()).status == 404
+    assert api.get("/v1/backtests", headers=user.bearer()).json()["items"] == []
 
 
 def test_a_read_key_may_run_backtests_and_a_write_only_key_may_not(

@@ -68,6 +68,13 @@ def test_index_history_csv_equals_the_json(index_api: Client, reader: Account) -
     assert again.status == 304
 
 
+def test_if_none_match_star_is_a_304_for_the_csv_as_for_the_json(index_api: Client, reader: Account) -> None:
+    # RFC 9110 13.1.2: "*" matches any current representation; the JSON answered 304, the CSV sent the file.
+    star = {**reader.bearer(), "If-None-Match": "*"}
+    assert index_api.get("/v1/index/allocations", headers=star).status == 304
+    assert index_api.get("/v1/index/allocations", headers={**star, **CSV}).status == 304
+
+
 def test_index_history_csv_columns_are_in_the_order_asked(index_api: Client, reader: Account) -> None:
     # docs/exports.md: "date, then the asked fields in the order given", as the prices export does. A client
     # reading `fields=drawdown,value` by position took the drawdown column for the index level.

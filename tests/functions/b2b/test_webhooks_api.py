@@ -52,6 +52,28 @@ def test_the_secret_is_shown_once_and_changes_are_audited(
     assert _audit_actions(user.user_id) == expected
 
 
+def test_answers_carrying_the_signing_secret_are_never_stored_by_a_cache(b2b: Client, user: Account) -> None:
+    created = b2b.post(
+        "/v1/webhooks",
+        headers=user.bearer(),
+        body={"url": "https://hooks.example.com/in", "events": ["index.computed"]},
+    )
+    rotated = b2b.post(f"/v1/webhooks/{created.json()['id']}/rotate-secret", headers=user.bearer())
+    for answer in (created, rotated):
+        assert answer.status in {200, 201}, answer.body
+        assert answer.headers.get("cache-control") == "no-store"
+
+
+def test_rotating_the_secret_is_its_own_route_not_a_patch_flag(b2b: Client, user: Account) -> None:
+    # PATCH used to take rotate_secret: true with a 200 and rotate nothing, so a client believed a leaked
+    # secret was replaced; the new secret can only be shown by POST .../rotate-secret.
+    hook = f"/v1/webhooks/{_create(b2b, user, 'https://hooks.example.com/in')['id']}"
+    refused = b2b.request("PATCH", hook, headers=user.bearer(), body={"rotate_secret": True})
+    assert refused.status == 422, refused.body
+    assert refused.json()["errors"][0]["loc"] == ["body", "rotate_secret"]
+    assert b2b.get(hook, headers=user.bearer()).json()["previous_secret_expires_at"] is None
+
+
 def test_nobody_else_sees_or_changes_a_webhook(b2b: Client, user: Account, reader: Account) -> None:
     created = _create(b2b, user, "https://hooks.example.com/in")
     hook = f"/v1/webhooks/{created['id']}"
@@ -64,7 +86,7 @@ def test_nobody_else_sees_or_changes_a_webhook(b2b: Client, user: Account, reade
     assert b2b.get(hook, headers=user.bearer()).status == 200
 
 
-@pytest.mark.parametrize("body", [{"active": 0}, {"active": "false"}, {"rotate_secret": 1}, {"rotate_secret": "yes"}])
+@pytest.mark.parametrize("body", [{"active": 0}, {"active": 1}, {"active": "false"}, {"active": "yes"}])
 def test_webhook_flags_are_json_true_or_false_only(b2b: Client, user: Account, body: dict[str, object]) -> None:
     hook = f"/v1/webhooks/{_create(b2b, user, 'https://hooks.example.com/in')['id']}"
     refused = b2b.request("PATCH", hook, headers=user.bearer(), body=body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -160,6 +161,98 @@ def test_a_blended_benchmark_is_versioned_with_the_strategy_and_named_in_compare
     expected = blend_values(np.array(days, dtype="datetime64[D]"), closes[rows], [0.6, 0.4], "monthly")
     total = expected[-1] / expected[0] - 1
     assert compare["benchmark_metrics"]["total_return"] == pytest.approx(total, rel=1e-9)
+
+
+def _config_etag(api: Client, admin: Account) -> str:
+    read = api.get("/v1/strategy/config", headers=admin.bearer())
+    assert read.status == 200
+    return str(read.headers["etag"])
+
+
+def _versions() -> int:
+    from autoindex.index.models import StrategyVersion
+    from sqlalchemy import func
+
+    with UnitOfWork(read_only=True) as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(StrategyVersion)) or 0)
+
+
+def test_if_match_turns_a_change_made_in_between_into_a_412(
+    api: Client, admin: Account, seeded: RecordingDispatcher
+) -> None:
+    etag = _config_etag(api, admin)
+    first = {"params": {**NEW_PARAMS, "momentum_lookback_days": 41}, "reason": "mine"}
+    applied = api.request("PUT", "/v1/strategy/config", headers={**admin.bearer(), "If-Match": etag}, body=first)
+    assert applied.status == 202, applied.body
+    assert seeded.drain(60)
+    # A second admin edited the same read: their change would silently undo the first.
+    theirs = {"params": {**NEW_PARAMS, "momentum_lookback_days": 42}, "reason": "theirs"}
+    versions = _versions()
+    stale = api.request("PUT", "/v1/strategy/config", headers={**admin.bearer(), "If-Match": etag}, body=theirs)
+    assert stale.status == 412, stale.body
+    assert stale.headers["content-type"] == "application/problem+json"
+    assert f"active version {applied.json()['version']}" in stale.json()["detail"]
+    assert _versions() == versions  # nothing written
+    config = api.get("/v1/strategy/config", headers=admin.bearer()).json()
+    assert config["version"] == applied.json()["version"] and config["params"]["momentum_lookback_days"] == 41
+    # A weak tag never matches (strong comparison); the current one or * does.
+    weak = api.request("PUT", "/v1/strategy/config", headers={**admin.bearer(), "If-Match": f"W/{etag}"}, body=theirs)
+    assert weak.status == 412
+    fresh = _config_etag(api, admin)
+    assert fresh != etag
+    again = api.request("PUT", "/v1/strategy/config", headers={**admin.bearer(), "If-Match": fresh}, body=theirs)
+    assert again.status == 202, again.body
+    assert seeded.drain(60)
+    star = {"params": {**NEW_PARAMS, "momentum_lookback_days": 43}, "reason": "any"}
+    assert (
+        api.request("PUT", "/v1/strategy/config", headers={**admin.bearer(), "If-Match": "*"}, body=star).status == 202
+    )
+    assert seeded.drain(60)
+
+
+def test_of_two_changes_made_from_one_read_at_once_exactly_one_applies(
+    api: Client, admin: Account, seeded: RecordingDispatcher
+) -> None:
+    import threading
+
+    from autoindex.errors import PreconditionFailed
+    from autoindex.identity.principal import Principal, RequestMeta, scopes_for_role
+    from autoindex.index import strategy
+    from autoindex.index.schemas import StrategyChange
+    from autoindex.web.etag import if_match_holds, model_etag
+
+    etag = _config_etag(api, admin)
+    owner = uuid.UUID(admin.user_id)
+    principal = Principal(kind="user", user_id=owner, email=admin.email, role="admin", scopes=scopes_for_role("admin"))
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def change(days: int) -> None:
+        body = StrategyChange.model_validate(
+            {"params": {**NEW_PARAMS, "momentum_lookback_days": days}, "reason": "race"}
+        )
+        barrier.wait()
+        try:
+            strategy.update_config(
+                uow=UnitOfWork(),
+                principal=principal,
+                change=body,
+                meta=RequestMeta(request_id=None, source_ip=None),
+                precondition=lambda current: if_match_holds(etag, model_etag(current)),
+            )
+            outcomes.append("applied")
+        except PreconditionFailed:
+            outcomes.append("412")
+
+    versions = _versions()
+    threads = [threading.Thread(target=change, args=(days,)) for days in (51, 52)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["412", "applied"]
+    assert _versions() == versions + 1
+    assert seeded.drain(60)
 
 
 def _monthly_blend_reference(
