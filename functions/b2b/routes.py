@@ -38,7 +38,8 @@ BacktesterPrincipal = Annotated[Principal, Depends(require_scope("backtest"))]
     tags=["backtests"],
     responses={
         409: {
-            "description": "Conflict with the current state: no strategy version is active yet, or the "
+            "description": "Conflict with the current state: no strategy version is active yet, no close is "
+            "stored for the assets yet (before the first price refresh), or the "
             "`Idempotency-Key` named a backtest its owner has since deleted (nothing is run again or counted; "
             "send a new key to run it again)."
         },
@@ -46,7 +47,8 @@ BacktesterPrincipal = Annotated[Principal, Depends(require_scope("backtest"))]
             "description": "Invalid body or header. Also, by rules across fields or resources: a symbol not in the "
             "live universe; `strategy` parameters that, merged with the live ones, break a rule across fields (the "
             "blend weights sum to 1); `start` after `end` or more than BACKTEST_MAX_RANGE_DAYS before it; more "
-            "symbols than BACKTEST_MAX_ASSETS where a deploy lowers it; an `Idempotency-Key` the caller already "
+            "symbols than BACKTEST_MAX_ASSETS where a deploy lowers it; `end` before the assets' first stored close or "
+            "`start` after their last (nothing to report); an `Idempotency-Key` the caller already "
             "used for a backtest with another body (stored data decides): a key names one request, so send a new key."
         },
         429: {"description": "Too many running, or the daily quota is used up"},

@@ -95,7 +95,7 @@ BENCHMARK_ASSET = Refusal(
 BACKTEST = Refusal(
     422,
     r"^not in the universe: |^strategy\.|start must not be after end|the range may span at most \d+ days"
-    r"|^at most \d+ symbols",
+    r"|^at most \d+ symbols|^before the first stored close|^after the last stored close",
     "not in the live universe",
 )
 # An Idempotency-Key names one request: the same key with another reason is refused, not joined.

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select, text
 
 from autoindex.backtests.models import Backtest
 from autoindex.index.models import IndexPublication
+from autoindex.market.models import Asset, DailyPrice
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -18,6 +20,16 @@ if TYPE_CHECKING:
 def data_version(session: Session) -> int:
     """The published data version (0 before the first compute)."""
     return int(session.scalar(select(IndexPublication.data_version).where(IndexPublication.id == 1)) or 0)
+
+
+def closes_span(session: Session, symbols: Sequence[str]) -> tuple[date, date] | None:
+    """The first and last date any of ``symbols`` has a stored close; None when none has one."""
+    first, last = session.execute(
+        select(func.min(DailyPrice.date), func.max(DailyPrice.date))
+        .join(Asset, Asset.id == DailyPrice.asset_id)
+        .where(Asset.symbol.in_(list(symbols)))
+    ).one()
+    return None if first is None or last is None else (first, last)
 
 
 def lock_caller(session: Session, caller: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
@@ -106,6 +106,17 @@ def _replay(found: Backtest, fingerprint: str) -> BacktestAccepted:
     return BacktestAccepted(id=found.id, status=found.status, cached=found.cached, joined=True)
 
 
+def _check_dates(body: BacktestCreate, span: tuple[date, date] | None) -> None:
+    """Refuse a range no stored close falls in, before it is queued and counted: it could only fail later."""
+    if span is None:
+        raise Conflict("No closes are stored for these assets yet: a price refresh must run first.")
+    first, last = span
+    if body.end is not None and body.end < first:
+        raise field_error("end", f"before the first stored close ({first}): there is nothing to report")
+    if body.start is not None and body.start > last:
+        raise field_error("start", f"after the last stored close ({last}): there is nothing to report")
+
+
 def _submit(
     *, uow: UnitOfWork, principal: Principal, body: BacktestCreate, key: str | None, fingerprint: str | None
 ) -> BacktestAccepted:
@@ -131,6 +142,7 @@ def _submit(
         unknown = sorted(set(body.symbols or ()) - set(universe))
         if unknown:
             raise field_error("symbols", f"not in the universe: {', '.join(unknown)}"[:200])
+        _check_dates(body, repo.closes_span(uow.session, body.symbols or universe))
         params = {
             "strategy": strategy.model_dump(mode="json"),
             "scheme": body.scheme,

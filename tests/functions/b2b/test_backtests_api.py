@@ -184,6 +184,23 @@ def test_bad_parameters_are_a_422_naming_the_field(
     assert field in error["loc"] and words in error["msg"], error
 
 
+def test_a_range_with_no_stored_close_is_refused_before_it_is_queued_or_counted(
+    api: Client, user: Account, seeded: RecordingDispatcher
+) -> None:
+    days, _ = _closes(["AAPL", "MSFT"])
+    first, last = days[0], days[-1]
+    before = {"symbols": ["AAPL", "MSFT"], "end": (first - dt.timedelta(days=1)).isoformat()}
+    after = {"symbols": ["AAPL", "MSFT"], "start": (last + dt.timedelta(days=1)).isoformat()}
+    for body, field, words in ((before, "end", f"before the first stored close ({first})"), (after, "start", "after")):
+        refused = api.post("/v1/backtests", headers=user.bearer(), body=body)
+        assert refused.status == 422, refused.body  # it was a 202, then a failure about look-back windows
+        error = refused.json()["errors"][0]
+        assert error["loc"] == ["body", field] and words in error["msg"], error
+    usage = api.get("/v1/usage", headers=user.bearer()).json()["backtests"]
+    assert usage["today"] == 0  # nothing queued, no quota spent
+    assert seeded.drain(60)
+
+
 def test_the_concurrency_limit_and_the_daily_quota_are_429s(
     api: Client, user: Account, fresh_settings: pytest.MonkeyPatch
 ) -> None:
