@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import re
+from pathlib import Path
 
 import pytest
 from autoindex_dev.cli import build_parser
@@ -30,3 +32,25 @@ def test_a_commands_help_opens_with_what_it_does(name: str, capsys: pytest.Captu
     listed = " ".join(build_parser().format_help().split())
     summary = " ".join(description.split()).removesuffix(".")
     assert summary[1:] in listed and len(summary) > 20
+
+
+def _documented_commands() -> dict[str, str]:
+    # The rows of docs/operations.md's command table: "| `autoindex NAME [options]` | what it does |".
+    text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `autoindex ([a-z-]+)([^`]*)` \|", text, flags=re.MULTILINE)
+    return {name: options for name, options in rows}
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_every_command_has_a_row_in_the_operations_runbook(name: str) -> None:
+    # `make run` calls `autoindex share-counts`; a new user looking it up in the runbook found no row.
+    documented = _documented_commands()
+    assert name in documented, f"docs/operations.md lists no `autoindex {name}`"
+    options = {
+        flag
+        for action in _commands()[name]._actions
+        for flag in action.option_strings
+        if flag.startswith("--") and flag not in {"--help", "--template"}
+    }
+    missing = sorted(flag for flag in options if flag not in documented[name])
+    assert not missing, f"`autoindex {name}` in docs/operations.md does not name {missing}"

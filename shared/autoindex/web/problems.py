@@ -106,13 +106,26 @@ def _clip(value: Any) -> Any:
     return value
 
 
+_TEXT_LENGTH_RULES = {"too_short": ("min_length", "at least"), "too_long": ("max_length", "at most")}
+
+
+def _message(err: Any) -> str:
+    # A length bound placed after a validator (CleanText's) is checked by pydantic's generic rule, which
+    # says "Value should have at least 12 items" even of a password: say characters, as for any string.
+    rule = _TEXT_LENGTH_RULES.get(err.get("type") or "")
+    bound = (err.get("ctx") or {}).get(rule[0]) if rule else None
+    if rule and isinstance(err.get("input"), str) and isinstance(bound, int):
+        return f"String should have {rule[1]} {bound} character{'' if bound == 1 else 's'}"
+    return str(err.get("msg", ""))
+
+
 def _public_validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     # Never echo the rejected input: it may be a password or a key. A location may be a key the client
     # chose (an unknown body field), so its parts are clipped like the message.
     return [
         {
             "loc": [_clip(part) for part in err.get("loc", ())][:8],
-            "msg": _clip(err.get("msg", "")),
+            "msg": _clip(_message(err)),
             "type": _clip(err.get("type") or RULE_ERROR_TYPE),
         }
         for err in errors[:MAX_LISTED_ERRORS]

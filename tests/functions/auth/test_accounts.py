@@ -50,6 +50,20 @@ def test_weak_passwords_are_refused_with_a_reason(auth: Client, password: str, r
     assert any(reason in text for text in reasons), reasons
 
 
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short-1A", "String should have at least 12 characters"),
+        ("x" * 257, "String should have at most 256 characters"),
+    ],
+)
+def test_a_password_of_the_wrong_length_is_measured_in_characters(auth: Client, password: str, message: str) -> None:
+    # The dashboard shows this message under the form: pydantic's generic "at least 12 items" read as nonsense.
+    result = auth.post("/v1/auth/register", body={"email": new_email(), "password": password})
+    assert result.status == 422
+    assert [(e["loc"], e["msg"]) for e in result.json()["errors"]] == [(["body", "password"], message)]
+
+
 def test_password_containing_the_email_is_refused(auth: Client) -> None:
     email = new_email()
     result = auth.post("/v1/auth/register", body={"email": email, "password": email.split("@")[0] + "-xyz!"})

@@ -7,6 +7,7 @@ import type { PeriodMetrics } from "./index";
 
 interface Compare {
   benchmark: string;
+  return_type: "price" | "total";
   start: string;
   end: string;
   index: PeriodMetrics;
@@ -40,7 +41,10 @@ function metrics(c: Compare): HTMLElement {
     return fmt(value ?? null);
   };
   const rows = ROWS.map(([key, label, fmt]) => [label, cell(c.index, key, fmt), cell(c.benchmark_metrics, key, fmt), key in c.difference ? fmt(c.difference[key]) : "—"]);
-  return table(["Metric", "Index", c.benchmark, "Difference"], rows, `${c.start} → ${c.end}, ${c.index.observations} trading days`);
+  // The Index page shows price or total return; say which one these figures are, or the two pages seem to disagree.
+  const kind = c.return_type === "total" ? "total return (dividends reinvested)" : "price return (closes only)";
+  // `observations` counts daily returns: one fewer than the trading days of the range.
+  return table(["Metric", "Index", c.benchmark, "Difference"], rows, `${c.start} → ${c.end}: ${kind}, ${c.index.observations} daily returns`);
 }
 
 function chart(index: Series, bench: Series, benchmark: string): HTMLElement {

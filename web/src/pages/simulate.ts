@@ -72,7 +72,9 @@ export function simulatePage(main: HTMLElement): void {
   void get<Currencies>("/v1/currencies")
     .then((list) => {
       base = list.base;
-      currency.replaceChildren(...[list.base, ...list.items.map((c) => c.code)].map((code) => h("option", { value: code }, code)));
+      // The list names the base currency too (it needs no exchange rate): offer it once, first.
+      const codes = [...new Set([list.base, ...list.items.map((c) => c.code)])];
+      currency.replaceChildren(...codes.map((code) => h("option", { value: code }, code)));
     })
     .catch((error) => out.replaceChildren(h("p", { class: "state error", role: "alert" }, errorText(error))));
   form.addEventListener("submit", async (event) => {

@@ -131,9 +131,12 @@ export function strategyEditor(host: HTMLElement): void {
   void Promise.all([get<Document>("/docs/openapi.json"), get<Active>("/v1/strategy/config")])
     .then(([doc, active]) => {
       const props = doc.components.schemas.StrategyParams.properties;
+      // A version stored before a parameter existed leaves it out and runs on its default: compare against
+      // that, or the diff lists every newer parameter as a change nobody made.
+      active.params = Object.fromEntries(Object.entries(props).map(([name, schema]) => [name, active.params[name] ?? schema.default ?? null]));
       const controls = new Map<string, Control>();
       const fields = Object.entries(props).map(([name, schema]) => {
-        const c = control(name, schema, active.params[name] ?? schema.default ?? null);
+        const c = control(name, schema, active.params[name]);
         controls.set(name, c);
         return field(schema.title || name, c.element, schema.description);
       });
