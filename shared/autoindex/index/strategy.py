@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from sqlalchemy import select, text, update
 
 from autoindex import pagination
@@ -14,6 +15,7 @@ from autoindex.events import transport
 from autoindex.events.names import EventName
 from autoindex.identity import audit
 from autoindex.index import benchmark_check
+from autoindex.index.engine.strategy import StrategyParams
 from autoindex.index.models import ComputeRun, StrategyVersion
 from autoindex.index.schemas import StrategyAccepted, StrategyChange, StrategyHistory, StrategyVersionRead
 
@@ -59,6 +61,15 @@ def _config(session: Session, version: StrategyVersion, *, show_author: bool) ->
     return read
 
 
+def _effective(stored: dict[str, Any]) -> dict[str, Any]:
+    # A version stored before a parameter existed leaves it out and runs on its default; one the rules of today
+    # would refuse is compared as stored (it cannot equal a change that passed them).
+    try:
+        return StrategyParams.model_validate(stored).model_dump(mode="json")
+    except ValidationError:
+        return stored
+
+
 def get_config(*, uow: UnitOfWork, show_author: bool) -> StrategyVersionRead:
     """The active strategy version, with what its served index rests on (the market-cap leg above all)."""
     with uow:
@@ -94,7 +105,7 @@ def update_config(
                 "compute also changes its disclosure). Read GET /v1/strategy/config again and re-apply your change."
             )
         benchmark_check.check_blend(session, change.params)
-        if current.params == params:
+        if _effective(current.params) == params:
             raise Conflict(f"These parameters are those of the active version {current.id}; nothing changed.")
         session.execute(update(StrategyVersion).where(StrategyVersion.is_active).values(is_active=False))
         session.flush()

@@ -325,3 +325,29 @@ def test_a_benchmark_blend_of_an_unusable_asset_is_refused_when_saved(
     # Nothing was saved: the active version and every reader's compare are as before.
     assert api.get("/v1/strategy/config", headers=reader.bearer()).json()["version"] == before
     assert Client(function_handler("index")).get("/v1/benchmark/compare", headers=reader.bearer()).status == 200
+
+
+def _activate_stored(params: dict[str, Any]) -> None:
+    # A version as an older release stored it: written directly, since the API stores every parameter.
+    from autoindex.index.models import StrategyVersion
+    from sqlalchemy import update
+
+    with UnitOfWork() as uow:
+        uow.session.execute(update(StrategyVersion).where(StrategyVersion.is_active).values(is_active=False))
+        uow.session.flush()
+        uow.session.add(StrategyVersion(params=params, author="migration", reason="older release", is_active=True))
+
+
+def test_resubmitting_the_active_versions_effective_parameters_is_a_409(api: Client, admin: Account) -> None:
+    # A version stored before later parameters existed leaves them out and runs on their defaults. The
+    # dashboard's editor submits every parameter: unchanged, that is no change (the 409), not a new version
+    # and a full recompute.
+    from autoindex.index.engine.strategy import StrategyParams
+
+    current = api.get("/v1/strategy/config", headers=admin.bearer()).json()["params"]
+    effective = StrategyParams.model_validate(current).model_dump(mode="json")
+    _activate_stored({k: v for k, v in effective.items() if k not in {"stale_feed_days", "volatility_floor"}})
+    before = _versions()
+    result = put(api, admin, {"params": effective, "reason": "the editor, untouched"})
+    assert result.status == 409, result.body
+    assert _versions() == before
