@@ -104,3 +104,20 @@ def _run(code: str, *, env: dict[str, str]) -> None:
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_first_migrate_prints_no_warning(tmp_path: Path) -> None:
+    # `make run` on a fresh checkout printed a SQLAlchemy reflection warning a new user could only worry about.
+    fresh = tmp_path / "autoindex.sqlite3"
+    migrate = "from autoindex_dev.cli import main; raise SystemExit(main(['migrate']))"
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", migrate],
+        cwd=ROOT,
+        env=_local_env(EMBEDDED_DATABASE_PATH=str(fresh)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr, done.stderr
