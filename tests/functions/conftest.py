@@ -46,6 +46,12 @@ class Client:
 
 
 @pytest.fixture
+def unlimited(fresh_settings: pytest.MonkeyPatch) -> None:
+    """Hundreds of requests from one caller: the rate limit is not what is under test."""
+    fresh_settings.setenv("RATE_LIMIT_ENABLED", "false")
+
+
+@pytest.fixture
 def auth(migrated: Engine) -> Client:
     return Client(function_handler("auth"))
 

@@ -67,12 +67,6 @@ def cursors(kind: str) -> st.SearchStrategy[str]:
     )
 
 
-@pytest.fixture
-def unlimited(fresh_settings: pytest.MonkeyPatch) -> None:
-    """Hundreds of requests from one caller: the rate limit is not what is under test."""
-    fresh_settings.setenv("RATE_LIMIT_ENABLED", "false")
-
-
 def _check(result_status: int, body: bytes, content_type: str, *, may_be_missing: bool) -> None:
     allowed = {200, 422} | ({404} if may_be_missing else set())
     assert result_status in allowed, body[:400]

@@ -42,11 +42,6 @@ def _request(
     return result.status, result.body
 
 
-@pytest.fixture
-def unlimited(fresh_settings: pytest.MonkeyPatch) -> None:
-    fresh_settings.setenv("RATE_LIMIT_ENABLED", "false")
-
-
 @pytest.mark.parametrize("day", OUTSIDE)
 @pytest.mark.parametrize(("function", "method", "path", "where", "name"), DATED)
 def test_a_date_outside_1900_to_9998_is_a_422_naming_it(

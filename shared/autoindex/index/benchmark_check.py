@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import exists, select
-
 from autoindex.errors import ValidationFailed
-from autoindex.market.models import Asset, DailyPrice
+from autoindex.market import queries as market_repo
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -25,8 +23,7 @@ def check_blend(session: Session, params: StrategyParams) -> None:
     if params.benchmark_blend is None:
         return
     symbols = [part.symbol for part in params.benchmark_blend]
-    priced = exists().where(DailyPrice.asset_id == Asset.id)
-    usable = set(session.scalars(select(Asset.symbol).where(Asset.symbol.in_(symbols), Asset.is_active, priced)))
+    usable = market_repo.usable_as_benchmark(session, symbols)
     for position, symbol in enumerate(symbols):
         if symbol not in usable:
             reason = f"The benchmark asset {symbol} is not a known, active asset with stored prices."

@@ -176,8 +176,11 @@ def _check_benchmark(session: Session, asset: Asset, wanted: bool | None) -> Non
     assets (as a strategy's blend is), and the current one is replaced, never just unset or switched off.
     """
     if wanted is True:
-        priced = asset.id is not None and market_repo.has_prices(session, asset.id)  # a new asset has none
-        if not (asset.is_active and priced):
+        # A new asset has no closes yet (and no id before the flush).
+        stored_usable = asset.id is not None and asset.symbol in market_repo.usable_as_benchmark(
+            session, [asset.symbol]
+        )
+        if not (asset.is_active and stored_usable):
             reason = (
                 f"{asset.symbol} cannot be the benchmark: it is not an active asset with stored prices. Add it, "
                 "refresh it, then make it the benchmark."

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, exists, func, select, text, update
 
 from autoindex.db import socket_timeout
 from autoindex.market.batch_results import PriceRow
@@ -39,9 +39,10 @@ def assets_by_symbol(session: Session, symbols: Sequence[str]) -> dict[str, Asse
     return {a.symbol: a for a in session.scalars(select(Asset).where(Asset.symbol.in_(list(symbols))))}
 
 
-def has_prices(session: Session, asset_id: int) -> bool:
-    """Whether any close of the asset is stored."""
-    return session.scalar(select(DailyPrice.asset_id).where(DailyPrice.asset_id == asset_id).limit(1)) is not None
+def usable_as_benchmark(session: Session, symbols: Sequence[str]) -> set[str]:
+    """Those of ``symbols`` a benchmark can be measured on: stored, active assets with at least one close."""
+    priced = exists().where(DailyPrice.asset_id == Asset.id)
+    return set(session.scalars(select(Asset.symbol).where(Asset.symbol.in_(list(symbols)), Asset.is_active, priced)))
 
 
 def last_price_dates(session: Session) -> dict[int, date]:
